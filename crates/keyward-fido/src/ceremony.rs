@@ -1,0 +1,173 @@
+//! Security-key ceremonies: registration and authentication.
+//!
+//! The caller must store the returned state server-side, delete it
+//! atomically before acting on a result (webauthn-rs would accept the same
+//! assertion twice against the same state), and persist counter updates
+//! with a compare-and-set.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs::Webauthn;
+use webauthn_rs::prelude::{
+    AuthenticationResult, CreationChallengeResponse, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, SecurityKey, SecurityKeyAuthentication,
+    SecurityKeyRegistration,
+};
+use webauthn_rs_proto::{AttestationConveyancePreference, UserVerificationPolicy};
+
+use crate::credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN, attestation_facts};
+use crate::error::from_webauthn;
+use crate::{AttestationPolicy, FidoError, RelyingParty};
+
+/// How much user verification (PIN / biometric) an action demands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserVerification {
+    /// The assertion is refused unless the UV flag is set.
+    Required,
+    /// Ask for UV, accept without.
+    Preferred,
+    /// Do not ask for UV.
+    Discouraged,
+}
+
+/// Server-side state of a registration; store it, never send it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegistrationState(SecurityKeyRegistration);
+
+/// Server-side state of an authentication; store it, never send it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthenticationState(SecurityKeyAuthentication);
+
+/// The options sent to the browser for an assertion.
+pub type RequestOptions = RequestChallengeResponse;
+
+/// A verified assertion.
+#[derive(Debug, Clone)]
+pub struct AssertionOutcome {
+    /// The credential that signed.
+    pub credential_id: Vec<u8>,
+    /// The authenticator's new signature counter.
+    pub counter: u32,
+    /// Whether the authenticator verified the user (UV flag).
+    pub user_verified: bool,
+    /// The raw webauthn-rs result, to update the stored key with.
+    pub result: AuthenticationResult,
+}
+
+/// The WebAuthn relying party with its attestation policy.
+#[derive(Debug, Clone)]
+pub struct Fido {
+    webauthn: std::sync::Arc<Webauthn>,
+    policy: AttestationPolicy,
+}
+
+impl Fido {
+    /// Builds the relying party; fails with a message naming what to fix.
+    pub fn new(rp: &RelyingParty, policy: AttestationPolicy) -> Result<Self, FidoError> {
+        Ok(Self {
+            webauthn: std::sync::Arc::new(rp.build()?),
+            policy,
+        })
+    }
+
+    /// The attestation policy in force.
+    pub fn policy(&self) -> &AttestationPolicy {
+        &self.policy
+    }
+
+    /// Starts enrolling a security key for `user_id`. `existing` are the
+    /// user's current credential ids, excluded so a key is not enrolled twice.
+    pub fn start_registration(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        existing: Vec<Vec<u8>>,
+    ) -> Result<(CreationChallengeResponse, RegistrationState), FidoError> {
+        let exclude = (!existing.is_empty()).then_some(existing);
+        let (mut ccr, state) = self
+            .webauthn
+            .start_securitykey_registration(
+                user_id,
+                username,
+                username,
+                exclude,
+                self.policy.ca_list(),
+                None,
+            )
+            .map_err(from_webauthn)?;
+        // Always ask for `direct` attestation, even under the `any` policy, so
+        // the key's model (AAGUID) and attestation are recorded. Conveyance is
+        // only a request to the client; verification follows the policy.
+        ccr.public_key.attestation = Some(AttestationConveyancePreference::Direct);
+        Ok((ccr, RegistrationState(state)))
+    }
+
+    /// Verifies the browser's registration response against the stored state
+    /// and the attestation policy.
+    pub fn finish_registration(
+        &self,
+        response: &RegisterPublicKeyCredential,
+        state: &RegistrationState,
+    ) -> Result<EnrolledKey, FidoError> {
+        if response.raw_id.len() > MAX_CREDENTIAL_ID_LEN {
+            return Err(FidoError::refused("credential_id_too_long"));
+        }
+        let facts = attestation_facts(&response.response.attestation_object)?;
+        if !self.policy.is_any() && facts.format == "none" {
+            return Err(FidoError::refused("untrusted_attestation"));
+        }
+        let key = self
+            .webauthn
+            .finish_securitykey_registration(response, &state.0)
+            .map_err(from_webauthn)?;
+        Ok(EnrolledKey {
+            credential_id: key.cred_id().clone(),
+            key,
+            aaguid: facts.aaguid,
+            attestation_format: facts.format,
+            counter: facts.counter,
+        })
+    }
+
+    /// Starts an assertion against the user's keys, asking for the given UV.
+    pub fn start_authentication(
+        &self,
+        keys: &[SecurityKey],
+        uv: UserVerification,
+    ) -> Result<(RequestChallengeResponse, AuthenticationState), FidoError> {
+        let (mut rcr, state) = self
+            .webauthn
+            .start_securitykey_authentication(keys)
+            .map_err(from_webauthn)?;
+        rcr.public_key.user_verification = match uv {
+            UserVerification::Required => UserVerificationPolicy::Required,
+            UserVerification::Preferred => UserVerificationPolicy::Preferred,
+            UserVerification::Discouraged => UserVerificationPolicy::Discouraged_DO_NOT_USE,
+        };
+        Ok((rcr, AuthenticationState(state)))
+    }
+
+    /// Verifies an assertion against the stored state. Keyward enforces the
+    /// UV requirement itself: webauthn-rs's security-key flow only prefers it.
+    pub fn finish_authentication(
+        &self,
+        response: &PublicKeyCredential,
+        state: &AuthenticationState,
+        uv: UserVerification,
+    ) -> Result<AssertionOutcome, FidoError> {
+        let result = self
+            .webauthn
+            .finish_securitykey_authentication(response, &state.0)
+            .map_err(from_webauthn)?;
+        if uv == UserVerification::Required && !result.user_verified() {
+            return Err(FidoError::refused("user_not_verified"));
+        }
+        Ok(AssertionOutcome {
+            credential_id: result.cred_id().clone(),
+            counter: result.counter(),
+            user_verified: result.user_verified(),
+            result,
+        })
+    }
+}

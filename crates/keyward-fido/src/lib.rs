@@ -1,0 +1,27 @@
+//! Keyward's WebAuthn/FIDO2 core on webauthn-rs: relying-party configuration,
+//! attestation policy, security-key ceremonies and the credential model.
+//! It must not know about HTTP or SQL: callers persist the ceremony state and
+//! credentials it hands them.
+
+pub mod attestation;
+pub mod ceremony;
+pub mod credential;
+pub mod error;
+pub mod rp;
+
+pub use attestation::{AttestationPolicy, TrustedCa};
+pub use ceremony::{
+    AssertionOutcome, AuthenticationState, Fido, RegistrationState, RequestOptions,
+    UserVerification,
+};
+pub use credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN};
+pub use error::FidoError;
+pub use rp::RelyingParty;
+
+/// Re-exports of the webauthn-rs wire types callers deserialise from clients.
+pub mod wire {
+    pub use webauthn_rs::prelude::{
+        CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
+        RequestChallengeResponse, SecurityKey,
+    };
+}

@@ -1,0 +1,125 @@
+//! Assembling and serving the application: database, relying party,
+//! password hashing, session layer, routes; graceful shutdown.
+
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use keyward_access::{AnySessionStore, PasswordHasher, SessionSettings};
+use keyward_fido::{AttestationPolicy, Fido, RelyingParty, TrustedCa};
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+
+use crate::clock::Clock;
+use crate::config::{AttestationMode, Config};
+use crate::db::{Db, DbOptions};
+use crate::routes;
+use crate::state::{AppState, Passwords};
+use crate::store::ceremonies;
+
+/// A built application: its state and its router, ready to serve.
+pub struct App {
+    /// Shared state (tests reach the database and clock through it).
+    pub state: AppState,
+    /// The router with every layer applied.
+    pub router: Router,
+    sessions: AnySessionStore,
+}
+
+/// Builds the attestation policy from config, reading CA files.
+pub fn attestation_policy(config: &Config) -> anyhow::Result<AttestationPolicy> {
+    let a = &config.attestation;
+    if a.policy == AttestationMode::Any {
+        return Ok(AttestationPolicy::Any);
+    }
+    let mut extra = Vec::new();
+    for ca in &a.extra_cas {
+        let pem = std::fs::read(&ca.pem_file)
+            .map_err(|e| anyhow::anyhow!("attestation CA file {}: {e}", ca.pem_file.display()))?;
+        extra.push(TrustedCa {
+            name: ca.pem_file.display().to_string(),
+            pem,
+            aaguids: ca.aaguids.clone(),
+        });
+    }
+    Ok(AttestationPolicy::trusted(a.yubico, &extra)?)
+}
+
+impl App {
+    /// Connects to the database (applying migrations) and builds everything.
+    pub async fn build(config: Config, clock: Clock, db_opts: DbOptions) -> anyhow::Result<Self> {
+        let rp = RelyingParty {
+            id: config.rp_id.clone(),
+            origin: config.origin.clone(),
+            name: config.rp_name.clone(),
+        };
+        let fido = Fido::new(&rp, attestation_policy(&config)?)?;
+        let hasher = PasswordHasher::new(config.password)?;
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        let passwords = Passwords::new(hasher, cpus);
+        let db = Db::connect(&config.database_url(), &db_opts).await?;
+        let sessions = match &db {
+            Db::Sqlite(pool) => AnySessionStore::sqlite(pool.clone()),
+            Db::Postgres(pool) => {
+                AnySessionStore::postgres(pool.clone(), db_opts.pg_schema.as_deref())
+                    .map_err(|e| anyhow::anyhow!(e))?
+            }
+        };
+        sessions.migrate().await?;
+        let settings = SessionSettings {
+            secure: config.is_https(),
+            idle: Duration::from_secs(config.session.idle_minutes * 60),
+        };
+        let body_limit = config.max_body_bytes;
+        let state = AppState::new(config, db, fido, passwords, clock);
+        let router = routes::router(state.clone())
+            .layer(settings.layer(sessions.clone()))
+            .layer(DefaultBodyLimit::max(body_limit))
+            .with_state(state.clone());
+        Ok(Self {
+            state,
+            router,
+            sessions,
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then lets in-flight
+    /// requests finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        housekeeping.abort();
+        Ok(())
+    }
+}
+
+/// Deletes expired ceremonies and sessions once a minute.
+async fn housekeeping(app: AppState, sessions: AnySessionStore) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = ceremonies::delete_expired(&app.db, app.clock.now()).await {
+            tracing::warn!(error = %e, "could not delete expired ceremonies");
+        }
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Loads config for the CLI and the binary.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(path)
+}

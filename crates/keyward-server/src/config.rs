@@ -1,0 +1,291 @@
+//! Configuration: defaults that work on http://localhost:8080, then a TOML
+//! file, then `KEYWARD_*` environment variables (`__` separates nesting, e.g.
+//! `KEYWARD_SESSION__IDLE_MINUTES=30`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use keyward_access::PasswordParams;
+use keyward_fido::UserVerification;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Everything Keyward can be told at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The exact origin browsers use (scheme://host[:port]).
+    pub origin: Url,
+    /// WebAuthn relying-party id: the origin's host or a parent domain.
+    pub rp_id: String,
+    /// Name shown by authenticators.
+    pub rp_name: String,
+    /// Database URL; `sqlite://…` or `postgres://…`. Default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the embedded SQLite database lives.
+    pub data_dir: PathBuf,
+    /// Which security keys may be enrolled.
+    pub attestation: AttestationConfig,
+    /// Session lifetimes.
+    pub session: SessionConfig,
+    /// WebAuthn ceremony lifetime (challenge expiry), seconds.
+    pub ceremony_ttl_seconds: u64,
+    /// How recent a key assertion must be to add or remove a key, seconds.
+    pub reauth_window_seconds: u64,
+    /// User-verification requirement per action.
+    pub user_verification: UvConfig,
+    /// Brute-force throttling.
+    pub throttle: ThrottleConfig,
+    /// argon2id cost.
+    pub password: PasswordParams,
+    /// `plain` or `json` log lines.
+    pub log_format: LogFormat,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Attestation policy settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttestationConfig {
+    /// `any` (development) or `trusted`.
+    pub policy: AttestationMode,
+    /// Under `trusted`: include the built-in Yubico root and YubiKey 5 AAGUIDs.
+    pub yubico: bool,
+    /// Under `trusted`: extra CA files and the AAGUIDs each may attest.
+    pub extra_cas: Vec<ExtraCa>,
+}
+
+/// `any` or `trusted`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AttestationMode {
+    /// Accept every authenticator.
+    Any,
+    /// Accept only attested, allow-listed models.
+    Trusted,
+}
+
+/// An operator-supplied attestation root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraCa {
+    /// PEM file of the CA certificate.
+    pub pem_file: PathBuf,
+    /// AAGUIDs this CA may attest.
+    pub aaguids: Vec<uuid::Uuid>,
+}
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Idle timeout, minutes.
+    pub idle_minutes: u64,
+    /// Absolute timeout, hours.
+    pub absolute_hours: u64,
+}
+
+/// UV requirement per action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UvConfig {
+    /// Signing in.
+    pub sign_in: UserVerification,
+    /// Adding or removing keys (re-authentication).
+    pub key_management: UserVerification,
+}
+
+/// Throttling of failed password and key attempts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Consecutive failures after which an account is locked.
+    pub lock_after: i64,
+    /// Failures allowed before backoff starts (per account).
+    pub free_failures: i64,
+    /// Failures allowed per client IP before backoff starts.
+    pub ip_free_failures: i64,
+    /// Longest backoff, seconds.
+    pub max_backoff_seconds: i64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            origin: default_origin(),
+            rp_id: "localhost".into(),
+            rp_name: "Keyward".into(),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            attestation: AttestationConfig::default(),
+            session: SessionConfig::default(),
+            ceremony_ttl_seconds: 300,
+            reauth_window_seconds: 300,
+            user_verification: UvConfig::default(),
+            throttle: ThrottleConfig::default(),
+            password: PasswordParams::default(),
+            log_format: LogFormat::Plain,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[allow(clippy::expect_used)] // a constant that parses; covered by `defaults_are_valid_and_local`
+fn default_origin() -> Url {
+    Url::parse("http://localhost:8080").expect("constant URL")
+}
+
+impl Default for AttestationConfig {
+    fn default() -> Self {
+        Self {
+            policy: AttestationMode::Any,
+            yubico: true,
+            extra_cas: Vec::new(),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 15,
+            absolute_hours: 12,
+        }
+    }
+}
+
+impl Default for UvConfig {
+    fn default() -> Self {
+        Self {
+            sign_in: UserVerification::Preferred,
+            key_management: UserVerification::Preferred,
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            lock_after: 100,
+            free_failures: 5,
+            ip_free_failures: 20,
+            max_backoff_seconds: 900,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given, or `keyward.toml` if present),
+    /// then `KEYWARD_*` variables, and checks the result.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                anyhow::bail!("config file {} does not exist", path.display())
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("keyward.toml")),
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("KEYWARD_").split("__"))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects settings that cannot work, saying what to fix.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.origin.path() != "/" || self.origin.query().is_some() {
+            anyhow::bail!(
+                "origin `{}` must be scheme://host[:port] with no path",
+                self.origin
+            );
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            anyhow::bail!("database_url must start with sqlite:, postgres:// or postgresql://");
+        }
+        if self.session.idle_minutes == 0 || self.session.absolute_hours == 0 {
+            anyhow::bail!("session.idle_minutes and session.absolute_hours must be positive");
+        }
+        if self.ceremony_ttl_seconds == 0 || self.ceremony_ttl_seconds > 3600 {
+            anyhow::bail!("ceremony_ttl_seconds must be between 1 and 3600");
+        }
+        if self.throttle.lock_after < 1 {
+            anyhow::bail!("throttle.lock_after must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The database URL in force: the configured one or SQLite in `data_dir`.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("keyward.db").display()
+            )
+        })
+    }
+
+    /// Whether cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.origin.scheme() == "https"
+    }
+
+    /// The origin as browsers send it in the `Origin` header (no trailing slash).
+    pub fn origin_header(&self) -> String {
+        self.origin.origin().ascii_serialization()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_local() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.origin_header(), "http://localhost:8080");
+        assert!(c.database_url().starts_with("sqlite://"));
+        assert!(!c.is_https());
+    }
+
+    #[test]
+    fn origin_with_path_is_refused() {
+        let c = Config {
+            origin: Url::parse("http://localhost:8080/app").unwrap(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("no path"));
+    }
+
+    #[test]
+    fn unknown_database_scheme_is_refused() {
+        let c = Config {
+            database_url: Some("mysql://x".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,182 @@
+//! The database: one pool on SQLite or PostgreSQL, migrations, and the
+//! `on_db!` / `on_tx!` macros that run one SQL text on whichever backend is in
+//! use. SQL is kept portable (`$1` placeholders, BIGINT millisecond times), so
+//! each store function is written once and type-checked for both backends.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+/// A connection pool on one of the two supported databases.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// Embedded SQLite (one file, WAL).
+    Sqlite(SqlitePool),
+    /// Shared PostgreSQL.
+    Postgres(PgPool),
+}
+
+/// An open transaction on either backend.
+pub enum Tx {
+    /// SQLite transaction (`BEGIN IMMEDIATE`).
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// PostgreSQL transaction.
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the pool of whichever backend `$db` is.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($c) => $body,
+            $crate::db::Db::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the connection of transaction `$tx`.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, $c:ident => $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::db::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Options for opening the database.
+#[derive(Debug, Clone, Default)]
+pub struct DbOptions {
+    /// PostgreSQL only: the schema to use (created if missing); tests use one
+    /// per test. `None` means the server's default search path.
+    pub pg_schema: Option<String>,
+}
+
+impl Db {
+    /// Opens a pool for `url` and applies the migrations.
+    pub async fn connect(url: &str, opts: &DbOptions) -> anyhow::Result<Self> {
+        let db = if url.starts_with("sqlite:") {
+            Self::Sqlite(open_sqlite(url).await?)
+        } else {
+            Self::Postgres(open_postgres(url, opts).await?)
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies the embedded migrations for this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Sqlite(p) => sqlx::migrate!("../../migrations/sqlite").run(p).await?,
+            Self::Postgres(p) => sqlx::migrate!("../../migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which
+    /// takes the write lock up front: a deferred transaction that reads and
+    /// then writes can fail with SQLITE_BUSY instead of waiting.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Which backend this is, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Cheap liveness query.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        on_db!(self, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ()))
+    }
+}
+
+impl Tx {
+    /// Commits. A response that acknowledges a change is sent only after this.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(t) => t.commit().await,
+            Self::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
+    let opts = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a transaction the server acknowledged survives power loss,
+        // not only a process crash (NORMAL in WAL mode may lose the last ones).
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(path) = opts.get_filename().parent()
+        && !path.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(path)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", path.display()))?;
+    }
+    Ok(SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(opts)
+        .await?)
+}
+
+async fn open_postgres(url: &str, opts: &DbOptions) -> anyhow::Result<PgPool> {
+    let mut connect = PgConnectOptions::from_str(url)?;
+    if let Some(schema) = &opts.pg_schema {
+        anyhow::ensure!(
+            schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "schema name must be alphanumeric"
+        );
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await?;
+        sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&admin)
+            .await?;
+        admin.close().await;
+        connect = connect.options([("search_path", schema.as_str())]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect)
+        .await?)
+}
+
+/// True when `err` is a unique-constraint violation on `constraint`.
+/// This is the one place database constraint names become domain errors.
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    let sqlx::Error::Database(db) = err else {
+        return false;
+    };
+    if !db.is_unique_violation() {
+        return false;
+    }
+    // PostgreSQL names the constraint; SQLite names the columns in its message.
+    db.constraint() == Some(constraint) || {
+        let column = constraint.trim_end_matches("_key").replacen('_', ".", 1);
+        db.message().contains(&column)
+    }
+}

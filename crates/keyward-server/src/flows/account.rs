@@ -1,0 +1,153 @@
+//! Accounts and sign-in: sign-up, the password step, the key step, sign-out.
+
+use secrecy::SecretString;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::clock::Millis;
+use crate::db::{Tx, is_unique_violation};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
+use crate::flows::names::Username;
+use crate::flows::throttle;
+use crate::state::AppState;
+use crate::store::{audit, credentials, logins, users};
+
+/// What the user must do after the password step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Answer a security-key challenge.
+    Key,
+    /// The account has no key yet: enrol one.
+    EnrolKey,
+}
+
+/// Creates an account. It can do nothing until its first key is enrolled.
+pub async fn sign_up(
+    app: &AppState,
+    username: &str,
+    password: SecretString,
+    client: &Client,
+) -> ApiResult<Uuid> {
+    let username = Username::parse(username)?;
+    let password_hash = app.passwords.hash(password).await?;
+    let now = app.clock.now();
+    let user = users::UserRow {
+        id: Uuid::new_v4(),
+        username: username.as_str().into(),
+        password_hash,
+        created_at: now,
+    };
+    let mut tx = app.db.begin().await?;
+    if let Err(e) = users::insert(&mut tx, &user).await {
+        return Err(if is_unique_violation(&e, "users_username_key") {
+            ApiError::UsernameTaken
+        } else {
+            e.into()
+        });
+    }
+    let event = audit::Event {
+        user_id: Some(user.id),
+        event: "account.created",
+        detail: json!({ "username": user.username }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(user.id)
+}
+
+/// Checks username and password. Takes as long for an unknown user as for a
+/// wrong password, and says the same thing.
+pub async fn password_step(
+    app: &AppState,
+    username: &str,
+    password: SecretString,
+    client: &Client,
+) -> ApiResult<(Uuid, Next)> {
+    // A malformed name cannot exist; still spend the hashing time.
+    let Ok(name) = Username::parse(username) else {
+        app.passwords.verify(None, password).await?;
+        return Err(ApiError::InvalidCredentials);
+    };
+    throttle::check(app, name.as_str(), &client.ip).await?;
+    let user = users::by_name(&app.db, name.as_str()).await?;
+    let ok = app
+        .passwords
+        .verify(user.as_ref().map(|u| u.password_hash.clone()), password)
+        .await?;
+    let user = match user {
+        Some(user) if ok => user,
+        other => {
+            let user_id = other.map(|u| u.id);
+            let mut tx = app.db.begin().await?;
+            throttle::record_failure(app, &mut tx, name.as_str(), user_id, &client.ip).await?;
+            let event = audit::Event {
+                user_id,
+                event: "signin.password_failed",
+                detail: json!({ "username": name.as_str() }),
+                ip: Some(&client.ip),
+            };
+            audit::append(&mut tx, &event, app.clock.now()).await?;
+            tx.commit().await?;
+            return Err(ApiError::InvalidCredentials);
+        }
+    };
+    let has_keys = !credentials::for_user(&app.db, user.id).await?.is_empty();
+    Ok((user.id, if has_keys { Next::Key } else { Next::EnrolKey }))
+}
+
+/// Records a new login inside `tx` and returns its id.
+pub async fn open_login(
+    app: &AppState,
+    tx: &mut Tx,
+    user_id: Uuid,
+    client: &Client,
+    now: Millis,
+) -> ApiResult<Uuid> {
+    let absolute = i64::try_from(app.config.session.absolute_hours).unwrap_or(12) * 3_600_000;
+    let login = logins::LoginRow {
+        id: Uuid::new_v4(),
+        user_id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + absolute,
+        ended_at: None,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+    };
+    logins::insert(tx, &login).await?;
+    Ok(login.id)
+}
+
+/// Ends a login (sign-out or "end this session").
+pub async fn end_login(
+    app: &AppState,
+    user_id: Uuid,
+    login_id: Uuid,
+    reason: &str,
+    client: &Client,
+) -> ApiResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if !logins::end(&mut tx, user_id, login_id, reason, now).await? {
+        return Err(ApiError::NotFound("session"));
+    }
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: "session.ended",
+        detail: json!({ "login_id": login_id, "reason": reason }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The username of an account, for throttling keys.
+pub async fn username_of(app: &AppState, user_id: Uuid) -> ApiResult<String> {
+    Ok(users::by_id(&app.db, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?
+        .username)
+}

@@ -1,0 +1,230 @@
+//! Security-key assertions shared by sign-in and re-authentication: start a
+//! ceremony bound to one user and purpose, then finish it — consuming the
+//! challenge first, verifying, and moving the counter with a compare-and-set.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_fido::credential::{key_from_json, key_to_json};
+use keyward_fido::wire::{PublicKeyCredential, SecurityKey};
+use keyward_fido::{FidoError, UserVerification};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db::Tx;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
+use crate::flows::throttle;
+use crate::state::AppState;
+use crate::store::audit;
+use crate::store::ceremonies::{self, Purpose};
+use crate::store::credentials::{self, CredentialRow};
+
+/// Stores `state` as a new ceremony for `user_id` and returns its id and expiry.
+pub async fn save_ceremony(
+    app: &AppState,
+    user_id: Uuid,
+    purpose: Purpose,
+    state: &impl serde::Serialize,
+) -> ApiResult<Uuid> {
+    let id = Uuid::new_v4();
+    let now = app.clock.now();
+    let ttl = i64::try_from(app.config.ceremony_ttl_seconds).unwrap_or(300) * 1000;
+    let state = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.into()))?;
+    ceremonies::insert(&app.db, id, user_id, purpose, &state, now, now + ttl).await?;
+    Ok(id)
+}
+
+/// Takes (deletes and returns) a ceremony's state; unknown, used, another
+/// user's or another purpose's → `CeremonyUnknown`; past expiry → `CeremonyExpired`.
+pub async fn take_ceremony<S: serde::de::DeserializeOwned>(
+    app: &AppState,
+    id: Uuid,
+    user_id: Uuid,
+    purpose: Purpose,
+) -> ApiResult<S> {
+    let (state, expires_at) = ceremonies::take(&app.db, id, user_id, purpose)
+        .await?
+        .ok_or(ApiError::CeremonyUnknown)?;
+    if expires_at <= app.clock.now() {
+        return Err(ApiError::CeremonyExpired);
+    }
+    serde_json::from_str(&state).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// The user's keys as webauthn-rs credentials, with their rows.
+pub async fn user_keys(
+    app: &AppState,
+    user_id: Uuid,
+) -> ApiResult<Vec<(CredentialRow, SecurityKey)>> {
+    let rows = credentials::for_user(&app.db, user_id).await?;
+    rows.into_iter()
+        .map(|row| {
+            key_from_json(&row.key_json)
+                .map(|k| (row, k))
+                .map_err(|e| ApiError::Internal(e.into()))
+        })
+        .collect()
+}
+
+/// Starts an assertion against all of the user's keys.
+/// Returns `{ "ceremony": id, "publicKey": PublicKeyCredentialRequestOptions }`.
+pub async fn start(
+    app: &AppState,
+    user_id: Uuid,
+    purpose: Purpose,
+    uv: UserVerification,
+) -> ApiResult<Value> {
+    let keys: Vec<SecurityKey> = user_keys(app, user_id)
+        .await?
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    if keys.is_empty() {
+        return Err(ApiError::Forbidden("enrol a security key first"));
+    }
+    let (options, state) = app.fido.start_authentication(&keys, uv)?;
+    let ceremony = save_ceremony(app, user_id, purpose, &state).await?;
+    Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
+}
+
+/// A verified assertion whose counter update is written but not committed:
+/// the caller adds its own change and audit entry, then commits.
+pub struct Asserted {
+    /// The open transaction.
+    pub tx: Tx,
+    /// The key that signed.
+    pub credential: CredentialRow,
+    /// Whether the user was verified (UV).
+    pub user_verified: bool,
+}
+
+/// Who is answering, for the audit log and throttling.
+pub struct Answerer<'a> {
+    /// The user the ceremony was issued for.
+    pub user_id: Uuid,
+    /// Their username (the account throttle key).
+    pub username: &'a str,
+    /// The client.
+    pub client: &'a Client,
+}
+
+/// Finishes an assertion. Failures are audited and counted for throttling
+/// before the error is returned; nothing else changes.
+pub async fn finish(
+    app: &AppState,
+    who: &Answerer<'_>,
+    purpose: Purpose,
+    ceremony: Uuid,
+    credential: Value,
+    uv: UserVerification,
+) -> ApiResult<Asserted> {
+    let response: PublicKeyCredential = serde_json::from_value(credential)
+        .map_err(|e| ApiError::invalid("credential", e.to_string()))?;
+    // Consume the challenge before anything is verified or acted on.
+    let state = take_ceremony(app, ceremony, who.user_id, purpose).await?;
+    let outcome = match app.fido.finish_authentication(&response, &state, uv) {
+        Ok(outcome) => outcome,
+        Err(FidoError::CounterRegression) => {
+            return Err(possible_clone(app, who, &response.raw_id).await);
+        }
+        Err(err) => return Err(refuse(app, who, err.into()).await),
+    };
+    let keys = user_keys(app, who.user_id).await?;
+    let Some((row, mut key)) = keys
+        .into_iter()
+        .find(|(r, _)| r.credential_id == outcome.credential_id)
+    else {
+        // The key was removed while the ceremony was open.
+        return Err(refuse(
+            app,
+            who,
+            ApiError::CeremonyRefused {
+                reason: "credential_not_allowed",
+            },
+        )
+        .await);
+    };
+    key.update_credential(&outcome.result);
+    let key_json = key_to_json(&key).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut tx = app.db.begin().await?;
+    if !credentials::record_use(&mut tx, row.id, outcome.counter, &key_json, app.clock.now())
+        .await?
+    {
+        // Another assertion with this counter (or a higher one) won the race.
+        drop(tx);
+        return Err(possible_clone(app, who, &outcome.credential_id).await);
+    }
+    Ok(Asserted {
+        tx,
+        credential: row,
+        user_verified: outcome.user_verified,
+    })
+}
+
+/// Audits and counts a refused assertion; returns the error to send.
+async fn refuse(app: &AppState, who: &Answerer<'_>, err: ApiError) -> ApiError {
+    let reason = match &err {
+        ApiError::CeremonyRefused { reason } => *reason,
+        _ => "error",
+    };
+    let result = async {
+        let mut tx = app.db.begin().await?;
+        throttle::record_failure(
+            app,
+            &mut tx,
+            who.username,
+            Some(who.user_id),
+            &who.client.ip,
+        )
+        .await?;
+        let event = audit::Event {
+            user_id: Some(who.user_id),
+            event: "key.assertion_refused",
+            detail: json!({ "reason": reason }),
+            ip: Some(&who.client.ip),
+        };
+        audit::append(&mut tx, &event, app.clock.now()).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => err,
+        Err(e) => e,
+    }
+}
+
+/// A non-increasing counter: flag the key, audit, refuse.
+async fn possible_clone(app: &AppState, who: &Answerer<'_>, credential_id: &[u8]) -> ApiError {
+    let result = async {
+        let mut tx = app.db.begin().await?;
+        let key = credentials::mark_possibly_cloned(&mut tx, who.user_id, credential_id).await?;
+        throttle::record_failure(
+            app,
+            &mut tx,
+            who.username,
+            Some(who.user_id),
+            &who.client.ip,
+        )
+        .await?;
+        let detail =
+            json!({ "key_id": key, "credential_id": URL_SAFE_NO_PAD.encode(credential_id) });
+        let event = audit::Event {
+            user_id: Some(who.user_id),
+            event: "key.possibly_cloned",
+            detail,
+            ip: Some(&who.client.ip),
+        };
+        audit::append(&mut tx, &event, app.clock.now()).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    tracing::warn!(user_id = %who.user_id, "signature counter did not increase: key flagged as possibly cloned");
+    match result {
+        Ok(()) => ApiError::CeremonyRefused {
+            reason: "counter_regression",
+        },
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,211 @@
+//! Security-key management: enrol, rename, remove.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_fido::credential::key_to_json;
+use keyward_fido::wire::RegisterPublicKeyCredential;
+use keyward_fido::{EnrolledKey, RegistrationState};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::{MayEnrol, SignedIn};
+use crate::db::is_unique_violation;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
+use crate::flows::account::{open_login, username_of};
+use crate::flows::assertion::{save_ceremony, take_ceremony, user_keys};
+use crate::flows::names::KeyLabel;
+use crate::state::AppState;
+use crate::store::ceremonies::Purpose;
+use crate::store::credentials::{self, CredentialRow, UNIQUE_CREDENTIAL_ID};
+use crate::store::{audit, logins, users};
+
+/// A new account may enrol its first key; anyone else needs a fresh assertion.
+fn check_may_enrol(app: &AppState, who: &MayEnrol, existing: usize) -> ApiResult<()> {
+    match &who.signed_in {
+        Some(signed_in) => signed_in.require_fresh_key(app),
+        None if existing == 0 => Ok(()),
+        None => Err(ApiError::Unauthenticated),
+    }
+}
+
+/// Starts enrolling a key. Returns `{ ceremony, publicKey }`.
+pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<Value> {
+    let existing = user_keys(app, who.user_id).await?;
+    check_may_enrol(app, who, existing.len())?;
+    let username = username_of(app, who.user_id).await?;
+    let exclude = existing
+        .into_iter()
+        .map(|(row, _)| row.credential_id)
+        .collect();
+    let (options, state) = app
+        .fido
+        .start_registration(who.user_id, &username, exclude)?;
+    let ceremony = save_ceremony(app, who.user_id, Purpose::Register, &state).await?;
+    Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
+}
+
+/// The result of enrolling: the new key, and the login opened if this was
+/// the account's first key.
+pub struct Enrolled {
+    /// The stored key.
+    pub key: CredentialRow,
+    /// Set when the enrolment also signed the user in.
+    pub new_login: Option<Uuid>,
+}
+
+/// Finishes enrolling a key: verifies attestation per policy and stores it.
+pub async fn finish_enrolment(
+    app: &AppState,
+    who: &MayEnrol,
+    ceremony: Uuid,
+    label: &str,
+    credential: Value,
+    client: &Client,
+) -> ApiResult<Enrolled> {
+    let label = KeyLabel::parse(label)?;
+    let response: RegisterPublicKeyCredential = serde_json::from_value(credential)
+        .map_err(|e| ApiError::invalid("credential", e.to_string()))?;
+    let state: RegistrationState =
+        take_ceremony(app, ceremony, who.user_id, Purpose::Register).await?;
+    let enrolled = match app.fido.finish_registration(&response, &state) {
+        Ok(enrolled) => enrolled,
+        Err(err) => {
+            let err = ApiError::from(err);
+            let reason = if let ApiError::CeremonyRefused { reason } = &err {
+                *reason
+            } else {
+                "error"
+            };
+            let event = audit::Event {
+                user_id: Some(who.user_id),
+                event: "key.enrolment_refused",
+                detail: json!({ "reason": reason }),
+                ip: Some(&client.ip),
+            };
+            audit::append_alone(&app.db, &event, app.clock.now()).await?;
+            return Err(err);
+        }
+    };
+    store_key(app, who, enrolled, label, client).await
+}
+
+async fn store_key(
+    app: &AppState,
+    who: &MayEnrol,
+    enrolled: EnrolledKey,
+    label: KeyLabel,
+    client: &Client,
+) -> ApiResult<Enrolled> {
+    let now = app.clock.now();
+    let row = CredentialRow {
+        id: Uuid::new_v4(),
+        user_id: who.user_id,
+        credential_id: enrolled.credential_id,
+        label: label.as_str().into(),
+        aaguid: enrolled.aaguid,
+        attestation_format: enrolled.attestation_format,
+        key_json: key_to_json(&enrolled.key).map_err(|e| ApiError::Internal(e.into()))?,
+        sign_count: i64::from(enrolled.counter),
+        possibly_cloned: false,
+        created_at: now,
+        last_used_at: None,
+    };
+    let mut tx = app.db.begin().await?;
+    users::lock_keys(&mut tx, who.user_id).await?;
+    let existing = credentials::count_for_user(&mut tx, who.user_id).await?;
+    check_may_enrol(app, who, usize::try_from(existing).unwrap_or(usize::MAX))?;
+    if let Err(e) = credentials::insert(&mut tx, &row).await {
+        return Err(if is_unique_violation(&e, UNIQUE_CREDENTIAL_ID) {
+            ApiError::CredentialExists
+        } else {
+            e.into()
+        });
+    }
+    let detail = json!({
+        "key_id": row.id, "label": row.label, "aaguid": row.aaguid,
+        "attestation_format": row.attestation_format,
+        "credential_id": URL_SAFE_NO_PAD.encode(&row.credential_id),
+    });
+    let event = audit::Event {
+        user_id: Some(who.user_id),
+        event: "key.enrolled",
+        detail,
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    let new_login = match who.signed_in {
+        Some(_) => None,
+        None => Some(open_login(app, &mut tx, who.user_id, client, now).await?),
+    };
+    tx.commit().await?;
+    Ok(Enrolled {
+        key: row,
+        new_login,
+    })
+}
+
+/// Renames one of the user's keys.
+pub async fn rename(
+    app: &AppState,
+    who: &SignedIn,
+    key_id: Uuid,
+    label: &str,
+    client: &Client,
+) -> ApiResult<()> {
+    let label = KeyLabel::parse(label)?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if !credentials::rename(&mut tx, who.user_id, key_id, label.as_str()).await? {
+        return Err(ApiError::NotFound("key"));
+    }
+    let event = audit::Event {
+        user_id: Some(who.user_id),
+        event: "key.renamed",
+        detail: json!({ "key_id": key_id, "label": label.as_str() }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes one of the user's keys (never the last), after a fresh key
+/// assertion, and ends the user's other sessions.
+pub async fn remove(
+    app: &AppState,
+    who: &SignedIn,
+    key_id: Uuid,
+    client: &Client,
+) -> ApiResult<u64> {
+    who.require_fresh_key(app)?;
+    let owned = credentials::for_user(&app.db, who.user_id)
+        .await?
+        .iter()
+        .any(|row| row.id == key_id);
+    if !owned {
+        return Err(ApiError::NotFound("key"));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    // Count under the user-row lock: two concurrent removals cannot both
+    // see two keys and leave none.
+    users::lock_keys(&mut tx, who.user_id).await?;
+    if credentials::count_for_user(&mut tx, who.user_id).await? <= 1 {
+        return Err(ApiError::LastKey);
+    }
+    if !credentials::delete(&mut tx, who.user_id, key_id).await? {
+        return Err(ApiError::NotFound("key"));
+    }
+    let ended =
+        logins::end_others(&mut tx, who.user_id, Some(who.login_id), "key_removed", now).await?;
+    let event = audit::Event {
+        user_id: Some(who.user_id),
+        event: "key.removed",
+        detail: json!({ "key_id": key_id, "sessions_ended": ended }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(ended)
+}

@@ -1,0 +1,9 @@
+//! The flows behind the routes: each takes parsed input, does the work in
+//! one transaction with its audit entry, and returns a domain result.
+//! Handlers stay thin; nothing here knows about HTTP bodies.
+
+pub mod account;
+pub mod assertion;
+pub mod keys;
+pub mod names;
+pub mod throttle;

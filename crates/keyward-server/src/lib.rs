@@ -1,0 +1,21 @@
+//! Keyward server: the axum application, its persistence, flows and CLI.
+//! The FIDO core (`keyward-fido`) and access primitives (`keyward-access`)
+//! hold the domain; this crate wires them to HTTP and the database.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod flows;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+pub use app::App;
+pub use clock::Clock;
+pub use config::Config;
+pub use db::{Db, DbOptions};

@@ -1,0 +1,172 @@
+//! Sign-up, sign-in (password, then key), sign-out, and who am I.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::auth::{self, AuthState, PasswordDone, SignedIn};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Client};
+use crate::flows::account::{self, Next, open_login, username_of};
+use crate::flows::{assertion, throttle};
+use crate::state::AppState;
+use crate::store::ceremonies::Purpose;
+use crate::store::{audit, users};
+
+/// Sign-up and sign-in routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/signup", post(sign_up))
+        .route("/v1/signin/password", post(password))
+        .route("/v1/signin/key/options", post(key_options))
+        .route("/v1/signin/key/verify", post(key_verify))
+        .route("/v1/signout", post(sign_out))
+        .route("/v1/session", get(session_info))
+}
+
+/// Username and password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Credentials {
+    username: String,
+    password: SecretString,
+}
+
+/// A ceremony answer: the ceremony id and the browser's `credential.toJSON()`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeremonyAnswer {
+    /// Ceremony id from the options response.
+    pub ceremony: Uuid,
+    /// The WebAuthn response.
+    pub credential: Value,
+}
+
+fn next_json(next: Next) -> Value {
+    json!({ "next": match next { Next::Key => "key", Next::EnrolKey => "enrol_key" } })
+}
+
+async fn sign_up(
+    State(app): State<AppState>,
+    session: Session,
+    client: Client,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let user_id = account::sign_up(&app, &body.username, body.password, &client).await?;
+    auth::advance(
+        &session,
+        AuthState::Enrolling {
+            user_id,
+            at: app.clock.now(),
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "user_id": user_id, "next": "enrol_key" })),
+    ))
+}
+
+async fn password(
+    State(app): State<AppState>,
+    session: Session,
+    client: Client,
+    ApiJson(body): ApiJson<Credentials>,
+) -> ApiResult<Json<Value>> {
+    let (user_id, next) =
+        account::password_step(&app, &body.username, body.password, &client).await?;
+    let at = app.clock.now();
+    let state = match next {
+        Next::Key => AuthState::Password { user_id, at },
+        Next::EnrolKey => AuthState::Enrolling { user_id, at },
+    };
+    auth::advance(&session, state).await?;
+    Ok(Json(next_json(next)))
+}
+
+async fn key_options(State(app): State<AppState>, who: PasswordDone) -> ApiResult<Json<Value>> {
+    let uv = app.config.user_verification.sign_in;
+    Ok(Json(
+        assertion::start(&app, who.user_id, Purpose::SignIn, uv).await?,
+    ))
+}
+
+async fn key_verify(
+    State(app): State<AppState>,
+    who: PasswordDone,
+    client: Client,
+    ApiJson(body): ApiJson<CeremonyAnswer>,
+) -> ApiResult<Json<Value>> {
+    let username = username_of(&app, who.user_id).await?;
+    throttle::check(&app, &username, &client.ip).await?;
+    let answerer = assertion::Answerer {
+        user_id: who.user_id,
+        username: &username,
+        client: &client,
+    };
+    let uv = app.config.user_verification.sign_in;
+    let mut done = assertion::finish(
+        &app,
+        &answerer,
+        Purpose::SignIn,
+        body.ceremony,
+        body.credential,
+        uv,
+    )
+    .await?;
+    let now = app.clock.now();
+    let login_id = open_login(&app, &mut done.tx, who.user_id, &client, now).await?;
+    throttle::reset_account(&mut done.tx, &username).await?;
+    let detail = json!({ "key_id": done.credential.id, "login_id": login_id, "user_verified": done.user_verified });
+    let event = audit::Event {
+        user_id: Some(who.user_id),
+        event: "signin.succeeded",
+        detail,
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut done.tx, &event, now).await?;
+    done.tx.commit().await?;
+    auth::advance(
+        &who.session,
+        AuthState::SignedIn {
+            user_id: who.user_id,
+            login_id,
+            key_at: now,
+        },
+    )
+    .await?;
+    Ok(Json(json!({ "signed_in": true, "user_id": who.user_id })))
+}
+
+async fn sign_out(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+) -> ApiResult<StatusCode> {
+    account::end_login(&app, who.user_id, who.login_id, "signed_out", &client).await?;
+    who.session.flush().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The session's stage and, when signed in, the user.
+async fn session_info(State(app): State<AppState>, session: Session) -> ApiResult<Json<Value>> {
+    let (stage, user_id) = match auth::load(&session).await? {
+        None => ("anonymous", None),
+        Some(AuthState::Password { user_id, .. }) => ("password", Some(user_id)),
+        Some(AuthState::Enrolling { user_id, .. }) => ("enrolling", Some(user_id)),
+        Some(AuthState::SignedIn { user_id, .. }) => ("signed_in", Some(user_id)),
+    };
+    let username = match user_id {
+        Some(id) => users::by_id(&app.db, id).await?.map(|u| u.username),
+        None => None,
+    };
+    Ok(Json(
+        json!({ "stage": stage, "user_id": user_id, "username": username }),
+    ))
+}

@@ -1,0 +1,157 @@
+//! The hash-chained audit log. Each entry's hash covers its content and the
+//! previous entry's hash, so editing, removing or reordering a row breaks the
+//! chain at that row. Entries are appended inside the transaction of the
+//! change they record.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::clock::Millis;
+use crate::db::{Db, Tx};
+use crate::{on_db, on_tx};
+
+/// One audit entry as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditRow {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When.
+    pub at: Millis,
+    /// The user it concerns.
+    pub user_id: Option<Uuid>,
+    /// Event name, e.g. `signin.succeeded`.
+    pub event: String,
+    /// Event details (JSON text). Never a secret.
+    pub detail: String,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Hash of the previous entry.
+    pub prev_hash: String,
+    /// Hash of this entry.
+    pub hash: String,
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// The user it concerns.
+    pub user_id: Option<Uuid>,
+    /// Event name.
+    pub event: &'a str,
+    /// Details.
+    pub detail: Value,
+    /// Client address.
+    pub ip: Option<&'a str>,
+}
+
+/// The chain hash of an entry: SHA-256 over a JSON array of its fields and
+/// the previous hash (JSON keeps the encoding unambiguous).
+pub fn entry_hash(
+    seq: i64,
+    at: Millis,
+    user_id: Option<Uuid>,
+    event: &str,
+    detail: &str,
+    ip: Option<&str>,
+    prev: &str,
+) -> String {
+    let material = serde_json::json!([seq, at, user_id, event, detail, ip, prev]).to_string();
+    hex::encode(Sha256::digest(material.as_bytes()))
+}
+
+/// Appends an event inside `tx`. Taking the chain head with an UPDATE locks it
+/// until commit, so concurrent appends (on any instance) queue up and each
+/// links to the one before.
+pub async fn append(tx: &mut Tx, e: &Event<'_>, now: Millis) -> Result<(), sqlx::Error> {
+    let (seq, prev): (i64, String) = on_tx!(tx, c => sqlx::query_as(
+        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(c).await)?;
+    let detail = e.detail.to_string();
+    let hash = entry_hash(seq, now, e.user_id, e.event, &detail, e.ip, &prev);
+    on_tx!(tx, c => sqlx::query(
+        "INSERT INTO audit_log (seq, at, user_id, event, detail, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
+        .bind(seq).bind(now).bind(e.user_id).bind(e.event).bind(&detail).bind(e.ip).bind(&prev).bind(&hash)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, c => sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Appends one event in a transaction of its own (for refusals, which change
+/// nothing else).
+pub async fn append_alone(db: &Db, e: &Event<'_>, now: Millis) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    append(&mut tx, e, now).await?;
+    tx.commit().await
+}
+
+/// The user's most recent events, newest first.
+pub async fn for_user(db: &Db, user_id: Uuid, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, AuditRow>(
+        "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
+         WHERE user_id = $1 ORDER BY seq DESC LIMIT $2")
+        .bind(user_id).bind(limit).fetch_all(c).await)
+}
+
+/// Where the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenLink {
+    /// First entry that does not verify.
+    pub seq: i64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Walks the whole chain in order; returns the number of entries, or the
+/// first broken link.
+pub async fn verify_chain(db: &Db) -> Result<Result<i64, BrokenLink>, sqlx::Error> {
+    const PAGE: i64 = 1000;
+    let mut expected_prev = "0".repeat(64);
+    let mut expected_seq = 1;
+    loop {
+        let rows = on_db!(db, c => sqlx::query_as::<_, AuditRow>(
+            "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
+             WHERE seq >= $1 ORDER BY seq LIMIT $2")
+            .bind(expected_seq).bind(PAGE).fetch_all(c).await)?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let broken = |reason: &str| {
+                Ok(Err(BrokenLink {
+                    seq: r.seq.min(expected_seq),
+                    reason: reason.into(),
+                }))
+            };
+            if r.seq != expected_seq {
+                return broken("entry missing (sequence gap)");
+            }
+            if r.prev_hash != expected_prev {
+                return broken("prev_hash does not match the previous entry");
+            }
+            let h = entry_hash(
+                r.seq,
+                r.at,
+                r.user_id,
+                &r.event,
+                &r.detail,
+                r.ip.as_deref(),
+                &r.prev_hash,
+            );
+            if h != r.hash {
+                return broken("content does not match its hash");
+            }
+            expected_prev = r.hash.clone();
+            expected_seq += 1;
+        }
+    }
+    let (head_seq, head_hash): (i64, String) = on_db!(db, c => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(c).await)?;
+    if head_seq != expected_seq - 1 || head_hash != expected_prev {
+        return Ok(Err(BrokenLink {
+            seq: expected_seq,
+            reason: "entries after this point were removed".into(),
+        }));
+    }
+    Ok(Ok(expected_seq - 1))
+}

@@ -1,0 +1,66 @@
+//! In-flight WebAuthn ceremonies. A ceremony is taken (deleted and returned
+//! in one statement) before its response is verified, so it is single-use
+//! even under concurrent submissions on several instances.
+
+use uuid::Uuid;
+
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::on_db;
+
+/// What a ceremony is for; a ceremony of one purpose cannot serve another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Enrolling a security key.
+    Register,
+    /// Second step of sign-in.
+    SignIn,
+    /// Fresh assertion for a sensitive change.
+    Reauth,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::SignIn => "sign_in",
+            Self::Reauth => "reauth",
+        }
+    }
+}
+
+/// Stores a new ceremony's state.
+pub async fn insert(
+    db: &Db,
+    id: Uuid,
+    user_id: Uuid,
+    purpose: Purpose,
+    state: &str,
+    now: Millis,
+    expires_at: Millis,
+) -> Result<(), sqlx::Error> {
+    on_db!(db, c => sqlx::query(
+        "INSERT INTO ceremonies (id, user_id, purpose, state, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)")
+        .bind(id).bind(user_id).bind(purpose.as_str()).bind(state).bind(now).bind(expires_at)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Atomically removes and returns the ceremony `id` if it belongs to `user_id`
+/// and `purpose`: `(state, expires_at)`. A second call returns `None`.
+pub async fn take(
+    db: &Db,
+    id: Uuid,
+    user_id: Uuid,
+    purpose: Purpose,
+) -> Result<Option<(String, Millis)>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, (String, Millis)>(
+        "DELETE FROM ceremonies WHERE id = $1 AND user_id = $2 AND purpose = $3 RETURNING state, expires_at")
+        .bind(id).bind(user_id).bind(purpose.as_str()).fetch_optional(c).await)
+}
+
+/// Deletes expired ceremonies (housekeeping).
+pub async fn delete_expired(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
+    let done = on_db!(db, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done)
+}

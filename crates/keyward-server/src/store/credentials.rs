@@ -1,0 +1,116 @@
+//! Enrolled security keys.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::clock::Millis;
+use crate::db::{Db, Tx};
+use crate::{on_db, on_tx};
+
+/// Name of the constraint that keeps credential ids unique across users.
+pub const UNIQUE_CREDENTIAL_ID: &str = "credentials_credential_id_key";
+
+/// A stored security key.
+#[derive(Debug, Clone, FromRow)]
+pub struct CredentialRow {
+    /// Keyward's id for the key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// WebAuthn credential id (raw bytes).
+    pub credential_id: Vec<u8>,
+    /// User's name for the key.
+    pub label: String,
+    /// Authenticator model, if known.
+    pub aaguid: Option<Uuid>,
+    /// Attestation format at enrolment.
+    pub attestation_format: String,
+    /// webauthn-rs SecurityKey JSON.
+    pub key_json: String,
+    /// Last accepted signature counter.
+    pub sign_count: i64,
+    /// A counter regression was seen: the key may have been cloned.
+    pub possibly_cloned: bool,
+    /// Enrolment time.
+    pub created_at: Millis,
+    /// Last successful assertion.
+    pub last_used_at: Option<Millis>,
+}
+
+const COLUMNS: &str = "id, user_id, credential_id, label, aaguid, attestation_format, key_json, \
+                       sign_count, possibly_cloned, created_at, last_used_at";
+
+/// Stores a new key. A credential id already enrolled anywhere fails with
+/// [`UNIQUE_CREDENTIAL_ID`].
+pub async fn insert(tx: &mut Tx, k: &CredentialRow) -> Result<(), sqlx::Error> {
+    let sql =
+        format!("INSERT INTO credentials ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)");
+    on_tx!(tx, c => sqlx::query(&sql)
+        .bind(k.id).bind(k.user_id).bind(&k.credential_id).bind(&k.label).bind(k.aaguid)
+        .bind(&k.attestation_format).bind(&k.key_json).bind(k.sign_count).bind(k.possibly_cloned)
+        .bind(k.created_at).bind(k.last_used_at)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The user's keys, oldest first.
+pub async fn for_user(db: &Db, user_id: Uuid) -> Result<Vec<CredentialRow>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM credentials WHERE user_id = $1 ORDER BY created_at, id");
+    on_db!(db, c => sqlx::query_as::<_, CredentialRow>(&sql).bind(user_id).fetch_all(c).await)
+}
+
+/// How many keys the user has, inside a transaction.
+pub async fn count_for_user(tx: &mut Tx, user_id: Uuid) -> Result<i64, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM credentials WHERE user_id = $1")
+        .bind(user_id).fetch_one(c).await)
+}
+
+/// Renames one of the user's keys; false if it is not theirs.
+pub async fn rename(
+    tx: &mut Tx,
+    user_id: Uuid,
+    id: Uuid,
+    label: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = on_tx!(tx, c => sqlx::query("UPDATE credentials SET label = $1 WHERE id = $2 AND user_id = $3")
+        .bind(label).bind(id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Deletes one of the user's keys; false if it is not theirs.
+pub async fn delete(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = on_tx!(tx, c => sqlx::query("DELETE FROM credentials WHERE id = $1 AND user_id = $2")
+        .bind(id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Records a successful assertion with a compare-and-set on the counter:
+/// the row changes only if the new counter is greater than the stored one
+/// (or both are zero, for authenticators without a counter). Returns false
+/// when the counter did not increase — a replay, a race, or a cloned key.
+pub async fn record_use(
+    tx: &mut Tx,
+    id: Uuid,
+    counter: u32,
+    key_json: &str,
+    now: Millis,
+) -> Result<bool, sqlx::Error> {
+    let counter = i64::from(counter);
+    let done = on_tx!(tx, c => sqlx::query(
+        "UPDATE credentials SET sign_count = $1, key_json = $2, last_used_at = $3 \
+         WHERE id = $4 AND (sign_count < $1 OR (sign_count = 0 AND $1 = 0))")
+        .bind(counter).bind(key_json).bind(now).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Flags the user's key with this credential id as possibly cloned.
+pub async fn mark_possibly_cloned(
+    tx: &mut Tx,
+    user_id: Uuid,
+    credential_id: &[u8],
+) -> Result<Option<Uuid>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_scalar::<_, Uuid>(
+        "UPDATE credentials SET possibly_cloned = TRUE WHERE user_id = $1 AND credential_id = $2 RETURNING id")
+        .bind(user_id).bind(credential_id).fetch_optional(c).await)
+}

@@ -1,0 +1,10 @@
+//! Persistence: one module per table family, each function written once in
+//! portable SQL and run on SQLite or PostgreSQL via `on_db!` / `on_tx!`.
+//! Writes take a `Tx` so a change and its audit entry commit together.
+
+pub mod audit;
+pub mod ceremonies;
+pub mod credentials;
+pub mod logins;
+pub mod throttle;
+pub mod users;
