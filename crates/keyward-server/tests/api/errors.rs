@@ -1,0 +1,161 @@
+//! Bad input never yields a 500: malformed JSON, wrong types, unknown fields,
+//! wrong content type, oversize bodies, unknown routes and methods all get a
+//! problem+json 4xx, and nothing is written.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp, assert_problem};
+
+backend_tests!(
+    malformed_and_mistyped_bodies,
+    wrong_content_type_and_oversize,
+    unknown_routes_and_methods,
+    garbage_webauthn_responses_are_refused_cleanly,
+);
+
+async fn raw(
+    app: &TestApp,
+    body: &'static str,
+    content_type: &str,
+) -> (StatusCode, serde_json::Value) {
+    let resp = app
+        .browser()
+        .post(app.url("/v1/signup"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    (status, resp.json().await.unwrap())
+}
+
+async fn malformed_and_mistyped_bodies(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    assert_problem(
+        &raw(&app, "{not json", "application/json").await,
+        StatusCode::BAD_REQUEST,
+        "malformed-body",
+    );
+    assert_problem(
+        &raw(&app, "", "application/json").await,
+        StatusCode::BAD_REQUEST,
+        "malformed-body",
+    );
+    let mistyped = raw(
+        &app,
+        r#"{"username": 42, "password": "long enough password"}"#,
+        "application/json",
+    )
+    .await;
+    assert_problem(&mistyped, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(mistyped.1["field"], "username");
+    let missing = raw(&app, r#"{"username": "zed"}"#, "application/json").await;
+    assert_problem(&missing, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    let extra = raw(
+        &app,
+        r#"{"username": "zed", "password": "long enough password", "admin": true}"#,
+        "application/json",
+    )
+    .await;
+    assert_problem(&extra, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert!(
+        keyward_server::store::users::by_name(&app.state.db, "zed")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn wrong_content_type_and_oversize(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let text = raw(
+        &app,
+        r#"{"username":"zed","password":"long enough password"}"#,
+        "text/plain",
+    )
+    .await;
+    assert_problem(
+        &text,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+    );
+    let huge = "x".repeat(200 * 1024);
+    let resp = app
+        .browser()
+        .post(app.url("/v1/signup"))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"username":"zed","password":"{huge}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    assert!(
+        keyward_server::store::users::by_name(&app.state.db, "zed")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn unknown_routes_and_methods(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let browser = app.browser();
+    assert_problem(
+        &app.get(&browser, "/v1/nope").await,
+        StatusCode::NOT_FOUND,
+        "route-not-found",
+    );
+    assert_problem(
+        &app.get(&browser, "/v1/signup").await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+    );
+    assert_eq!(app.get(&browser, "/healthz").await.0, StatusCode::OK);
+    let (status, ready) = app.get(&browser, "/readyz").await;
+    assert_eq!(
+        (status, ready["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+}
+
+async fn garbage_webauthn_responses_are_refused_cleanly(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut u = app.enrolled("userg1").await;
+    let before = app.snapshot(u.user_id).await;
+    let browser = app.password_step(&u).await;
+    let (_, options) = app
+        .post(&browser, "/v1/signin/key/options", json!({}))
+        .await;
+    let garbage = [
+        json!({ "ceremony": options["ceremony"], "credential": "nope" }),
+        json!({ "ceremony": options["ceremony"], "credential": { "id": "x", "rawId": "!!!", "type": "public-key" } }),
+        json!({ "ceremony": "not-a-uuid", "credential": {} }),
+        json!({ "ceremony": uuid::Uuid::new_v4(), "credential": u.key.assert(&options, &app.origin) }),
+    ];
+    for body in garbage {
+        let (status, problem) = app
+            .post(&browser, "/v1/signin/key/verify", body.clone())
+            .await;
+        assert!(status.is_client_error(), "{body} -> {status} {problem}");
+    }
+    // A structurally valid response whose authenticator data is cut short.
+    let (_, options) = app
+        .post(&browser, "/v1/signin/key/options", json!({}))
+        .await;
+    let mut credential = u.key.assert(&options, &app.origin);
+    credential["response"]["authenticatorData"] = json!("AAAA");
+    let got = app
+        .post(
+            &browser,
+            "/v1/signin/key/verify",
+            json!({ "ceremony": options["ceremony"], "credential": credential }),
+        )
+        .await;
+    assert!(got.0.is_client_error(), "{got:?}");
+    assert_eq!(app.snapshot(u.user_id).await, before);
+}

@@ -1,0 +1,361 @@
+//! Test support: a real Keyward server on port 0 with a fresh database
+//! (a temporary SQLite file, or a fresh PostgreSQL schema), a cookie-keeping
+//! client per user, and a software security key per user.
+
+use std::time::Duration;
+
+use keyward_server::config::Config;
+use keyward_server::state::AppState;
+use keyward_server::{App, Clock, DbOptions};
+use keyward_testkit::{Forge, SoftKey};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when `KEYWARD_TEST_DATABASE_URL` is set.
+    pub fn postgres() -> Option<Self> {
+        std::env::var("KEYWARD_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(Self::Postgres)
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed test function.
+/// PostgreSQL variants are skipped (with a note) when no database is configured.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(backend) = $crate::helpers::Backend::postgres() else {
+                        eprintln!("KEYWARD_TEST_DATABASE_URL not set: PostgreSQL variant skipped");
+                        return;
+                    };
+                    super::$name(backend).await
+                }
+            )*
+        }
+    };
+}
+
+/// A running server.
+pub struct TestApp {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub base: String,
+    /// The origin browsers would report (`http://localhost:PORT`).
+    pub origin: String,
+    /// The server's state: database, clock, config.
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// Cheap argon2 parameters: the tests exercise the flow, not the cost.
+fn test_config(dir: &std::path::Path) -> Config {
+    let mut c = Config::default();
+    c.data_dir = dir.to_path_buf();
+    c.password = keyward_access::PasswordParams {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+    c
+}
+
+impl TestApp {
+    pub async fn spawn(backend: &Backend) -> Self {
+        Self::spawn_with(backend, |_, _| {}).await
+    }
+
+    /// Starts a server after letting the test adjust its config.
+    pub async fn spawn_with(
+        backend: &Backend,
+        tweak: impl FnOnce(&mut Config, &std::path::Path),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut config = test_config(dir.path());
+        config.origin = format!("http://localhost:{port}").parse().unwrap();
+        let mut opts = DbOptions::default();
+        if let Backend::Postgres(url) = backend {
+            config.database_url = Some(url.clone());
+            opts.pg_schema = Some(format!("kw_{}", Uuid::new_v4().simple()));
+        }
+        tweak(&mut config, dir.path());
+        let app = App::build(config, Clock::default(), opts).await.unwrap();
+        let state = app.state.clone();
+        let server = tokio::spawn(async move {
+            app.serve(listener, std::future::pending()).await.unwrap();
+        });
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            origin: format!("http://localhost:{port}"),
+            state,
+            _dir: dir,
+            _server: server,
+        }
+    }
+
+    /// A new browser: its own cookie jar, sending Keyward's Origin.
+    pub fn browser(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ORIGIN, self.origin.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        read(
+            client
+                .post(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, client: &reqwest::Client, path: &str) -> (StatusCode, Value) {
+        read(client.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn delete(&self, client: &reqwest::Client, path: &str) -> (StatusCode, Value) {
+        read(client.delete(self.url(path)).send().await.unwrap()).await
+    }
+
+    pub async fn patch(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        read(
+            client
+                .patch(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Signs a new account up (no key yet).
+    pub async fn signed_up(&self, name: &str) -> User {
+        let browser = self.browser();
+        let password = format!("{name}-correct-horse-battery");
+        let (status, body) = self
+            .post(
+                &browser,
+                "/v1/signup",
+                json!({ "username": name, "password": password }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let user_id = body["user_id"].as_str().unwrap().parse().unwrap();
+        User {
+            browser,
+            username: name.into(),
+            password,
+            key: SoftKey::new(),
+            user_id,
+        }
+    }
+
+    /// Signs up and enrols a first key: the user ends up signed in.
+    pub async fn enrolled(&self, name: &str) -> User {
+        let mut user = self.signed_up(name).await;
+        let (status, body) = self.enrol(&mut user, Forge::default()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        user
+    }
+
+    /// Runs a key registration ceremony with the user's soft key.
+    pub async fn enrol(&self, user: &mut User, forge: Forge) -> (StatusCode, Value) {
+        let (status, options) = self
+            .post(&user.browser, "/v1/keys/registration/options", json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        let credential = user.key.register_with(&options, &self.origin, &forge);
+        let body = json!({ "ceremony": options["ceremony"], "label": "Test key", "credential": credential });
+        self.post(&user.browser, "/v1/keys/registration/verify", body)
+            .await
+    }
+
+    /// Password step in a fresh browser; returns the browser.
+    pub async fn password_step(&self, user: &User) -> reqwest::Client {
+        let browser = self.browser();
+        let (status, body) = self
+            .post(
+                &browser,
+                "/v1/signin/password",
+                json!({ "username": user.username, "password": user.password }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        browser
+    }
+
+    /// Key step: answers a fresh challenge with `forge`.
+    pub async fn key_step(
+        &self,
+        browser: &reqwest::Client,
+        key: &mut SoftKey,
+        forge: &Forge,
+    ) -> (StatusCode, Value) {
+        let (status, options) = self
+            .post(browser, "/v1/signin/key/options", json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        let credential = key.assert_with(&options, &self.origin, forge);
+        self.post(
+            browser,
+            "/v1/signin/key/verify",
+            json!({ "ceremony": options["ceremony"], "credential": credential }),
+        )
+        .await
+    }
+
+    /// A full sign-in in a new browser.
+    pub async fn sign_in(&self, user: &mut User) -> reqwest::Client {
+        let browser = self.password_step(user).await;
+        let (status, body) = self
+            .key_step(&browser, &mut user.key, &Forge::default())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        browser
+    }
+
+    /// A fresh key assertion for sensitive changes.
+    pub async fn reauth(&self, user: &mut User) {
+        let (status, options) = self
+            .post(&user.browser, "/v1/reauth/options", json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        let credential = user.key.assert(&options, &self.origin);
+        let (status, body) = self
+            .post(
+                &user.browser,
+                "/v1/reauth/verify",
+                json!({ "ceremony": options["ceremony"], "credential": credential }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// What a refused request must leave untouched for a user.
+    pub async fn snapshot(&self, user_id: Uuid) -> Snapshot {
+        let db = &self.state.db;
+        let keys = keyward_server::store::credentials::for_user(db, user_id)
+            .await
+            .unwrap();
+        let now = self.state.clock.now();
+        let logins = keyward_server::store::logins::active_for_user(db, user_id, now)
+            .await
+            .unwrap();
+        Snapshot {
+            keys: keys
+                .iter()
+                .map(|k| (k.id, k.sign_count, k.label.clone(), k.possibly_cloned))
+                .collect(),
+            logins: logins.len(),
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.state.clock.advance(by);
+    }
+}
+
+/// State that a refused request must not change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub keys: Vec<(Uuid, i64, String, bool)>,
+    pub logins: usize,
+}
+
+/// A user with a browser (cookie jar) and a security key.
+pub struct User {
+    pub browser: reqwest::Client,
+    pub username: String,
+    pub password: String,
+    pub key: SoftKey,
+    pub user_id: Uuid,
+}
+
+async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let problem = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .is_some_and(|v| {
+            v.to_str()
+                .unwrap_or("")
+                .starts_with("application/problem+json")
+        });
+    let text = resp.text().await.unwrap();
+    let body: Value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    if status.is_client_error() || status.is_server_error() {
+        assert!(
+            problem,
+            "error {status} without application/problem+json: {body}"
+        );
+    }
+    (status, body)
+}
+
+/// Asserts a problem response of the given status and type slug.
+#[track_caller]
+pub fn assert_problem(got: &(StatusCode, Value), status: StatusCode, slug: &str) {
+    assert_eq!(got.0, status, "{}", got.1);
+    let ty = got.1["type"].as_str().unwrap_or_default();
+    assert!(
+        ty.ends_with(&format!("/{slug}")),
+        "expected problem type {slug}, got {}",
+        got.1
+    );
+    assert_eq!(got.1["status"], status.as_u16());
+}
+
+/// Asserts a `ceremony-refused` problem with this reason.
+#[track_caller]
+pub fn assert_refused(got: &(StatusCode, Value), reason: &str) {
+    assert_problem(got, StatusCode::BAD_REQUEST, "ceremony-refused");
+    assert_eq!(got.1["reason"], reason, "{}", got.1);
+}

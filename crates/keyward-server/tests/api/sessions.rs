@@ -1,0 +1,120 @@
+//! Sessions: listing and ending them, absolute timeout, and the Origin check.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp, assert_problem};
+
+backend_tests!(
+    list_and_end_another_session,
+    ending_the_current_session_signs_out,
+    absolute_timeout_ends_the_session,
+    state_changing_requests_need_our_origin,
+);
+
+async fn list_and_end_another_session(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut u = app.enrolled("users1").await;
+    let phone = app.sign_in(&mut u).await;
+    let (status, list) = app.get(&u.browser, "/v1/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = list["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let other = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = app
+        .delete(&u.browser, &format!("/v1/sessions/{other}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_problem(
+        &app.get(&phone, "/v1/keys").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let again = app
+        .delete(&u.browser, &format!("/v1/sessions/{other}"))
+        .await;
+    assert_problem(&again, StatusCode::NOT_FOUND, "not-found");
+    // Another user's session id is not found either.
+    let stranger = app.enrolled("s1b").await;
+    let (_, theirs) = app.get(&stranger.browser, "/v1/sessions").await;
+    let theirs = theirs["sessions"][0]["id"].as_str().unwrap().to_owned();
+    assert_problem(
+        &app.delete(&u.browser, &format!("/v1/sessions/{theirs}"))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    );
+    assert_eq!(
+        app.get(&stranger.browser, "/v1/keys").await.0,
+        StatusCode::OK
+    );
+}
+
+async fn ending_the_current_session_signs_out(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let u = app.enrolled("users2").await;
+    let (_, list) = app.get(&u.browser, "/v1/sessions").await;
+    let id = list["sessions"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete(&u.browser, &format!("/v1/sessions/{id}"))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(
+        &app.get(&u.browser, "/v1/keys").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}
+
+async fn absolute_timeout_ends_the_session(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let u = app.enrolled("users3").await;
+    app.advance(Duration::from_secs(12 * 3600 + 1));
+    assert_problem(
+        &app.get(&u.browser, "/v1/keys").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}
+
+async fn state_changing_requests_need_our_origin(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let u = app.enrolled("users4").await;
+    let (_, keys) = app.get(&u.browser, "/v1/keys").await;
+    let id = keys["keys"][0]["id"].as_str().unwrap().to_owned();
+    let foreign = u
+        .browser
+        .patch(app.url(&format!("/v1/keys/{id}")))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "label": "pwned" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = foreign.json().await.unwrap();
+    assert!(body["type"].as_str().unwrap().ends_with("/origin-mismatch"));
+    // No Origin at all is refused too.
+    let bare = reqwest::Client::new();
+    let resp = bare
+        .post(app.url("/v1/signup"))
+        .json(&json!({ "username": "s4x", "password": "long enough password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(
+        keyward_server::store::users::by_name(&app.state.db, "s4x")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(app.snapshot(u.user_id).await.keys[0].2, "Test key");
+}
