@@ -148,6 +148,29 @@ impl Fido {
         Ok((rcr, AuthenticationState(state)))
     }
 
+    /// Starts an assertion whose WebAuthn challenge is `challenge` instead of
+    /// a random one, for step-up approval of one transaction; derive it with
+    /// [`crate::step_up_challenge`] from a fresh random nonce and the
+    /// withdrawal's details digest.
+    ///
+    /// Security: the authenticator signs the challenge, so a successful
+    /// [`Fido::finish_authentication`] against this state proves the user
+    /// approved exactly the committed details. Both the options and the state
+    /// carry the chosen challenge; if webauthn-rs's state cannot be rewritten
+    /// exactly, this fails with `CorruptState` rather than fall back to an
+    /// unbound random challenge. Never keep two live states bound to the same
+    /// challenge: one assertion would then satisfy both.
+    pub fn start_bound_authentication(
+        &self,
+        keys: &[SecurityKey],
+        uv: UserVerification,
+        challenge: [u8; 32],
+    ) -> Result<(RequestChallengeResponse, AuthenticationState), FidoError> {
+        let (mut options, state) = self.start_authentication(keys, uv)?;
+        let bound = crate::binding::bind_state(&mut options, &state, &challenge)?;
+        Ok((options, bound))
+    }
+
     /// Verifies an assertion against the stored state. Keyward enforces the
     /// UV requirement itself: webauthn-rs's security-key flow only prefers it.
     pub fn finish_authentication(

@@ -1,21 +1,26 @@
 //! Keyward's WebAuthn/FIDO2 core on webauthn-rs: relying-party configuration,
-//! attestation policy, security-key ceremonies and the credential model.
+//! attestation policy, security-key ceremonies, the credential model,
+//! transaction-bound step-up challenges and offline assertion evidence.
 //! It must not know about HTTP or SQL: callers persist the ceremony state and
 //! credentials it hands them.
 
 pub mod attestation;
+pub mod binding;
 pub mod ceremony;
 pub mod credential;
 pub mod error;
+pub mod evidence;
 pub mod rp;
 
 pub use attestation::{AttestationPolicy, TrustedCa};
+pub use binding::{STEP_UP_TAG, step_up_challenge};
 pub use ceremony::{
     AssertionOutcome, AuthenticationState, Fido, RegistrationState, RequestOptions,
     UserVerification,
 };
 pub use credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN};
 pub use error::FidoError;
+pub use evidence::{AssertionEvidence, EvidenceFacts, PublicKeyBytes, verify_evidence};
 pub use rp::RelyingParty;
 
 /// Re-exports of the webauthn-rs wire types callers deserialise from clients.

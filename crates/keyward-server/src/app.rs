@@ -69,6 +69,7 @@ impl App {
             }
         };
         sessions.migrate().await?;
+        crate::flows::signing::ensure_key(&db, clock.now()).await?;
         let settings = SessionSettings {
             secure: config.is_https(),
             idle: Duration::from_secs(config.session.idle_minutes * 60),

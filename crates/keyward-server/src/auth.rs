@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
+use crate::flows::account;
 use crate::state::AppState;
 use crate::store::logins;
 
@@ -168,12 +169,29 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(ApiError::Unauthenticated);
         };
         let now = app.clock.now();
-        let live = logins::get(&app.db, login_id)
+        let idle_ms = i64::try_from(app.config.session.idle_minutes)
+            .unwrap_or(15)
+            .saturating_mul(60_000);
+        let login = logins::get(&app.db, login_id)
             .await?
-            .is_some_and(|l| l.user_id == user_id && l.ended_at.is_none() && l.expires_at > now);
+            .filter(|l| l.user_id == user_id && l.ended_at.is_none());
+        let live = match login {
+            Some(l) if l.expires_at <= now => {
+                account::expire_login(app, user_id, login_id, "absolute_timeout").await?;
+                false
+            }
+            // The cookie store also expires idle sessions; this check uses
+            // Keyward's clock and holds even if a cookie outlives its record.
+            Some(l) if now.saturating_sub(l.last_seen_at) > idle_ms => {
+                account::expire_login(app, user_id, login_id, "idle_timeout").await?;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        };
         if !live {
-            // Ended elsewhere (logout, key removal, "end session") or past the
-            // absolute timeout: forget it here too.
+            // Ended elsewhere (logout, key removal, "end session") or timed
+            // out: forget it here too.
             session.flush().await?;
             return Err(ApiError::Unauthenticated);
         }

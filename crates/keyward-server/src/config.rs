@@ -2,6 +2,7 @@
 //! file, then `KEYWARD_*` environment variables (`__` separates nesting, e.g.
 //! `KEYWARD_SESSION__IDLE_MINUTES=30`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,12 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     /// argon2id cost.
     pub password: PasswordParams,
+    /// Step-up and withdrawal policy settings.
+    pub withdrawals: WithdrawalConfig,
+    /// Supported assets: decimals and per-user daily limits.
+    pub assets: BTreeMap<String, AssetConfig>,
+    /// Issuer (`iss`) of approval tokens; default: the origin.
+    pub token_issuer: Option<String>,
     /// `plain` or `json` log lines.
     pub log_format: LogFormat,
     /// Largest request body accepted, bytes.
@@ -98,6 +105,62 @@ pub struct UvConfig {
     pub sign_in: UserVerification,
     /// Adding or removing keys (re-authentication).
     pub key_management: UserVerification,
+    /// Approving a withdrawal.
+    pub withdrawal: UserVerification,
+    /// Approving an allow-list addition.
+    pub address_add: UserVerification,
+    /// Approving an API-key creation.
+    pub api_key_create: UserVerification,
+}
+
+/// Step-up lifetimes and withdrawal policy timings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WithdrawalConfig {
+    /// How long a pending step-up waits for the user's key, seconds.
+    pub step_up_ttl_seconds: u64,
+    /// How long an approval stays redeemable (and its token valid), seconds.
+    pub approval_ttl_seconds: u64,
+    /// Withdrawal hold after a security change, hours.
+    pub hold_hours: u64,
+    /// Cooling-off before a new allow-list address is usable, hours.
+    pub address_cooling_hours: u64,
+}
+
+/// One supported asset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AssetConfig {
+    /// Decimal places of the smallest unit (BTC: 8).
+    pub decimals: u32,
+    /// Per-user limit over any 24 hours, as a decimal string; none = unlimited.
+    #[serde(default)]
+    pub daily_limit: Option<String>,
+}
+
+/// The assets Keyward knows out of the box.
+pub fn default_assets() -> BTreeMap<String, AssetConfig> {
+    let asset = |decimals, limit: &str| AssetConfig {
+        decimals,
+        daily_limit: Some(limit.into()),
+    };
+    BTreeMap::from([
+        ("BTC".into(), asset(8, "10")),
+        ("ETH".into(), asset(18, "200")),
+        ("USDT".into(), asset(6, "1000000")),
+        ("USDC".into(), asset(6, "1000000")),
+    ])
+}
+
+impl Default for WithdrawalConfig {
+    fn default() -> Self {
+        Self {
+            step_up_ttl_seconds: 300,
+            approval_ttl_seconds: 300,
+            hold_hours: 24,
+            address_cooling_hours: 24,
+        }
+    }
 }
 
 /// Throttling of failed password and key attempts.
@@ -140,6 +203,9 @@ impl Default for Config {
             user_verification: UvConfig::default(),
             throttle: ThrottleConfig::default(),
             password: PasswordParams::default(),
+            withdrawals: WithdrawalConfig::default(),
+            assets: default_assets(),
+            token_issuer: None,
             log_format: LogFormat::Plain,
             max_body_bytes: 64 * 1024,
         }
@@ -175,6 +241,9 @@ impl Default for UvConfig {
         Self {
             sign_in: UserVerification::Preferred,
             key_management: UserVerification::Preferred,
+            withdrawal: UserVerification::Required,
+            address_add: UserVerification::Required,
+            api_key_create: UserVerification::Required,
         }
     }
 }
@@ -231,6 +300,24 @@ impl Config {
         if self.ceremony_ttl_seconds == 0 || self.ceremony_ttl_seconds > 3600 {
             anyhow::bail!("ceremony_ttl_seconds must be between 1 and 3600");
         }
+        for (symbol, asset) in &self.assets {
+            if asset.decimals > 24 {
+                anyhow::bail!("assets.{symbol}.decimals must be at most 24");
+            }
+            if let Some(limit) = &asset.daily_limit {
+                crate::stepup::amount::parse(limit, asset.decimals)
+                    .map_err(|e| anyhow::anyhow!("assets.{symbol}.daily_limit {e}"))?;
+            }
+        }
+        let w = &self.withdrawals;
+        if w.step_up_ttl_seconds == 0
+            || w.approval_ttl_seconds == 0
+            || w.approval_ttl_seconds > 3600
+        {
+            anyhow::bail!(
+                "withdrawals.step_up_ttl_seconds must be positive and approval_ttl_seconds 1..=3600"
+            );
+        }
         if self.throttle.lock_after < 1 {
             anyhow::bail!("throttle.lock_after must be at least 1");
         }
@@ -245,6 +332,32 @@ impl Config {
                 self.data_dir.join("keyward.db").display()
             )
         })
+    }
+
+    /// The `iss` of approval tokens.
+    pub fn issuer(&self) -> String {
+        self.token_issuer
+            .clone()
+            .unwrap_or_else(|| self.origin_header())
+    }
+
+    /// UV requirement for approving `action`.
+    pub fn uv_for(&self, action: crate::stepup::details::Action) -> UserVerification {
+        use crate::stepup::details::Action;
+        match action {
+            Action::Withdrawal => self.user_verification.withdrawal,
+            Action::AddressAdd => self.user_verification.address_add,
+            Action::ApiKeyCreate => self.user_verification.api_key_create,
+        }
+    }
+
+    /// Daily limit of `asset` in base units, if any.
+    pub fn daily_limit_units(&self, asset: &str) -> Option<u128> {
+        let a = self.assets.get(asset)?;
+        a.daily_limit
+            .as_deref()
+            .and_then(|l| crate::stepup::amount::parse(l, a.decimals).ok())
+            .map(|a| a.units)
     }
 
     /// Whether cookies must be `Secure`.

@@ -78,6 +78,39 @@ pub enum ApiError {
     /// The account is locked after too many failures.
     #[error("this account is locked after too many failed attempts; contact support")]
     Locked,
+    /// Missing, malformed, unknown or revoked service key.
+    #[error("a valid service key is required (Authorization: Bearer kw_svc_...)")]
+    ServiceUnauthenticated,
+    /// The service key lacks a scope.
+    #[error("the service key lacks the `{0}` scope")]
+    MissingScope(&'static str),
+    /// The client reference was used before for different details.
+    #[error("this client_reference was already used for a different request")]
+    IdempotencyConflict,
+    /// The step-up is no longer waiting for approval.
+    #[error("the step-up is not pending (status: {0})")]
+    StepUpNotPending(String),
+    /// The step-up's approval window passed.
+    #[error("the step-up expired before it was approved")]
+    StepUpExpired,
+    /// Redeem of a step-up that was not approved.
+    #[error("the step-up has not been approved (status: {0})")]
+    NotApproved(String),
+    /// Redeem of a step-up that was already redeemed.
+    #[error("the approval was already redeemed")]
+    AlreadyRedeemed,
+    /// Redeem after the approval expired.
+    #[error("the approval expired")]
+    ApprovalExpired,
+    /// The withdrawal policy refused (at redeem, or a user action).
+    #[error("refused by withdrawal policy ({reason})")]
+    PolicyRefused {
+        /// Stable reason code.
+        reason: String,
+    },
+    /// Signing or another dependency is unavailable: fail closed.
+    #[error("service unavailable; nothing was approved")]
+    Unavailable(#[source] anyhow::Error),
     /// No route here.
     #[error("no such endpoint")]
     RouteNotFound,
@@ -142,6 +175,26 @@ impl ApiError {
             ),
             Self::Throttled { .. } => (S::TOO_MANY_REQUESTS, "throttled", "Too many attempts"),
             Self::Locked => (S::TOO_MANY_REQUESTS, "account-locked", "Account locked"),
+            Self::ServiceUnauthenticated => (
+                S::UNAUTHORIZED,
+                "invalid-service-key",
+                "Service key required",
+            ),
+            Self::MissingScope(_) => (S::FORBIDDEN, "insufficient-scope", "Insufficient scope"),
+            Self::IdempotencyConflict => (
+                S::CONFLICT,
+                "idempotency-conflict",
+                "Client reference reused",
+            ),
+            Self::StepUpNotPending(_) => {
+                (S::CONFLICT, "step-up-not-pending", "Step-up not pending")
+            }
+            Self::StepUpExpired => (S::GONE, "step-up-expired", "Step-up expired"),
+            Self::NotApproved(_) => (S::CONFLICT, "not-approved", "Not approved"),
+            Self::AlreadyRedeemed => (S::CONFLICT, "already-redeemed", "Already redeemed"),
+            Self::ApprovalExpired => (S::GONE, "approval-expired", "Approval expired"),
+            Self::PolicyRefused { .. } => (S::CONFLICT, "policy-refused", "Refused by policy"),
+            Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Self::RouteNotFound => (S::NOT_FOUND, "route-not-found", "No such endpoint"),
             Self::MethodNotAllowed => (
                 S::METHOD_NOT_ALLOWED,
@@ -188,12 +241,13 @@ impl From<tower_sessions::session::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.parts();
-        if let Self::Internal(err) = &self {
+        if let Self::Internal(err) | Self::Unavailable(err) = &self {
             tracing::error!(error = ?err, "internal error");
         }
         let (field, reason) = match &self {
             Self::Validation { field, .. } => (Some(field.as_str()), None),
             Self::CeremonyRefused { reason } => (None, Some(*reason)),
+            Self::PolicyRefused { reason } => (None, Some(reason.as_str())),
             _ => (None, None),
         };
         let problem = Problem {
@@ -211,6 +265,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if matches!(self, Self::ServiceUnauthenticated) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Self::Throttled { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
@@ -285,6 +342,44 @@ mod tests {
                 "throttled",
             ),
             (ApiError::Locked, S::TOO_MANY_REQUESTS, "account-locked"),
+            (
+                ApiError::ServiceUnauthenticated,
+                S::UNAUTHORIZED,
+                "invalid-service-key",
+            ),
+            (
+                ApiError::MissingScope("x"),
+                S::FORBIDDEN,
+                "insufficient-scope",
+            ),
+            (
+                ApiError::IdempotencyConflict,
+                S::CONFLICT,
+                "idempotency-conflict",
+            ),
+            (
+                ApiError::StepUpNotPending("x".into()),
+                S::CONFLICT,
+                "step-up-not-pending",
+            ),
+            (ApiError::StepUpExpired, S::GONE, "step-up-expired"),
+            (
+                ApiError::NotApproved("x".into()),
+                S::CONFLICT,
+                "not-approved",
+            ),
+            (ApiError::AlreadyRedeemed, S::CONFLICT, "already-redeemed"),
+            (ApiError::ApprovalExpired, S::GONE, "approval-expired"),
+            (
+                ApiError::PolicyRefused { reason: "x".into() },
+                S::CONFLICT,
+                "policy-refused",
+            ),
+            (
+                ApiError::Unavailable(anyhow::anyhow!("x")),
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+            ),
             (ApiError::RouteNotFound, S::NOT_FOUND, "route-not-found"),
             (
                 ApiError::MethodNotAllowed,

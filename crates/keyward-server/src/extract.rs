@@ -106,3 +106,40 @@ pub async fn require_origin(
     }
     Ok(next.run(req).await)
 }
+
+/// An authenticated exchange service (`Authorization: Bearer kw_svc_…`).
+#[derive(Debug, Clone)]
+pub struct Service(pub crate::store::service_keys::ServiceKeyRow);
+
+impl Service {
+    /// Fails with 403 unless the key carries `scope`.
+    pub fn require(&self, scope: &'static str) -> Result<(), ApiError> {
+        if self.0.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::MissingScope(scope))
+        }
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for Service {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::ServiceUnauthenticated)?;
+        // The checksum rejects typos and truncations without a database query.
+        let hash = keyward_access::token::parse(keyward_access::token::TokenKind::Service, token)
+            .map_err(|_| ApiError::ServiceUnauthenticated)?;
+        let row = crate::store::service_keys::by_hash(&app.db, hash.as_bytes())
+            .await?
+            .ok_or(ApiError::ServiceUnauthenticated)?;
+        Ok(Self(row))
+    }
+}

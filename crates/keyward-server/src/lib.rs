@@ -13,6 +13,7 @@ pub mod extract;
 pub mod flows;
 pub mod routes;
 pub mod state;
+pub mod stepup;
 pub mod store;
 
 pub use app::App;

@@ -39,6 +39,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// The withdrawal hold after a security change, in milliseconds.
+    pub fn hold_ms(&self) -> crate::clock::Millis {
+        i64::try_from(self.config.withdrawals.hold_hours)
+            .unwrap_or(24)
+            .saturating_mul(3_600_000)
+    }
+
     /// Wraps the parts.
     pub fn new(config: Config, db: Db, fido: Fido, passwords: Passwords, clock: Clock) -> Self {
         Self(Arc::new(Inner {

@@ -20,6 +20,9 @@ pub enum TestkitError {
     Crypto(String),
     /// Building an X.509 certificate failed.
     Certificate(String),
+    /// A key's state cannot be saved ([`crate::SoftKey::to_json`]) or loaded
+    /// ([`crate::SoftKey::from_json`]).
+    State(String),
 }
 
 impl fmt::Display for TestkitError {
@@ -35,6 +38,7 @@ impl fmt::Display for TestkitError {
             Self::UnknownCredential => write!(f, "this key holds no credential with that id"),
             Self::Crypto(why) => write!(f, "encoding or crypto failure: {why}"),
             Self::Certificate(why) => write!(f, "certificate generation failed: {why}"),
+            Self::State(why) => write!(f, "soft key state: {why}"),
         }
     }
 }

@@ -19,6 +19,10 @@
 //!
 //! The infallible methods panic on bad input (this is test-support code, where a panic is
 //! the right failure); `try_*` variants return [`TestkitError`].
+//!
+//! [`SoftKey::to_json`] / [`SoftKey::from_json`] save and load a key (private keys
+//! included); the crate's `softkey` binary uses them to answer Keyward's ceremonies from a
+//! terminal (`softkey --help`).
 
 mod attestation;
 mod encoding;

@@ -12,6 +12,8 @@ use crate::encoding::{
 };
 use crate::{Attestation, Forge, TestkitError, options};
 
+mod persist;
+
 /// One credential held by the key.
 #[derive(Clone)]
 struct Credential {

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cli;
 mod common;
 
 use common::{ORIGIN, authenticate, register, registered_key, start_registration, webauthn};
@@ -241,4 +242,42 @@ fn counter_regression_is_rejected_by_webauthn_rs() {
         matches!(err, WebauthnError::CredentialPossibleCompromise),
         "{err:?}"
     );
+}
+
+#[test]
+fn saved_and_loaded_key_keeps_authenticating() {
+    for attestation in [Attestation::None, Attestation::PackedSelf] {
+        let wa = webauthn();
+        let mut key = SoftKey::new()
+            .with_attestation(attestation)
+            .with_aaguid(AAGUID);
+        let mut sk = register(&wa, &mut key, None, &Forge::default()).unwrap();
+        let result =
+            authenticate(&wa, &mut key, std::slice::from_ref(&sk), &Forge::default()).unwrap();
+        sk.update_credential(&result);
+
+        // Through text, as the softkey CLI stores it.
+        let saved = serde_json::to_string_pretty(&key.to_json().unwrap()).unwrap();
+        drop(key);
+        let mut loaded = SoftKey::from_json(&serde_json::from_str(&saved).unwrap()).unwrap();
+        assert_eq!(loaded.counter(sk.cred_id().as_slice()), Some(1));
+
+        let result = authenticate(
+            &wa,
+            &mut loaded,
+            std::slice::from_ref(&sk),
+            &Forge::default(),
+        )
+        .unwrap();
+        assert_eq!(result.counter(), 2);
+        assert_eq!(result.cred_id(), sk.cred_id());
+        // The loaded key still refuses to register a credential it holds.
+        let (options, _state) = start_registration(&wa, None, Some(vec![sk.cred_id().clone()]));
+        assert_eq!(
+            loaded
+                .try_register_with(&options, ORIGIN, &Forge::default())
+                .unwrap_err(),
+            keyward_testkit::TestkitError::Excluded
+        );
+    }
 }

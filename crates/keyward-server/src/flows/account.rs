@@ -151,3 +151,25 @@ pub async fn username_of(app: &AppState, user_id: Uuid) -> ApiResult<String> {
         .ok_or(ApiError::Unauthenticated)?
         .username)
 }
+
+/// Ends a login that timed out, with its audit entry; quiet if already ended.
+pub async fn expire_login(
+    app: &AppState,
+    user_id: Uuid,
+    login_id: Uuid,
+    reason: &str,
+) -> ApiResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if logins::end(&mut tx, user_id, login_id, reason, now).await? {
+        let event = audit::Event {
+            user_id: Some(user_id),
+            event: "session.ended",
+            detail: json!({ "login_id": login_id, "reason": reason }),
+            ip: None,
+        };
+        audit::append(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -19,30 +19,58 @@ use crate::store::audit;
 use crate::store::ceremonies::{self, Purpose};
 use crate::store::credentials::{self, CredentialRow};
 
-/// Stores `state` as a new ceremony for `user_id` and returns its id and expiry.
+/// What a ceremony must be for: a purpose, and for step-ups the step-up id.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    /// Purpose.
+    pub purpose: Purpose,
+    /// Subject (step-up id), if any.
+    pub subject: Option<Uuid>,
+}
+
+impl From<Purpose> for Bound {
+    fn from(purpose: Purpose) -> Self {
+        Self {
+            purpose,
+            subject: None,
+        }
+    }
+}
+
+/// Stores `state` as a new ceremony for `user_id` and returns its id.
 pub async fn save_ceremony(
     app: &AppState,
     user_id: Uuid,
-    purpose: Purpose,
+    bound: impl Into<Bound>,
     state: &impl serde::Serialize,
 ) -> ApiResult<Uuid> {
+    let bound = bound.into();
     let id = Uuid::new_v4();
     let now = app.clock.now();
     let ttl = i64::try_from(app.config.ceremony_ttl_seconds).unwrap_or(300) * 1000;
     let state = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.into()))?;
-    ceremonies::insert(&app.db, id, user_id, purpose, &state, now, now + ttl).await?;
+    let row = ceremonies::NewCeremony {
+        id,
+        user_id,
+        purpose: bound.purpose,
+        subject: bound.subject,
+        state: &state,
+    };
+    ceremonies::insert(&app.db, &row, now, now + ttl).await?;
     Ok(id)
 }
 
 /// Takes (deletes and returns) a ceremony's state; unknown, used, another
-/// user's or another purpose's → `CeremonyUnknown`; past expiry → `CeremonyExpired`.
+/// user's, purpose's or subject's → `CeremonyUnknown`; past expiry →
+/// `CeremonyExpired`.
 pub async fn take_ceremony<S: serde::de::DeserializeOwned>(
     app: &AppState,
     id: Uuid,
     user_id: Uuid,
-    purpose: Purpose,
+    bound: impl Into<Bound>,
 ) -> ApiResult<S> {
-    let (state, expires_at) = ceremonies::take(&app.db, id, user_id, purpose)
+    let bound = bound.into();
+    let (state, expires_at) = ceremonies::take(&app.db, id, user_id, bound.purpose, bound.subject)
         .await?
         .ok_or(ApiError::CeremonyUnknown)?;
     if expires_at <= app.clock.now() {
@@ -66,14 +94,7 @@ pub async fn user_keys(
         .collect()
 }
 
-/// Starts an assertion against all of the user's keys.
-/// Returns `{ "ceremony": id, "publicKey": PublicKeyCredentialRequestOptions }`.
-pub async fn start(
-    app: &AppState,
-    user_id: Uuid,
-    purpose: Purpose,
-    uv: UserVerification,
-) -> ApiResult<Value> {
+async fn key_list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<SecurityKey>> {
     let keys: Vec<SecurityKey> = user_keys(app, user_id)
         .await?
         .into_iter()
@@ -82,8 +103,39 @@ pub async fn start(
     if keys.is_empty() {
         return Err(ApiError::Forbidden("enrol a security key first"));
     }
+    Ok(keys)
+}
+
+/// Starts an assertion against all of the user's keys.
+/// Returns `{ "ceremony": id, "publicKey": PublicKeyCredentialRequestOptions }`.
+pub async fn start(
+    app: &AppState,
+    user_id: Uuid,
+    purpose: Purpose,
+    uv: UserVerification,
+) -> ApiResult<Value> {
+    let keys = key_list(app, user_id).await?;
     let (options, state) = app.fido.start_authentication(&keys, uv)?;
     let ceremony = save_ceremony(app, user_id, purpose, &state).await?;
+    Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
+}
+
+/// Starts an assertion for step-up `subject` whose challenge is `challenge`
+/// (derived from the step-up's nonce and details digest).
+pub async fn start_bound(
+    app: &AppState,
+    user_id: Uuid,
+    subject: Uuid,
+    uv: UserVerification,
+    challenge: [u8; 32],
+) -> ApiResult<Value> {
+    let keys = key_list(app, user_id).await?;
+    let (options, state) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
+    let bound = Bound {
+        purpose: Purpose::StepUp,
+        subject: Some(subject),
+    };
+    let ceremony = save_ceremony(app, user_id, bound, &state).await?;
     Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
 }
 
@@ -96,6 +148,10 @@ pub struct Asserted {
     pub credential: CredentialRow,
     /// Whether the user was verified (UV).
     pub user_verified: bool,
+    /// The response as received (for evidence).
+    pub response: PublicKeyCredential,
+    /// The signing key, as updated by this assertion.
+    pub key: SecurityKey,
 }
 
 /// Who is answering, for the audit log and throttling.
@@ -113,7 +169,7 @@ pub struct Answerer<'a> {
 pub async fn finish(
     app: &AppState,
     who: &Answerer<'_>,
-    purpose: Purpose,
+    bound: impl Into<Bound>,
     ceremony: Uuid,
     credential: Value,
     uv: UserVerification,
@@ -121,7 +177,7 @@ pub async fn finish(
     let response: PublicKeyCredential = serde_json::from_value(credential)
         .map_err(|e| ApiError::invalid("credential", e.to_string()))?;
     // Consume the challenge before anything is verified or acted on.
-    let state = take_ceremony(app, ceremony, who.user_id, purpose).await?;
+    let state = take_ceremony(app, ceremony, who.user_id, bound).await?;
     let outcome = match app.fido.finish_authentication(&response, &state, uv) {
         Ok(outcome) => outcome,
         Err(FidoError::CounterRegression) => {
@@ -158,6 +214,8 @@ pub async fn finish(
         tx,
         credential: row,
         user_verified: outcome.user_verified,
+        response,
+        key,
     })
 }
 

@@ -112,7 +112,7 @@ async fn store_key(
         last_used_at: None,
     };
     let mut tx = app.db.begin().await?;
-    users::lock_keys(&mut tx, who.user_id).await?;
+    users::lock(&mut tx, who.user_id).await?;
     let existing = credentials::count_for_user(&mut tx, who.user_id).await?;
     check_may_enrol(app, who, usize::try_from(existing).unwrap_or(usize::MAX))?;
     if let Err(e) = credentials::insert(&mut tx, &row).await {
@@ -135,7 +135,12 @@ async fn store_key(
     };
     audit::append(&mut tx, &event, now).await?;
     let new_login = match who.signed_in {
-        Some(_) => None,
+        // Another key on an existing account is a security change: hold withdrawals.
+        Some(_) => {
+            users::extend_hold(&mut tx, who.user_id, now + app.hold_ms(), "key_added").await?;
+            None
+        }
+        // The first key completes sign-up (there is nothing to withdraw yet).
         None => Some(open_login(app, &mut tx, who.user_id, client, now).await?),
     };
     tx.commit().await?;
@@ -190,7 +195,7 @@ pub async fn remove(
     let mut tx = app.db.begin().await?;
     // Count under the user-row lock: two concurrent removals cannot both
     // see two keys and leave none.
-    users::lock_keys(&mut tx, who.user_id).await?;
+    users::lock(&mut tx, who.user_id).await?;
     if credentials::count_for_user(&mut tx, who.user_id).await? <= 1 {
         return Err(ApiError::LastKey);
     }
@@ -199,6 +204,7 @@ pub async fn remove(
     }
     let ended =
         logins::end_others(&mut tx, who.user_id, Some(who.login_id), "key_removed", now).await?;
+    users::extend_hold(&mut tx, who.user_id, now + app.hold_ms(), "key_removed").await?;
     let event = audit::Event {
         user_id: Some(who.user_id),
         event: "key.removed",

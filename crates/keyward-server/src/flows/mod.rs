@@ -3,7 +3,11 @@
 //! Handlers stay thin; nothing here knows about HTTP bodies.
 
 pub mod account;
+pub mod approval;
 pub mod assertion;
 pub mod keys;
 pub mod names;
+pub mod signing;
+pub mod stepup;
 pub mod throttle;
+pub mod withdrawals;

@@ -11,9 +11,12 @@ use crate::state::AppState;
 
 pub mod audit;
 pub mod health;
+pub mod jwks;
 pub mod keys;
 pub mod sessions;
 pub mod signin;
+pub mod stepups;
+pub mod withdrawals;
 
 /// The whole application router (without the session layer).
 pub fn router(app: AppState) -> Router<AppState> {
@@ -22,9 +25,12 @@ pub fn router(app: AppState) -> Router<AppState> {
         .merge(keys::router())
         .merge(sessions::router())
         .merge(audit::router())
+        .merge(stepups::router())
+        .merge(withdrawals::router())
         .layer(middleware::from_fn_with_state(app, require_origin));
     Router::new()
         .merge(health::router())
+        .merge(jwks::router())
         .merge(browser)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -17,6 +17,8 @@ pub enum Purpose {
     SignIn,
     /// Fresh assertion for a sensitive change.
     Reauth,
+    /// Approving one step-up (the ceremony's subject).
+    StepUp,
 }
 
 impl Purpose {
@@ -25,38 +27,58 @@ impl Purpose {
             Self::Register => "register",
             Self::SignIn => "sign_in",
             Self::Reauth => "reauth",
+            Self::StepUp => "step_up",
         }
     }
+}
+
+/// A ceremony to store.
+#[derive(Debug, Clone)]
+pub struct NewCeremony<'a> {
+    /// Ceremony id.
+    pub id: Uuid,
+    /// The only user who may answer it.
+    pub user_id: Uuid,
+    /// The only purpose it serves.
+    pub purpose: Purpose,
+    /// What it is about (a step-up id), if anything.
+    pub subject: Option<Uuid>,
+    /// Serialised webauthn-rs state.
+    pub state: &'a str,
 }
 
 /// Stores a new ceremony's state.
 pub async fn insert(
     db: &Db,
-    id: Uuid,
-    user_id: Uuid,
-    purpose: Purpose,
-    state: &str,
+    c: &NewCeremony<'_>,
     now: Millis,
     expires_at: Millis,
 ) -> Result<(), sqlx::Error> {
+    let row = c;
     on_db!(db, c => sqlx::query(
-        "INSERT INTO ceremonies (id, user_id, purpose, state, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)")
-        .bind(id).bind(user_id).bind(purpose.as_str()).bind(state).bind(now).bind(expires_at)
+        "INSERT INTO ceremonies (id, user_id, purpose, subject, state, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+        .bind(row.id).bind(row.user_id).bind(row.purpose.as_str()).bind(row.subject).bind(row.state).bind(now).bind(expires_at)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Atomically removes and returns the ceremony `id` if it belongs to `user_id`
-/// and `purpose`: `(state, expires_at)`. A second call returns `None`.
+/// Atomically removes and returns the ceremony `id` if it belongs to
+/// `user_id`, `purpose` and `subject`: `(state, expires_at)`. A second call
+/// returns `None`; so does a ceremony of another user, purpose or subject.
 pub async fn take(
     db: &Db,
     id: Uuid,
     user_id: Uuid,
     purpose: Purpose,
+    subject: Option<Uuid>,
 ) -> Result<Option<(String, Millis)>, sqlx::Error> {
+    // A ceremony without a subject matches only `subject == None` (nil).
+    let nil = Uuid::nil();
     on_db!(db, c => sqlx::query_as::<_, (String, Millis)>(
-        "DELETE FROM ceremonies WHERE id = $1 AND user_id = $2 AND purpose = $3 RETURNING state, expires_at")
-        .bind(id).bind(user_id).bind(purpose.as_str()).fetch_optional(c).await)
+        "DELETE FROM ceremonies WHERE id = $1 AND user_id = $2 AND purpose = $3 AND COALESCE(subject, $5) = $4 \
+         RETURNING state, expires_at")
+        .bind(id).bind(user_id).bind(purpose.as_str()).bind(subject.unwrap_or(nil)).bind(nil)
+        .fetch_optional(c).await)
 }
 
 /// Deletes expired ceremonies (housekeeping).

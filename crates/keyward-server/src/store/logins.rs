@@ -46,7 +46,8 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<LoginRow>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, LoginRow>(&sql).bind(id).fetch_optional(c).await)
 }
 
-/// Notes activity on a login (at most once a minute, to spare writes).
+/// Notes activity on a login (at most once a minute, to spare writes; the
+/// idle timeout is counted in minutes, so this loses nothing that matters).
 pub async fn touch(db: &Db, id: Uuid, now: Millis) -> Result<(), sqlx::Error> {
     on_db!(db, c => sqlx::query("UPDATE logins SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3")
         .bind(now).bind(id).bind(now - 60_000).execute(c).await.map(|r| r.rows_affected()))?;

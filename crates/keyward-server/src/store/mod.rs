@@ -4,7 +4,11 @@
 
 pub mod audit;
 pub mod ceremonies;
+pub mod controls;
 pub mod credentials;
 pub mod logins;
+pub mod service_keys;
+pub mod signing_keys;
+pub mod step_ups;
 pub mod throttle;
 pub mod users;

@@ -43,12 +43,64 @@ pub async fn by_id(db: &Db, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
         .bind(id).fetch_optional(c).await)
 }
 
-/// Bumps the user's key version inside `tx`. Done first in every transaction
-/// that changes a user's keys: it locks the user row (PostgreSQL) so two
-/// concurrent changes cannot both act on a stale key count.
-pub async fn lock_keys(tx: &mut Tx, user_id: Uuid) -> Result<bool, sqlx::Error> {
+/// Locks the user row inside `tx` (a no-op write: PostgreSQL takes a row
+/// lock, SQLite's transaction holds the write lock anyway). Done first in
+/// every transaction that reads-then-changes per-user state — key count,
+/// redeemed totals — so two concurrent changes cannot both act on a stale read.
+pub async fn lock(tx: &mut Tx, user_id: Uuid) -> Result<bool, sqlx::Error> {
     let done = on_tx!(tx, c => sqlx::query(
         "UPDATE users SET keys_version = keys_version + 1 WHERE id = $1")
         .bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
+}
+
+/// Per-user policy state: self-freeze and the withdrawal hold.
+#[derive(Debug, Clone, FromRow)]
+pub struct PolicyRow {
+    /// When the user froze the account, if frozen.
+    pub frozen_at: Option<Millis>,
+    /// Withdrawals held until.
+    pub hold_until: Option<Millis>,
+    /// Why.
+    pub hold_reason: Option<String>,
+}
+
+/// Reads the user's policy state inside `tx` (after [`lock`]).
+pub async fn policy(tx: &mut Tx, user_id: Uuid) -> Result<Option<PolicyRow>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, PolicyRow>("SELECT frozen_at, hold_until, hold_reason FROM users WHERE id = $1")
+        .bind(user_id).fetch_optional(c).await)
+}
+
+/// Reads the user's policy state outside a transaction.
+pub async fn policy_now(db: &Db, user_id: Uuid) -> Result<Option<PolicyRow>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, PolicyRow>("SELECT frozen_at, hold_until, hold_reason FROM users WHERE id = $1")
+        .bind(user_id).fetch_optional(c).await)
+}
+
+/// Holds withdrawals until at least `until` (never shortens an existing hold).
+pub async fn extend_hold(
+    tx: &mut Tx,
+    user_id: Uuid,
+    until: Millis,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE users SET hold_until = $1, hold_reason = $2 WHERE id = $3 AND (hold_until IS NULL OR hold_until < $1)")
+        .bind(until).bind(reason).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sets or clears the user's self-freeze; returns whether anything changed.
+pub async fn set_frozen(
+    tx: &mut Tx,
+    user_id: Uuid,
+    frozen_at: Option<Millis>,
+) -> Result<bool, sqlx::Error> {
+    let sql = if frozen_at.is_some() {
+        "UPDATE users SET frozen_at = $1 WHERE id = $2 AND frozen_at IS NULL"
+    } else {
+        "UPDATE users SET frozen_at = $1 WHERE id = $2 AND frozen_at IS NOT NULL"
+    };
+    let n = on_tx!(tx, c => sqlx::query(sql).bind(frozen_at).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }

@@ -159,3 +159,17 @@ async fn garbage_webauthn_responses_are_refused_cleanly(b: Backend) {
     assert!(got.0.is_client_error(), "{got:?}");
     assert_eq!(app.snapshot(u.user_id).await, before);
 }
+
+#[tokio::test]
+async fn misconfiguration_fails_at_start_with_a_hint() {
+    let mut config = keyward_server::Config::default();
+    config.origin = "https://exchange.example".parse().unwrap();
+    config.rp_id = "localhost".into();
+    config.data_dir = tempfile::tempdir().unwrap().path().to_path_buf();
+    let err =
+        keyward_server::App::build(config, keyward_server::Clock::default(), Default::default())
+            .await
+            .err()
+            .expect("a mismatched origin must not start");
+    assert!(err.to_string().contains("rp_id"), "{err}");
+}

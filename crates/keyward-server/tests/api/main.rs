@@ -2,6 +2,9 @@
 //! software security key, on SQLite always and on PostgreSQL when
 //! `KEYWARD_TEST_DATABASE_URL` is set. One binary, so the suite links once.
 
+// Test code: a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::field_reassign_with_default)]
+
 mod helpers;
 
 mod accounts;

@@ -12,6 +12,8 @@ backend_tests!(
     list_and_end_another_session,
     ending_the_current_session_signs_out,
     absolute_timeout_ends_the_session,
+    idle_timeout_ends_the_session,
+    https_origin_marks_the_cookie_secure,
     state_changing_requests_need_our_origin,
 );
 
@@ -82,6 +84,48 @@ async fn absolute_timeout_ends_the_session(b: Backend) {
         &app.get(&u.browser, "/v1/keys").await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
+    );
+}
+
+async fn idle_timeout_ends_the_session(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let u = app.enrolled("idler").await;
+    app.advance(Duration::from_secs(14 * 60));
+    assert_eq!(
+        app.get(&u.browser, "/v1/keys").await.0,
+        StatusCode::OK,
+        "activity within 15 minutes keeps it alive"
+    );
+    app.advance(Duration::from_secs(15 * 60 + 1));
+    assert_problem(
+        &app.get(&u.browser, "/v1/keys").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let (_, stage) = app.get(&u.browser, "/v1/session").await;
+    assert_eq!(stage["stage"], "anonymous");
+}
+
+async fn https_origin_marks_the_cookie_secure(b: Backend) {
+    let app = TestApp::spawn_with(&b, |c: &mut keyward_server::Config, _| {
+        let port = c.origin.port().unwrap();
+        c.origin = format!("https://localhost:{port}").parse().unwrap();
+    })
+    .await;
+    let resp = reqwest::Client::new()
+        .post(app.url("/v1/signup"))
+        .header("origin", app.origin.replace("http:", "https:"))
+        .json(&json!({ "username": "secure1", "password": "long enough password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
     );
 }
 

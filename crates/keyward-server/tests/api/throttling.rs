@@ -9,7 +9,11 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, assert_problem, assert_refused};
 
-backend_tests!(password_failures_back_off_then_lock, key_failures_count_too);
+backend_tests!(
+    password_failures_back_off_then_lock,
+    key_failures_count_too,
+    one_ip_guessing_many_accounts_is_throttled
+);
 
 fn strict(c: &mut Config, _: &std::path::Path) {
     c.throttle.free_failures = 2;
@@ -65,14 +69,13 @@ async fn password_failures_back_off_then_lock(b: Backend) {
         StatusCode::TOO_MANY_REQUESTS,
         "account-locked",
     );
-    let (_, audit) = app.get(&u.browser, "/v1/audit").await;
-    let events: Vec<&str> = audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert!(events.contains(&"account.locked"), "{events:?}");
+    let events = keyward_server::store::audit::for_user(&app.state.db, u.user_id, 50)
+        .await
+        .unwrap();
+    assert!(
+        events.iter().any(|e| e.event == "account.locked"),
+        "{events:?}"
+    );
 }
 
 async fn key_failures_count_too(b: Backend) {
@@ -98,6 +101,34 @@ async fn key_failures_count_too(b: Backend) {
             &browser,
             "/v1/signin/key/verify",
             json!({ "ceremony": options["ceremony"], "credential": credential }),
+        )
+        .await;
+    assert_problem(&got, StatusCode::TOO_MANY_REQUESTS, "throttled");
+}
+
+async fn one_ip_guessing_many_accounts_is_throttled(b: Backend) {
+    let app = TestApp::spawn_with(&b, |c: &mut Config, _| {
+        c.throttle.ip_free_failures = 3;
+    })
+    .await;
+    let u = app.enrolled("victim9").await;
+    let browser = app.browser();
+    // Spraying one password over many (unknown) accounts from one address.
+    for i in 0..4 {
+        let got = app
+            .post(
+                &browser,
+                "/v1/signin/password",
+                json!({ "username": format!("spray{i}"), "password": "Summer2026!!!!" }),
+            )
+            .await;
+        assert_problem(&got, StatusCode::UNAUTHORIZED, "invalid-credentials");
+    }
+    let got = app
+        .post(
+            &browser,
+            "/v1/signin/password",
+            json!({ "username": "victim9", "password": u.password }),
         )
         .await;
     assert_problem(&got, StatusCode::TOO_MANY_REQUESTS, "throttled");

@@ -1,0 +1,167 @@
+//! Approving a step-up: assertion options whose challenge commits to the
+//! step-up's details, then verification, evidence, the signed approval
+//! token, and (for `address.add`) the allow-list entry — one transaction.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_access::approval::ApprovalClaims;
+use keyward_fido::{AssertionEvidence, step_up_challenge};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
+use crate::flows::account::username_of;
+use crate::flows::assertion::{self, Answerer, Bound};
+use crate::flows::stepup::{self, action_of};
+use crate::flows::{signing, throttle};
+use crate::state::AppState;
+use crate::stepup::details::{Action, Details};
+use crate::store::audit;
+use crate::store::ceremonies::Purpose;
+use crate::store::controls::{self, AddressRow};
+use crate::store::step_ups::{self, StepUpRow};
+
+/// The challenge a step-up's assertion must sign: SHA-256(tag ‖ nonce ‖ digest).
+pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
+    let corrupt =
+        || ApiError::Internal(anyhow::anyhow!("stored step-up nonce or digest malformed"));
+    let nonce: [u8; 32] = row.nonce.as_slice().try_into().map_err(|_| corrupt())?;
+    let digest: [u8; 32] = hex::decode(&row.digest)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(corrupt)?;
+    Ok(step_up_challenge(&nonce, &digest))
+}
+
+/// Assertion options for a pending step-up, plus the step-up itself so the
+/// page can show exactly what is being approved.
+pub async fn options(app: &AppState, id: Uuid, owner: Option<Uuid>) -> ApiResult<Value> {
+    let row = stepup::pending(app, id, owner).await?;
+    let uv = app.config.uv_for(action_of(&row)?);
+    let mut options =
+        assertion::start_bound(app, row.user_id, row.id, uv, challenge_of(&row)?).await?;
+    options["step_up"] = stepup::view(app, &row);
+    Ok(options)
+}
+
+/// Verifies the assertion for a step-up and approves it.
+pub async fn approve(
+    app: &AppState,
+    id: Uuid,
+    owner: Option<Uuid>,
+    ceremony: Uuid,
+    credential: Value,
+    client: &Client,
+) -> ApiResult<Value> {
+    let row = stepup::pending(app, id, owner).await?;
+    let action = action_of(&row)?;
+    let username = username_of(app, row.user_id).await?;
+    throttle::check(app, &username, &client.ip).await?;
+    let who = Answerer {
+        user_id: row.user_id,
+        username: &username,
+        client,
+    };
+    let bound = Bound {
+        purpose: Purpose::StepUp,
+        subject: Some(id),
+    };
+    let mut done = assertion::finish(
+        app,
+        &who,
+        bound,
+        ceremony,
+        credential,
+        app.config.uv_for(action),
+    )
+    .await?;
+    let evidence = AssertionEvidence::from_response(&done.response, &done.key)?;
+    let evidence = serde_json::to_string(&evidence).map_err(|e| ApiError::Internal(e.into()))?;
+    let now = app.clock.now();
+    let ttl = i64::try_from(app.config.withdrawals.approval_ttl_seconds).unwrap_or(300) * 1000;
+    let approval = step_ups::Approval {
+        approval_expires_at: now + ttl,
+        credential_key_id: done.credential.id,
+        user_verified: done.user_verified,
+        evidence,
+        token_jti: Uuid::new_v4(),
+    };
+    let claims = ApprovalClaims {
+        step_up_id: id,
+        sub: row.user_id.to_string(),
+        action: row.action.clone(),
+        details_digest: row.digest.clone(),
+        credential_id: URL_SAFE_NO_PAD.encode(&done.credential.credential_id),
+        aaguid: done.credential.aaguid,
+        uv: done.user_verified,
+        iat: now / 1000,
+        exp: approval.approval_expires_at / 1000,
+        jti: approval.token_jti,
+        iss: app.config.issuer(),
+        aud: "keyward-step-up".into(),
+    };
+    // Sign before committing: if signing is unavailable nothing is approved.
+    let token = signing::sign(app, &claims).await?;
+    if !step_ups::approve(&mut done.tx, id, now, &approval).await? {
+        return Err(ApiError::StepUpNotPending(
+            "approved or expired meanwhile".into(),
+        ));
+    }
+    if action == Action::AddressAdd {
+        add_address(app, &mut done.tx, &row, &client.ip).await?;
+    }
+    let detail = json!({ "step_up_id": id, "action": row.action, "key_id": done.credential.id, "user_verified": done.user_verified });
+    let event = audit::Event {
+        user_id: Some(row.user_id),
+        event: "stepup.approved",
+        detail,
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut done.tx, &event, now).await?;
+    done.tx.commit().await?;
+    Ok(json!({
+        "id": id,
+        "status": "approved",
+        "approval": token,
+        "approval_expires_at": rfc3339(approval.approval_expires_at),
+    }))
+}
+
+/// Lists the approved address, usable after the cooling-off.
+async fn add_address(
+    app: &AppState,
+    tx: &mut crate::db::Tx,
+    row: &StepUpRow,
+    ip: &str,
+) -> ApiResult<()> {
+    let c = stepup::recanonicalise(app, row)?;
+    let Details::AddressAdd(a) = c.details else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "address.add without address details"
+        )));
+    };
+    let now = app.clock.now();
+    let cooling =
+        i64::try_from(app.config.withdrawals.address_cooling_hours).unwrap_or(24) * 3_600_000;
+    let entry = AddressRow {
+        id: Uuid::new_v4(),
+        user_id: row.user_id,
+        network: a.network,
+        address: a.address,
+        label: a.label,
+        created_at: now,
+        usable_from: now + cooling,
+    };
+    let stored = controls::add_address(tx, &entry).await?;
+    let detail = json!({ "address_id": stored.id, "network": stored.network, "address": stored.address, "usable_from": stored.usable_from });
+    let event = audit::Event {
+        user_id: Some(row.user_id),
+        event: "address.added",
+        detail,
+        ip: Some(ip),
+    };
+    audit::append(tx, &event, now).await?;
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! Step-ups: a service asks for a key-approved action, the user approves it
+//! with an assertion whose challenge commits to the exact details, Keyward
+//! issues a signed approval, and the service redeems it exactly once after
+//! the withdrawal policy agrees again.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::clock::{Millis, rfc3339};
+use crate::db::{Tx, is_unique_violation};
+use crate::error::{ApiError, ApiResult};
+use crate::flows::names::Username;
+use crate::state::AppState;
+use crate::stepup::details::{Action, Canonical, Details, canonicalise, stored_details};
+use crate::stepup::policy::{self, AccountFacts, Decision, WithdrawalFacts};
+use crate::store::step_ups::{self, StepUpRow, UNIQUE_CLIENT_REFERENCE};
+use crate::store::{audit, controls, users};
+
+/// Who asked for a step-up.
+#[derive(Debug, Clone, Copy)]
+pub enum Requester {
+    /// An exchange service (its key id).
+    Service(Uuid),
+    /// The user, from the browser.
+    User,
+}
+
+/// Finds the user a service names, by id or username.
+pub async fn resolve_user(app: &AppState, user: &str) -> ApiResult<Uuid> {
+    let found = match Uuid::parse_str(user) {
+        Ok(id) => users::by_id(&app.db, id).await?,
+        Err(_) => match Username::parse(user) {
+            Ok(name) => users::by_name(&app.db, name.as_str()).await?,
+            Err(_) => None,
+        },
+    };
+    found.map(|u| u.id).ok_or(ApiError::NotFound("user"))
+}
+
+/// Loads the policy facts for `details` inside `tx` (after the user row lock).
+async fn facts(
+    app: &AppState,
+    tx: &mut Tx,
+    user_id: Uuid,
+    c: &Canonical,
+    now: Millis,
+) -> ApiResult<(AccountFacts, Option<WithdrawalFacts>)> {
+    let global_freeze = controls::global_freeze(tx).await?;
+    let user = users::policy(tx, user_id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    let account = AccountFacts {
+        global_freeze,
+        user_frozen: user.frozen_at.is_some(),
+        hold: user.hold_until.map(|until| {
+            (
+                until,
+                user.hold_reason.unwrap_or_else(|| "security_change".into()),
+            )
+        }),
+    };
+    let Details::Withdrawal(w) = &c.details else {
+        return Ok((account, None));
+    };
+    let entry = controls::address_for(tx, user_id, &w.network, &w.destination).await?;
+    let since = now - 24 * 3_600_000;
+    let mut redeemed: u128 = 0;
+    for units in step_ups::redeemed_amounts(tx, user_id, &w.asset, since).await? {
+        // Unparseable stored amounts would hide spending: fail closed.
+        let units: u128 = units
+            .parse()
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("bad stored amount")))?;
+        redeemed = redeemed.saturating_add(units);
+    }
+    let withdrawal = WithdrawalFacts {
+        address_usable_from: entry.map(|e| e.usable_from),
+        redeemed_last_24h: redeemed,
+        daily_limit: app.config.daily_limit_units(&w.asset),
+        amount: w.amount.units,
+    };
+    Ok((account, Some(withdrawal)))
+}
+
+/// Creates a step-up for `user_id`, deciding at once whether it is pending,
+/// held or denied. A repeated client reference with the same details returns
+/// the existing step-up (`true`); with other details it is a conflict.
+pub async fn create(
+    app: &AppState,
+    requester: Requester,
+    user_id: Uuid,
+    c: &Canonical,
+    ip: &str,
+) -> ApiResult<(StepUpRow, bool)> {
+    let service_key_id = match requester {
+        Requester::Service(id) => Some(id),
+        Requester::User => None,
+    };
+    if let (Some(service), Some(reference)) = (service_key_id, c.client_reference())
+        && let Some(existing) = step_ups::by_reference(&app.db, service, reference).await?
+    {
+        return same_request(existing, c).map(|row| (row, true));
+    }
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    users::lock(&mut tx, user_id).await?;
+    let (account, withdrawal) = facts(app, &mut tx, user_id, c, now).await?;
+    let decision = policy::decide(c.action, &account, withdrawal.as_ref(), now);
+    let (status, reason, held_until) = match &decision {
+        Decision::Allow => ("pending", None, None),
+        Decision::Held { until, reason } => ("held", Some(reason.clone()), Some(*until)),
+        Decision::Denied { reason } => ("denied", Some((*reason).to_owned()), None),
+    };
+    let (asset, amount_units) = match &c.details {
+        Details::Withdrawal(w) => (Some(w.asset.clone()), Some(w.amount.units.to_string())),
+        _ => (None, None),
+    };
+    let ttl = i64::try_from(app.config.withdrawals.step_up_ttl_seconds).unwrap_or(300) * 1000;
+    let row = StepUpRow {
+        id: Uuid::new_v4(),
+        user_id,
+        service_key_id,
+        action: c.action.as_str().into(),
+        details: c.json.clone(),
+        digest: c.digest_hex(),
+        nonce: rand_nonce().to_vec(),
+        client_reference: c.client_reference().map(str::to_owned),
+        status: status.into(),
+        reason,
+        held_until,
+        asset,
+        amount_units,
+        created_at: now,
+        expires_at: now + ttl,
+        approved_at: None,
+        approval_expires_at: None,
+        credential_key_id: None,
+        user_verified: None,
+        evidence: None,
+        token_jti: None,
+        redeemed_at: None,
+        redeemed_by: None,
+    };
+    if let Err(e) = step_ups::insert(&mut tx, &row).await {
+        drop(tx);
+        // A concurrent request with the same reference won the insert.
+        if is_unique_violation(&e, UNIQUE_CLIENT_REFERENCE)
+            && let (Some(service), Some(reference)) = (service_key_id, c.client_reference())
+            && let Some(existing) = step_ups::by_reference(&app.db, service, reference).await?
+        {
+            return same_request(existing, c).map(|row| (row, true));
+        }
+        return Err(e.into());
+    }
+    let detail = json!({ "step_up_id": row.id, "action": row.action, "digest": row.digest, "status": status, "reason": row.reason });
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: &format!("stepup.{status}"),
+        detail,
+        ip: Some(ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok((row, false))
+}
+
+fn same_request(existing: StepUpRow, c: &Canonical) -> ApiResult<StepUpRow> {
+    if existing.digest == c.digest_hex() {
+        Ok(existing)
+    } else {
+        Err(ApiError::IdempotencyConflict)
+    }
+}
+
+fn rand_nonce() -> [u8; 32] {
+    let mut nonce = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+    nonce
+}
+
+/// The status as callers see it: a pending step-up past its window is `expired`.
+pub fn effective_status(row: &StepUpRow, now: Millis) -> &str {
+    match row.status.as_str() {
+        "pending" if row.expires_at <= now => "expired",
+        "approved" if row.approval_expires_at.is_some_and(|t| t <= now) => "expired",
+        other => other,
+    }
+}
+
+/// The API view of a step-up.
+pub fn view(app: &AppState, row: &StepUpRow) -> Value {
+    let now = app.clock.now();
+    json!({
+        "id": row.id,
+        "user_id": row.user_id,
+        "action": row.action,
+        "details": stored_details(&row.details),
+        "digest": row.digest,
+        "status": effective_status(row, now),
+        "reason": row.reason,
+        "held_until": row.held_until.map(rfc3339),
+        "created_at": rfc3339(row.created_at),
+        "expires_at": rfc3339(row.expires_at),
+        "approved_at": row.approved_at.map(rfc3339),
+        "approval_expires_at": row.approval_expires_at.map(rfc3339),
+        "redeemed_at": row.redeemed_at.map(rfc3339),
+        "confirm_url": format!("{}/confirm/{}", app.config.origin_header(), row.id),
+    })
+}
+
+/// Re-validates stored details (at redeem); a failure fails closed.
+pub fn recanonicalise(app: &AppState, row: &StepUpRow) -> ApiResult<Canonical> {
+    let c = canonicalise(
+        &row.action,
+        &stored_details(&row.details),
+        &app.config.assets,
+    )
+    .map_err(|_| ApiError::PolicyRefused {
+        reason: "details_invalid".into(),
+    })?;
+    if c.digest_hex() != row.digest {
+        return Err(ApiError::PolicyRefused {
+            reason: "details_invalid".into(),
+        });
+    }
+    Ok(c)
+}
+
+/// Redeems an approved step-up once: re-checks policy at this moment (a
+/// freeze or hold placed after approval wins), then flips the status in one
+/// conditional UPDATE. Returns the redeemed row.
+pub async fn redeem(
+    app: &AppState,
+    service_key_id: Uuid,
+    id: Uuid,
+    ip: &str,
+) -> ApiResult<StepUpRow> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let row = step_ups::get_in(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("step-up"))?;
+    match row.status.as_str() {
+        "approved" => {}
+        "redeemed" => return Err(ApiError::AlreadyRedeemed),
+        "refused" => {
+            return Err(ApiError::PolicyRefused {
+                reason: row.reason.unwrap_or_default(),
+            });
+        }
+        other => return Err(ApiError::NotApproved(other.into())),
+    }
+    if row.approval_expires_at.is_none_or(|t| t <= now) {
+        return Err(ApiError::ApprovalExpired);
+    }
+    // Serialise this user's redeems: the daily total below must not go stale.
+    users::lock(&mut tx, row.user_id).await?;
+    let decision = match recanonicalise(app, &row) {
+        Ok(c) => {
+            let (account, withdrawal) = facts(app, &mut tx, row.user_id, &c, now).await?;
+            policy::decide(c.action, &account, withdrawal.as_ref(), now)
+        }
+        Err(_) => Decision::Denied {
+            reason: "details_invalid",
+        },
+    };
+    let refusal = match decision {
+        Decision::Allow => None,
+        Decision::Held { reason, .. } => Some(format!("held:{reason}")),
+        Decision::Denied { reason } => Some(reason.to_owned()),
+    };
+    if let Some(reason) = refusal {
+        step_ups::refuse(&mut tx, id, &reason).await?;
+        let detail = json!({ "step_up_id": id, "reason": reason });
+        let event = audit::Event {
+            user_id: Some(row.user_id),
+            event: "stepup.redeem_refused",
+            detail,
+            ip: Some(ip),
+        };
+        audit::append(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        return Err(ApiError::PolicyRefused { reason });
+    }
+    let Some(redeemed) = step_ups::redeem(&mut tx, id, now, service_key_id).await? else {
+        return Err(ApiError::AlreadyRedeemed);
+    };
+    let detail = json!({ "step_up_id": id, "action": redeemed.action, "digest": redeemed.digest, "service_key_id": service_key_id });
+    let event = audit::Event {
+        user_id: Some(row.user_id),
+        event: "stepup.redeemed",
+        detail,
+        ip: Some(ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(redeemed)
+}
+
+/// Loads a step-up that is waiting for approval; `owner` (browser mode)
+/// must be its user — another user's step-up does not exist for them.
+pub async fn pending(app: &AppState, id: Uuid, owner: Option<Uuid>) -> ApiResult<StepUpRow> {
+    let row = step_ups::get(&app.db, id)
+        .await?
+        .ok_or(ApiError::NotFound("step-up"))?;
+    if owner.is_some_and(|o| o != row.user_id) {
+        return Err(ApiError::NotFound("step-up"));
+    }
+    if row.status != "pending" {
+        return Err(ApiError::StepUpNotPending(row.status));
+    }
+    if row.expires_at <= app.clock.now() {
+        return Err(ApiError::StepUpExpired);
+    }
+    Ok(row)
+}
+
+/// The action of a stored step-up.
+pub fn action_of(row: &StepUpRow) -> ApiResult<Action> {
+    Action::parse(&row.action)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored action unknown")))
+}

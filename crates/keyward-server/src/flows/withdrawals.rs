@@ -1,0 +1,100 @@
+//! Withdrawal controls: self-freeze and unfreeze, allow-list removal, and
+//! the operator's freeze. Each change is audited in its transaction.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
+use crate::state::AppState;
+use crate::store::{audit, controls, users};
+
+/// Freezes the user's own account: one call, no key needed (a user who
+/// suspects compromise must be able to stop withdrawals at once).
+pub async fn self_freeze(app: &AppState, user_id: Uuid, client: &Client) -> ApiResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if users::set_frozen(&mut tx, user_id, Some(now)).await? {
+        let event = audit::Event {
+            user_id: Some(user_id),
+            event: "account.frozen",
+            detail: json!({}),
+            ip: Some(&client.ip),
+        };
+        audit::append(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lifts the self-freeze (the caller has checked for a fresh key assertion)
+/// and starts a withdrawal hold.
+pub async fn self_unfreeze(app: &AppState, user_id: Uuid, client: &Client) -> ApiResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if users::set_frozen(&mut tx, user_id, None).await? {
+        users::extend_hold(&mut tx, user_id, now + app.hold_ms(), "unfrozen").await?;
+        let detail = json!({ "hold_until": now + app.hold_ms() });
+        let event = audit::Event {
+            user_id: Some(user_id),
+            event: "account.unfrozen",
+            detail,
+            ip: Some(&client.ip),
+        };
+        audit::append(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes an allow-listed address (tightening: immediate).
+pub async fn remove_address(
+    app: &AppState,
+    user_id: Uuid,
+    id: Uuid,
+    client: &Client,
+) -> ApiResult<()> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if !controls::remove_address(&mut tx, user_id, id).await? {
+        return Err(ApiError::NotFound("address"));
+    }
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: "address.removed",
+        detail: json!({ "address_id": id }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets or lifts the operator's emergency freeze.
+pub async fn set_global_freeze(
+    app: &AppState,
+    frozen: bool,
+    reason: Option<&str>,
+    by: &str,
+    ip: Option<&str>,
+) -> ApiResult<bool> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let changed = controls::set_global_freeze(&mut tx, frozen, reason, now).await?;
+    if changed {
+        let name = if frozen {
+            "withdrawals.frozen"
+        } else {
+            "withdrawals.unfrozen"
+        };
+        let event = audit::Event {
+            user_id: None,
+            event: name,
+            detail: json!({ "reason": reason, "by": by }),
+            ip,
+        };
+        audit::append(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

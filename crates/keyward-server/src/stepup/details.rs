@@ -1,0 +1,476 @@
+//! What a user approves: per-action details, validated field by field,
+//! written in one canonical JSON form (object keys sorted, no whitespace —
+//! RFC 8785 for the strings, integers and booleans allowed here) and hashed.
+//! The digest commits to the action and the details, so an approval for one
+//! withdrawal can never approve another.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::AssetConfig;
+use crate::error::ApiError;
+use crate::stepup::amount::{self, Amount};
+
+/// Actions that need a key approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Paying out from the exchange.
+    Withdrawal,
+    /// Adding an address to the user's withdrawal allow-list.
+    AddressAdd,
+    /// Creating a user API key.
+    ApiKeyCreate,
+}
+
+impl Action {
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        match s {
+            "withdrawal" => Ok(Self::Withdrawal),
+            "address.add" => Ok(Self::AddressAdd),
+            "api_key.create" => Ok(Self::ApiKeyCreate),
+            _ => Err(ApiError::invalid(
+                "action",
+                "must be one of withdrawal, address.add, api_key.create",
+            )),
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Withdrawal => "withdrawal",
+            Self::AddressAdd => "address.add",
+            Self::ApiKeyCreate => "api_key.create",
+        }
+    }
+}
+
+/// A validated withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// Asset symbol, e.g. BTC.
+    pub asset: String,
+    /// Network, e.g. bitcoin.
+    pub network: String,
+    /// Exact amount.
+    pub amount: Amount,
+    /// Destination address, as given (case matters on some chains).
+    pub destination: String,
+    /// Memo / destination tag.
+    pub memo: Option<String>,
+    /// The exchange's reference; also the idempotency key.
+    pub client_reference: String,
+}
+
+/// A validated allow-list addition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressAdd {
+    /// Network.
+    pub network: String,
+    /// Address.
+    pub address: String,
+    /// User's label.
+    pub label: String,
+}
+
+/// A validated API-key creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyCreate {
+    /// Label.
+    pub label: String,
+    /// Scopes, sorted and unique.
+    pub scopes: Vec<String>,
+    /// Allowed client addresses / CIDR ranges, canonical text, sorted.
+    pub ip_allowlist: Vec<String>,
+    /// Requested lifetime.
+    pub expires_in_days: Option<u32>,
+}
+
+/// The validated details of one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Details {
+    /// A withdrawal.
+    Withdrawal(Withdrawal),
+    /// An address addition.
+    AddressAdd(AddressAdd),
+    /// An API-key creation.
+    ApiKeyCreate(ApiKeyCreate),
+}
+
+/// Details in canonical form with their digest.
+#[derive(Debug, Clone)]
+pub struct Canonical {
+    /// The action.
+    pub action: Action,
+    /// Typed details.
+    pub details: Details,
+    /// Canonical JSON of `{"action": .., "details": ..}`.
+    pub json: String,
+    /// SHA-256 of `json`.
+    pub digest: [u8; 32],
+}
+
+impl Canonical {
+    /// The digest in hex, as the API shows it.
+    pub fn digest_hex(&self) -> String {
+        hex::encode(self.digest)
+    }
+
+    /// The idempotency key, when the action has one.
+    pub fn client_reference(&self) -> Option<&str> {
+        match &self.details {
+            Details::Withdrawal(w) => Some(&w.client_reference),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWithdrawal {
+    asset: String,
+    network: String,
+    amount: String,
+    destination: String,
+    #[serde(default)]
+    memo: Option<String>,
+    client_reference: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAddress {
+    network: String,
+    address: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApiKey {
+    label: String,
+    scopes: Vec<String>,
+    #[serde(default)]
+    ip_allowlist: Vec<String>,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+/// API-key scopes a user may grant.
+pub const API_KEY_SCOPES: &[&str] = &["read", "trade", "withdraw"];
+
+fn field(name: &str) -> String {
+    format!("details.{name}")
+}
+
+fn check(name: &str, ok: bool, rule: &str) -> Result<(), ApiError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(field(name), rule))
+    }
+}
+
+fn charset(s: &str, len: std::ops::RangeInclusive<usize>, allowed: impl Fn(char) -> bool) -> bool {
+    len.contains(&s.chars().count()) && s.chars().all(allowed)
+}
+
+fn network(s: &str) -> Result<String, ApiError> {
+    let ok = charset(s, 2..=32, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+    });
+    check("network", ok, "must be 2-32 of a-z, 0-9, '-'").map(|()| s.to_owned())
+}
+
+fn address(name: &str, s: &str) -> Result<String, ApiError> {
+    let ok = charset(s, 8..=128, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-')
+    });
+    check(
+        name,
+        ok,
+        "must be 8-128 of A-Z, a-z, 0-9, ':', '.', '_', '-'",
+    )
+    .map(|()| s.to_owned())
+}
+
+fn label(s: &str) -> Result<String, ApiError> {
+    let t = s.trim();
+    let ok = (1..=64).contains(&t.chars().count()) && !t.chars().any(char::is_control);
+    check(
+        "label",
+        ok,
+        "must be 1-64 characters without control characters",
+    )
+    .map(|()| t.to_owned())
+}
+
+/// Parses one IP allow-list entry (address or CIDR range) to canonical text.
+pub fn ip_entry(s: &str) -> Option<String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip.to_string());
+    }
+    s.parse::<ipnet::IpNet>()
+        .ok()
+        .map(|n| n.trunc().to_string())
+}
+
+fn parse_raw<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(raw).map_err(|e| {
+        let path = e.path().to_string();
+        let name = if path == "." {
+            "details".to_owned()
+        } else {
+            format!("details.{path}")
+        };
+        ApiError::invalid(name, e.into_inner().to_string())
+    })
+}
+
+fn withdrawal(raw: &Value, assets: &BTreeMap<String, AssetConfig>) -> Result<Withdrawal, ApiError> {
+    let r: RawWithdrawal = parse_raw(raw)?;
+    let asset = assets
+        .get(&r.asset)
+        .ok_or_else(|| ApiError::invalid(field("asset"), "is not a supported asset"))?;
+    let amount = amount::parse(&r.amount, asset.decimals)
+        .map_err(|e| ApiError::invalid(field("amount"), e.to_string()))?;
+    let memo = match r.memo {
+        Some(m) => {
+            check(
+                "memo",
+                charset(&m, 1..=64, |c| (' '..='~').contains(&c)),
+                "must be 1-64 printable ASCII characters",
+            )?;
+            Some(m)
+        }
+        None => None,
+    };
+    let reference_ok = charset(&r.client_reference, 1..=64, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')
+    });
+    check(
+        "client_reference",
+        reference_ok,
+        "must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+    )?;
+    Ok(Withdrawal {
+        asset: r.asset,
+        network: network(&r.network)?,
+        amount,
+        destination: address("destination", &r.destination)?,
+        memo,
+        client_reference: r.client_reference,
+    })
+}
+
+fn api_key(raw: &Value) -> Result<ApiKeyCreate, ApiError> {
+    let r: RawApiKey = parse_raw(raw)?;
+    let mut scopes = r.scopes;
+    scopes.sort();
+    scopes.dedup();
+    let known = scopes.iter().all(|s| API_KEY_SCOPES.contains(&s.as_str()));
+    check(
+        "scopes",
+        !scopes.is_empty() && known,
+        "must be a non-empty subset of read, trade, withdraw",
+    )?;
+    check(
+        "ip_allowlist",
+        r.ip_allowlist.len() <= 32,
+        "at most 32 entries",
+    )?;
+    let mut ips = Vec::new();
+    for entry in &r.ip_allowlist {
+        ips.push(ip_entry(entry).ok_or_else(|| {
+            ApiError::invalid(
+                field("ip_allowlist"),
+                format!("`{entry}` is not an IP address or CIDR range"),
+            )
+        })?);
+    }
+    ips.sort();
+    ips.dedup();
+    let withdraw = scopes.iter().any(|s| s == "withdraw");
+    check(
+        "ip_allowlist",
+        !withdraw || !ips.is_empty(),
+        "the withdraw scope requires an IP allow-list",
+    )?;
+    if let Some(days) = r.expires_in_days {
+        check(
+            "expires_in_days",
+            (1..=3650).contains(&days),
+            "must be between 1 and 3650",
+        )?;
+    }
+    Ok(ApiKeyCreate {
+        label: label(&r.label)?,
+        scopes,
+        ip_allowlist: ips,
+        expires_in_days: r.expires_in_days,
+    })
+}
+
+fn details_json(d: &Details) -> Value {
+    match d {
+        Details::Withdrawal(w) => json!({
+            "asset": w.asset, "network": w.network, "amount": w.amount.text,
+            "destination": w.destination, "memo": w.memo, "client_reference": w.client_reference,
+        }),
+        Details::AddressAdd(a) => {
+            json!({ "network": a.network, "address": a.address, "label": a.label })
+        }
+        Details::ApiKeyCreate(k) => json!({
+            "label": k.label, "scopes": k.scopes, "ip_allowlist": k.ip_allowlist, "expires_in_days": k.expires_in_days,
+        }),
+    }
+}
+
+/// Canonical JSON: object keys sorted by code point, no insignificant
+/// whitespace, strings escaped as serde_json does (which matches RFC 8785 for
+/// the values allowed here: no floats). `null` members are dropped so an
+/// absent optional field has one spelling.
+pub fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> =
+                map.iter().filter(|(_, v)| !v.is_null()).collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let body: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{}:{}", Value::String(k.clone()), canonical_json(v)))
+                .collect();
+            format!("{{{}}}", body.join(","))
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Validates `raw` for `action` and returns its canonical form and digest.
+pub fn canonicalise(
+    action: &str,
+    raw: &Value,
+    assets: &BTreeMap<String, AssetConfig>,
+) -> Result<Canonical, ApiError> {
+    let action = Action::parse(action)?;
+    let details = match action {
+        Action::Withdrawal => Details::Withdrawal(withdrawal(raw, assets)?),
+        Action::AddressAdd => {
+            let r: RawAddress = parse_raw(raw)?;
+            Details::AddressAdd(AddressAdd {
+                network: network(&r.network)?,
+                address: address("address", &r.address)?,
+                label: label(r.label.as_deref().unwrap_or(&r.address))?,
+            })
+        }
+        Action::ApiKeyCreate => Details::ApiKeyCreate(api_key(raw)?),
+    };
+    let json =
+        canonical_json(&json!({ "action": action.as_str(), "details": details_json(&details) }));
+    let digest: [u8; 32] = Sha256::digest(json.as_bytes()).into();
+    Ok(Canonical {
+        action,
+        details,
+        json,
+        digest,
+    })
+}
+
+/// The details object of a stored canonical JSON (for API responses).
+pub fn stored_details(json: &str) -> Value {
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .and_then(|v| v.get("details").cloned())
+        .unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assets() -> BTreeMap<String, AssetConfig> {
+        crate::config::default_assets()
+    }
+
+    fn btc(amount: &str) -> Value {
+        json!({ "asset": "BTC", "network": "bitcoin", "amount": amount,
+                "destination": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "client_reference": "w-1" })
+    }
+
+    #[test]
+    fn canonical_form_is_stable_and_sorted() {
+        let c = canonicalise("withdrawal", &btc("1.50"), &assets()).unwrap();
+        assert_eq!(
+            c.json,
+            r#"{"action":"withdrawal","details":{"amount":"1.5","asset":"BTC","client_reference":"w-1","destination":"bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh","network":"bitcoin"}}"#
+        );
+        let same = canonicalise("withdrawal", &btc("1.5"), &assets()).unwrap();
+        assert_eq!(c.digest, same.digest, "equal amounts, equal digest");
+        let other = canonicalise("withdrawal", &btc("1.51"), &assets()).unwrap();
+        assert_ne!(c.digest, other.digest);
+    }
+
+    #[test]
+    fn bad_withdrawals_name_the_field() {
+        let cases = [
+            (json!({ "amount": "1e3" }), "details.amount"),
+            (json!({ "amount": "-1" }), "details.amount"),
+            (json!({ "amount": "0.000000001" }), "details.amount"),
+            (json!({ "asset": "DOGE" }), "details.asset"),
+            (json!({ "destination": "short" }), "details.destination"),
+            (
+                json!({ "destination": "bc1q xy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh" }),
+                "details.destination",
+            ),
+            (json!({ "colour": "red" }), "details"),
+            (json!({ "amount": 1.5 }), "details.amount"),
+        ];
+        for (patch, expected) in cases {
+            let mut raw = btc("1");
+            for (k, v) in patch.as_object().unwrap() {
+                raw[k] = v.clone();
+            }
+            match canonicalise("withdrawal", &raw, &assets()) {
+                Err(ApiError::Validation { field, .. }) => {
+                    assert!(field.starts_with(expected), "{patch}: {field}")
+                }
+                other => panic!("{patch}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn api_key_details_are_normalised() {
+        let raw = json!({ "label": "bot", "scopes": ["withdraw", "read", "read"], "ip_allowlist": ["10.0.0.7/8", "2001:db8::1"] });
+        let c = canonicalise("api_key.create", &raw, &assets()).unwrap();
+        let Details::ApiKeyCreate(k) = &c.details else {
+            panic!()
+        };
+        assert_eq!(k.scopes, ["read", "withdraw"]);
+        assert_eq!(k.ip_allowlist, ["10.0.0.0/8", "2001:db8::1"]);
+        let no_ips = json!({ "label": "bot", "scopes": ["withdraw"] });
+        assert!(canonicalise("api_key.create", &no_ips, &assets()).is_err());
+    }
+
+    #[test]
+    fn unknown_action_is_refused() {
+        assert!(matches!(
+            canonicalise("transfer", &json!({}), &assets()),
+            Err(ApiError::Validation { .. })
+        ));
+    }
+}

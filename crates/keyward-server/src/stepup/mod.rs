@@ -1,0 +1,7 @@
+//! Step-up approvals: the details a user approves (validated, canonical,
+//! hashed) and the withdrawal policy that decides whether a step-up may be
+//! created or redeemed. Both are pure: no I/O, time passed in.
+
+pub mod amount;
+pub mod details;
+pub mod policy;

@@ -1,0 +1,318 @@
+//! Withdrawal policy: pure decisions over loaded state and `now`, evaluated
+//! when a step-up is created and again when it is redeemed. The checks run
+//! from the broadest stop (operator freeze) to the narrowest (daily limit),
+//! and each can only take permission away: adding a freeze or hold never
+//! turns a refusal into an approval.
+
+use crate::clock::Millis;
+use crate::stepup::details::Action;
+
+/// Account-wide state that bears on every action.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountFacts {
+    /// The operator's emergency freeze, with its reason.
+    pub global_freeze: Option<String>,
+    /// The user froze their own account.
+    pub user_frozen: bool,
+    /// Withdrawals held until this instant, and why (after a security change).
+    pub hold: Option<(Millis, String)>,
+}
+
+/// What a withdrawal decision needs beyond the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalFacts {
+    /// When the destination becomes usable; `None` if not on the allow-list.
+    pub address_usable_from: Option<Millis>,
+    /// Amount of this asset already redeemed in the last 24 hours, base units.
+    pub redeemed_last_24h: u128,
+    /// The per-user daily limit for this asset, base units.
+    pub daily_limit: Option<u128>,
+    /// This withdrawal's amount, base units.
+    pub amount: u128,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// May proceed.
+    Allow,
+    /// Not now: held until the instant, for the reason.
+    Held {
+        /// When the hold ends.
+        until: Millis,
+        /// Why.
+        reason: String,
+    },
+    /// Refused.
+    Denied {
+        /// Stable reason code.
+        reason: &'static str,
+    },
+}
+
+/// Decides whether `action` may go ahead now. `withdrawal` must be given for
+/// withdrawals; without it a withdrawal is denied (fail closed).
+pub fn decide(
+    action: Action,
+    account: &AccountFacts,
+    withdrawal: Option<&WithdrawalFacts>,
+    now: Millis,
+) -> Decision {
+    if account.user_frozen {
+        return Decision::Denied {
+            reason: "account_frozen",
+        };
+    }
+    if action != Action::Withdrawal {
+        return Decision::Allow;
+    }
+    if account.global_freeze.is_some() {
+        return Decision::Denied {
+            reason: "withdrawals_frozen",
+        };
+    }
+    let Some(w) = withdrawal else {
+        return Decision::Denied {
+            reason: "policy_unavailable",
+        };
+    };
+    if let Some((until, reason)) = &account.hold
+        && *until > now
+    {
+        return Decision::Held {
+            until: *until,
+            reason: reason.clone(),
+        };
+    }
+    match w.address_usable_from {
+        None => {
+            return Decision::Denied {
+                reason: "address_not_allowed",
+            };
+        }
+        Some(from) if from > now => {
+            return Decision::Denied {
+                reason: "address_cooling_off",
+            };
+        }
+        Some(_) => {}
+    }
+    if let Some(limit) = w.daily_limit
+        && w.redeemed_last_24h.saturating_add(w.amount) > limit
+    {
+        return Decision::Denied {
+            reason: "daily_limit_exceeded",
+        };
+    }
+    Decision::Allow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_000_000;
+
+    fn ok_withdrawal() -> WithdrawalFacts {
+        WithdrawalFacts {
+            address_usable_from: Some(0),
+            redeemed_last_24h: 0,
+            daily_limit: Some(100),
+            amount: 10,
+        }
+    }
+
+    #[test]
+    fn a_clean_withdrawal_is_allowed() {
+        assert_eq!(
+            decide(
+                Action::Withdrawal,
+                &AccountFacts::default(),
+                Some(&ok_withdrawal()),
+                NOW
+            ),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn each_rule_refuses() {
+        let frozen = AccountFacts {
+            global_freeze: Some("incident".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(Action::Withdrawal, &frozen, Some(&ok_withdrawal()), NOW),
+            Decision::Denied {
+                reason: "withdrawals_frozen"
+            }
+        );
+        let self_frozen = AccountFacts {
+            user_frozen: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                Action::Withdrawal,
+                &self_frozen,
+                Some(&ok_withdrawal()),
+                NOW
+            ),
+            Decision::Denied {
+                reason: "account_frozen"
+            }
+        );
+        let held = AccountFacts {
+            hold: Some((NOW + 1, "key_added".into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(Action::Withdrawal, &held, Some(&ok_withdrawal()), NOW),
+            Decision::Held {
+                until: NOW + 1,
+                reason: "key_added".into()
+            }
+        );
+        let expired_hold = AccountFacts {
+            hold: Some((NOW, "key_added".into())),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                Action::Withdrawal,
+                &expired_hold,
+                Some(&ok_withdrawal()),
+                NOW
+            ),
+            Decision::Allow
+        );
+        let unknown = WithdrawalFacts {
+            address_usable_from: None,
+            ..ok_withdrawal()
+        };
+        assert_eq!(
+            decide(
+                Action::Withdrawal,
+                &AccountFacts::default(),
+                Some(&unknown),
+                NOW
+            ),
+            Decision::Denied {
+                reason: "address_not_allowed"
+            }
+        );
+        let cooling = WithdrawalFacts {
+            address_usable_from: Some(NOW + 1),
+            ..ok_withdrawal()
+        };
+        assert_eq!(
+            decide(
+                Action::Withdrawal,
+                &AccountFacts::default(),
+                Some(&cooling),
+                NOW
+            ),
+            Decision::Denied {
+                reason: "address_cooling_off"
+            }
+        );
+        let over = WithdrawalFacts {
+            redeemed_last_24h: 95,
+            ..ok_withdrawal()
+        };
+        assert_eq!(
+            decide(
+                Action::Withdrawal,
+                &AccountFacts::default(),
+                Some(&over),
+                NOW
+            ),
+            Decision::Denied {
+                reason: "daily_limit_exceeded"
+            }
+        );
+        assert_eq!(
+            decide(Action::Withdrawal, &AccountFacts::default(), None, NOW),
+            Decision::Denied {
+                reason: "policy_unavailable"
+            }
+        );
+    }
+
+    #[test]
+    fn global_freeze_spares_other_actions_but_self_freeze_does_not() {
+        let frozen = AccountFacts {
+            global_freeze: Some("incident".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(Action::AddressAdd, &frozen, None, NOW),
+            Decision::Allow
+        );
+        let self_frozen = AccountFacts {
+            user_frozen: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(Action::ApiKeyCreate, &self_frozen, None, NOW),
+            Decision::Denied {
+                reason: "account_frozen"
+            }
+        );
+    }
+
+    /// Monotonicity over every combination: adding a freeze or a hold to a
+    /// state never turns a refusal (denied or held) into an approval.
+    #[test]
+    fn restrictions_never_loosen() {
+        let holds = [
+            None,
+            Some((NOW - 1, "old".to_string())),
+            Some((NOW + 5, "key_added".to_string())),
+        ];
+        let addrs = [None, Some(0), Some(NOW + 1)];
+        let useds = [0u128, 95];
+        for global in [false, true] {
+            for user in [false, true] {
+                for hold in &holds {
+                    for addr in addrs {
+                        for used in useds {
+                            let base = AccountFacts {
+                                global_freeze: global.then(|| "x".into()),
+                                user_frozen: user,
+                                hold: hold.clone(),
+                            };
+                            let w = WithdrawalFacts {
+                                address_usable_from: addr,
+                                redeemed_last_24h: used,
+                                ..ok_withdrawal()
+                            };
+                            let before = decide(Action::Withdrawal, &base, Some(&w), NOW);
+                            let tighter = [
+                                AccountFacts {
+                                    global_freeze: Some("y".into()),
+                                    ..base.clone()
+                                },
+                                AccountFacts {
+                                    user_frozen: true,
+                                    ..base.clone()
+                                },
+                                AccountFacts {
+                                    hold: Some((NOW + 10, "new".into())),
+                                    ..base.clone()
+                                },
+                            ];
+                            for t in tighter {
+                                let after = decide(Action::Withdrawal, &t, Some(&w), NOW);
+                                assert!(
+                                    before == Decision::Allow || after != Decision::Allow,
+                                    "{base:?} {w:?}: {before:?} -> {after:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
