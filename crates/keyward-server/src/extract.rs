@@ -48,13 +48,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => ApiError::invalid(
-                if path == "." { "body".into() } else { path },
-                inner.to_string(),
-            ),
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                ApiError::invalid(field_name(&path, &message), message)
+            }
             _ => ApiError::MalformedBody(inner.to_string()),
         }
     })
+}
+
+/// The field a serde error is about: its path, or for a missing or unknown
+/// member of the top-level object, the member named in the message.
+pub fn field_name(path: &str, message: &str) -> String {
+    let inner = path != "." && !path.is_empty();
+    let named = ["missing field `", "unknown field `"].iter().find_map(|p| {
+        message
+            .split_once(p)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name)
+    });
+    match (inner, named) {
+        (true, Some(name)) => format!("{path}.{name}"),
+        (true, None) => path.to_owned(),
+        (false, Some(name)) => name.to_owned(),
+        (false, None) => "body".to_owned(),
+    }
 }
 
 /// Who is calling: address and user agent (for the audit log and throttling).
@@ -87,15 +105,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
-/// Refuses state-changing requests whose `Origin` is not Keyward's own
-/// (cross-site request forgery defence, on top of `SameSite=Strict`).
+/// Refuses state-changing browser requests whose `Origin` is not Keyward's
+/// own (cross-site request forgery defence, on top of `SameSite=Strict`).
+/// A request with an `Authorization` header carries no ambient credential:
+/// it is a service, authenticated by that header alone, and is not checked.
 pub async fn require_origin(
     State(app): State<AppState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
+    let service = req.headers().contains_key(header::AUTHORIZATION);
+    if !safe && !service {
         let origin = req
             .headers()
             .get(header::ORIGIN)

@@ -31,6 +31,8 @@ pub fn router(app: AppState) -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(jwks::router())
+        .merge(stepups::service_router())
+        .merge(withdrawals::service_router())
         .merge(browser)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

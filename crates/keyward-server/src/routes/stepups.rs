@@ -21,13 +21,18 @@ use crate::state::AppState;
 use crate::stepup::details::canonicalise;
 use crate::store::step_ups;
 
-/// Step-up routes.
+/// Routes a browser session or a service may call (Origin-checked for browsers).
 pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/step-ups/{id}/options", post(options))
+        .route("/v1/step-ups/{id}/verify", post(verify))
+}
+
+/// Service-only routes (bearer key; no cookies, so no Origin check).
+pub fn service_router() -> Router<AppState> {
     Router::new()
         .route("/v1/step-ups", post(create))
         .route("/v1/step-ups/{id}", get(status))
-        .route("/v1/step-ups/{id}/options", post(options))
-        .route("/v1/step-ups/{id}/verify", post(verify))
         .route("/v1/step-ups/{id}/redeem", post(redeem))
 }
 

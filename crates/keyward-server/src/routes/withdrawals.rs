@@ -27,6 +27,11 @@ pub fn router() -> Router<AppState> {
         .route("/v1/withdrawal-status", get(my_status))
         .route("/v1/addresses", get(list_addresses).post(add_address))
         .route("/v1/addresses/{id}", delete(remove_address))
+}
+
+/// The operator's routes (admin service key).
+pub fn service_router() -> Router<AppState> {
+    Router::new()
         .route("/v1/admin/withdrawals", get(global_status))
         .route("/v1/admin/withdrawals/freeze", post(global_freeze))
         .route("/v1/admin/withdrawals/unfreeze", post(global_unfreeze))

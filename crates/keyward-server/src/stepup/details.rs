@@ -224,12 +224,12 @@ pub fn ip_entry(s: &str) -> Option<String> {
 fn parse_raw<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(raw).map_err(|e| {
         let path = e.path().to_string();
-        let name = if path == "." {
-            "details".to_owned()
-        } else {
-            format!("details.{path}")
+        let message = e.into_inner().to_string();
+        let name = match crate::extract::field_name(&path, &message).as_str() {
+            "body" => "details".to_owned(),
+            name => format!("details.{name}"),
         };
-        ApiError::invalid(name, e.into_inner().to_string())
+        ApiError::invalid(name, message)
     })
 }
 

@@ -359,3 +359,78 @@ pub fn assert_refused(got: &(StatusCode, Value), reason: &str) {
     assert_problem(got, StatusCode::BAD_REQUEST, "ceremony-refused");
     assert_eq!(got.1["reason"], reason, "{}", got.1);
 }
+
+/// A destination used by the withdrawal tests.
+pub const DEST: &str = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh";
+
+impl TestApp {
+    /// Creates a service key with `scopes` directly in the store; returns the token.
+    pub async fn service_key(&self, scopes: &[&str]) -> String {
+        use keyward_access::token::{TokenKind, generate};
+        use secrecy::ExposeSecret;
+        let token = generate(TokenKind::Service);
+        let row = keyward_server::store::service_keys::ServiceKeyRow {
+            id: Uuid::new_v4(),
+            name: "exchange-test".into(),
+            prefix: token.prefix.clone(),
+            scopes: scopes.join(" "),
+            created_at: self.state.clock.now(),
+            revoked_at: None,
+        };
+        keyward_server::store::service_keys::insert(&self.state.db, &row, token.hash.as_bytes())
+            .await
+            .unwrap();
+        token.plaintext.expose_secret().to_owned()
+    }
+
+    /// A client for an exchange service: bearer token, no cookies, no Origin.
+    pub fn service(&self, token: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    /// Answers step-up `id` in the user's browser session with `forge`.
+    pub async fn approve(&self, user: &mut User, id: &str, forge: &Forge) -> (StatusCode, Value) {
+        let (status, options) = self
+            .post(
+                &user.browser,
+                &format!("/v1/step-ups/{id}/options"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        let credential = user.key.assert_with(&options, &self.origin, forge);
+        let body = json!({ "ceremony": options["ceremony"], "credential": credential });
+        self.post(&user.browser, &format!("/v1/step-ups/{id}/verify"), body)
+            .await
+    }
+
+    /// An enrolled user with `DEST` on their allow-list past its cooling-off,
+    /// signed in again (the clock moved a day).
+    pub async fn withdrawal_ready(&self, name: &str) -> User {
+        let mut user = self.enrolled(name).await;
+        let add = json!({ "network": "bitcoin", "address": DEST, "label": "cold wallet" });
+        let (status, body) = self.post(&user.browser, "/v1/addresses", add).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let id = body["step_up"]["id"].as_str().unwrap().to_owned();
+        let (status, body) = self.approve(&mut user, &id, &Forge::default()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.advance(Duration::from_secs(24 * 3600 + 1));
+        user.browser = self.sign_in(&mut user).await;
+        user
+    }
+}
+
+/// A withdrawal step-up request body.
+pub fn withdrawal(user: &str, amount: &str, reference: &str) -> Value {
+    json!({ "user": user, "action": "withdrawal", "details": {
+        "asset": "BTC", "network": "bitcoin", "amount": amount, "destination": DEST, "client_reference": reference } })
+}

@@ -3,15 +3,23 @@
 //! `KEYWARD_TEST_DATABASE_URL` is set. One binary, so the suite links once.
 
 // Test code: a failed unwrap is a failed test, which is what we want.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::field_reassign_with_default
+)]
 
 mod helpers;
 
 mod accounts;
 mod attestation;
 mod audit;
+mod cli;
 mod errors;
 mod keys;
 mod sessions;
+mod stepup_policy;
+mod stepups;
 mod throttling;
 mod webauthn_checks;

@@ -1,0 +1,1 @@
+//! The `keyward` command line, run as a process against a real database.
