@@ -95,6 +95,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
+        let upkeep = tokio::spawn(api_key_upkeep(self.state.clone()));
         let service = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -102,6 +103,10 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await?;
         housekeeping.abort();
+        upkeep.abort();
+        // Keep the last-used times of the final seconds.
+        let uses = self.state.verifier.drain_last_used();
+        crate::store::api_keys::record_last_used(&self.state.db, &uses).await?;
         Ok(())
     }
 }
@@ -116,6 +121,32 @@ async fn housekeeping(app: AppState, sessions: AnySessionStore) {
         }
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Polls the API-key revocation epoch (4 times a second) so a revocation on
+/// any instance empties this instance's verify cache within a second, and
+/// writes batched last-used times every 5 seconds.
+async fn api_key_upkeep(app: AppState) {
+    let mut poll = tokio::time::interval(Duration::from_millis(250));
+    let mut flush = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = poll.tick() => match crate::store::api_keys::epoch(&app.db).await {
+                Ok(epoch) => { app.verifier.observe_epoch(epoch); }
+                // Fail closed: without the epoch we cannot trust the cache.
+                Err(e) => {
+                    app.verifier.invalidate();
+                    tracing::warn!(error = %e, "could not read the API-key epoch; cache dropped");
+                }
+            },
+            _ = flush.tick() => {
+                let uses = app.verifier.drain_last_used();
+                if let Err(e) = crate::store::api_keys::record_last_used(&app.db, &uses).await {
+                    tracing::warn!(error = %e, "could not record API-key last use");
+                }
+            }
         }
     }
 }

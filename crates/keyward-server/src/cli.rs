@@ -1,19 +1,50 @@
-//! The `keyward` command line: serve (default), migrate, audit verify,
-//! config check. Exit codes: 0 success, 1 error, 2 audit chain broken.
+//! The `keyward` command line: the server (`serve`, the default) and the
+//! operator's tools — migrations, audit log verification and export, service
+//! keys, signing-key rotation, the withdrawal freeze, account locks, and
+//! offline re-verification of an approval. Every command opens the database
+//! named by the configuration (applying migrations first).
+//!
+//! Exit codes: 0 success; 1 error (bad input, unknown id, database
+//! unreachable); 2 audit chain broken (`audit verify`; clap also uses 2 for
+//! command-line usage errors); 3 approval evidence invalid (`approval verify`).
+
+mod audit;
+mod keys;
+mod ops;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::config::{Config, LogFormat};
 use crate::db::{Db, DbOptions};
 use crate::{App, Clock};
 
+pub use audit::{ApprovalAction, AuditAction};
+pub use keys::{ServiceKeyAction, SigningKeyAction};
+pub use ops::{UserAction, WithdrawalsAction};
+
+/// Exit code: the audit hash chain is broken.
+pub const EXIT_AUDIT_BROKEN: u8 = 2;
+/// Exit code: an approval's evidence does not verify.
+pub const EXIT_APPROVAL_INVALID: u8 = 3;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (invalid input, unknown id or name, database unreachable, ...)
+  2  audit chain broken (`audit verify`); also command-line usage errors
+  3  approval evidence invalid (`approval verify`)
+
+Configuration comes from --config (or ./keyward.toml) and KEYWARD_* variables,
+e.g. KEYWARD_DATA_DIR (SQLite) or KEYWARD_DATABASE_URL.";
+
 /// Keyward: hardware-backed second factor for an exchange.
 #[derive(Debug, Parser)]
-#[command(name = "keyward", version, about)]
+#[command(name = "keyward", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// TOML config file (default: ./keyward.toml if present).
     #[arg(long, short, global = true, env = "KEYWARD_CONFIG")]
@@ -30,7 +61,8 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Audit log tools.
+    /// Audit log tools: verify the hash chain, export entries.
+    #[command(after_help = EXIT_CODES)]
     Audit {
         /// What to do with the audit log.
         #[command(subcommand)]
@@ -42,13 +74,41 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
-}
-
-/// `keyward audit …`
-#[derive(Debug, Subcommand)]
-pub enum AuditAction {
-    /// Walk the hash chain; exit 2 and name the first broken link if any.
-    Verify,
+    /// Service keys: the bearer tokens of the exchange's back-end services.
+    #[command(after_help = EXIT_CODES)]
+    ServiceKey {
+        /// What to do with service keys.
+        #[command(subcommand)]
+        action: ServiceKeyAction,
+    },
+    /// Approval-token signing keys (published as JWKS).
+    #[command(after_help = EXIT_CODES)]
+    SigningKey {
+        /// What to do with signing keys.
+        #[command(subcommand)]
+        action: SigningKeyAction,
+    },
+    /// The operator's emergency freeze of all withdrawals.
+    #[command(after_help = EXIT_CODES)]
+    Withdrawals {
+        /// What to do with the global freeze.
+        #[command(subcommand)]
+        action: WithdrawalsAction,
+    },
+    /// Accounts: show, lock, unlock.
+    #[command(after_help = EXIT_CODES)]
+    User {
+        /// What to do with the account.
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Approvals: re-verify a step-up's stored evidence offline.
+    #[command(after_help = EXIT_CODES)]
+    Approval {
+        /// What to do with the approval.
+        #[command(subcommand)]
+        action: ApprovalAction,
+    },
 }
 
 /// `keyward config …`
@@ -58,9 +118,17 @@ pub enum ConfigAction {
     Check,
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs go to stdout for the server, to stderr for the operator's tools.
+fn init_tracing(format: LogFormat, to_stdout: bool) {
     let filter = EnvFilter::try_from_env("KEYWARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let writer = if to_stdout {
+        BoxMakeWriter::new(std::io::stdout)
+    } else {
+        BoxMakeWriter::new(std::io::stderr)
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     match format {
         LogFormat::Plain => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -70,38 +138,69 @@ fn init_tracing(format: LogFormat) {
 /// Runs the CLI.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
-    init_tracing(config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Operator tools keep stdout for their output (tokens, JSON lines).
+    init_tracing(config.log_format, matches!(command, Command::Serve));
+    match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let db = Db::connect(&config.database_url(), &DbOptions::default()).await?;
+            let db = connect(&config).await?;
             println!("migrations applied ({})", db.backend());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit {
-            action: AuditAction::Verify,
-        } => {
-            let db = Db::connect(&config.database_url(), &DbOptions::default()).await?;
-            match crate::store::audit::verify_chain(&db).await? {
-                Ok(n) => {
-                    println!("audit chain intact: {n} entries");
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(broken) => {
-                    println!(
-                        "audit chain BROKEN at entry {}: {}",
-                        broken.seq, broken.reason
-                    );
-                    Ok(ExitCode::from(2))
-                }
-            }
-        }
+        Command::Audit { action } => audit::run_audit(action, &config).await,
         Command::Config {
             action: ConfigAction::Check,
         } => {
             println!("{}", serde_json::to_string_pretty(&redacted(&config))?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::ServiceKey { action } => keys::run_service_key(action, &config).await,
+        Command::SigningKey { action } => keys::run_signing_key(action, &config).await,
+        Command::Withdrawals { action } => ops::run_withdrawals(action, &config).await,
+        Command::User { action } => ops::run_user(action, &config).await,
+        Command::Approval { action } => audit::run_approval(action, &config).await,
+    }
+}
+
+/// Opens the configured database, applying migrations.
+async fn connect(config: &Config) -> anyhow::Result<Db> {
+    Db::connect(&config.database_url(), &DbOptions::default()).await
+}
+
+/// The current instant.
+fn now() -> crate::clock::Millis {
+    Clock::default().now()
+}
+
+/// An optional instant for tables: RFC 3339, or `-`.
+fn when(ms: Option<crate::clock::Millis>) -> String {
+    ms.map_or_else(|| "-".to_owned(), crate::clock::rfc3339)
+}
+
+/// Parses an id argument (a malformed id is an error, exit 1).
+fn parse_id(raw: &str) -> anyhow::Result<uuid::Uuid> {
+    raw.trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`{raw}` is not a valid id (expected a UUID)"))
+}
+
+/// Prints rows under a header, columns padded to line up.
+fn print_table(header: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let header = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
     }
 }
 

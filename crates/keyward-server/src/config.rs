@@ -45,6 +45,8 @@ pub struct Config {
     pub password: PasswordParams,
     /// Step-up and withdrawal policy settings.
     pub withdrawals: WithdrawalConfig,
+    /// User API keys.
+    pub api_keys: ApiKeyConfig,
     /// Supported assets: decimals and per-user daily limits.
     pub assets: BTreeMap<String, AssetConfig>,
     /// Issuer (`iss`) of approval tokens; default: the origin.
@@ -127,6 +129,31 @@ pub struct WithdrawalConfig {
     pub address_cooling_hours: u64,
 }
 
+/// User API-key rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// Live keys a user may have.
+    pub max_per_user: i64,
+    /// Longest life of a key without an IP allow-list, days.
+    pub max_days_without_ip: u32,
+    /// Failed verifications allowed per client IP per minute.
+    pub failures_per_minute_ip: u32,
+    /// Failed verifications allowed per key prefix per minute.
+    pub failures_per_minute_prefix: u32,
+}
+
+impl Default for ApiKeyConfig {
+    fn default() -> Self {
+        Self {
+            max_per_user: 30,
+            max_days_without_ip: 30,
+            failures_per_minute_ip: 30,
+            failures_per_minute_prefix: 10,
+        }
+    }
+}
+
 /// One supported asset.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -204,6 +231,7 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             password: PasswordParams::default(),
             withdrawals: WithdrawalConfig::default(),
+            api_keys: ApiKeyConfig::default(),
             assets: default_assets(),
             token_issuer: None,
             log_format: LogFormat::Plain,
@@ -272,7 +300,13 @@ impl Config {
             None => figment = figment.merge(Toml::file("keyward.toml")),
         }
         let config: Config = figment
-            .merge(Env::prefixed("KEYWARD_").split("__"))
+            .merge(
+                // Variables that are not settings: the log filter, the config
+                // file path, and the test and load-generator knobs.
+                Env::prefixed("KEYWARD_")
+                    .ignore(&["LOG", "CONFIG", "TEST_DATABASE_URL", "LOADGEN_SERVICE_KEY"])
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
         config.validate()?;
@@ -400,5 +434,25 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    /// `KEYWARD_LOG` and `KEYWARD_CONFIG` are read by the logger and the CLI,
+    /// not settings: they must not make start-up fail.
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+    fn non_setting_variables_are_ignored_and_settings_are_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KEYWARD_LOG", "debug");
+            jail.set_env("KEYWARD_CONFIG", "/nonexistent.toml");
+            jail.set_env("KEYWARD_SESSION__IDLE_MINUTES", "30");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.session.idle_minutes, 30);
+            Ok(())
+        });
     }
 }

@@ -96,6 +96,15 @@ pub enum ApiError {
     /// Redeem of a step-up that was not approved.
     #[error("the step-up has not been approved (status: {0})")]
     NotApproved(String),
+    /// The request's details differ from what the user approved.
+    #[error("the details differ from what was approved with the security key")]
+    StepUpMismatch,
+    /// The user has as many live API keys as allowed.
+    #[error("at most {0} live API keys; revoke one first")]
+    TooManyKeys(i64),
+    /// A presented API key was refused.
+    #[error("API key refused ({0})")]
+    ApiKeyRefused(&'static str),
     /// Redeem of a step-up that was already redeemed.
     #[error("the approval was already redeemed")]
     AlreadyRedeemed,
@@ -192,6 +201,13 @@ impl ApiError {
             Self::StepUpExpired => (S::GONE, "step-up-expired", "Step-up expired"),
             Self::NotApproved(_) => (S::CONFLICT, "not-approved", "Not approved"),
             Self::AlreadyRedeemed => (S::CONFLICT, "already-redeemed", "Already redeemed"),
+            Self::StepUpMismatch => (
+                S::CONFLICT,
+                "step-up-mismatch",
+                "Details differ from the approval",
+            ),
+            Self::TooManyKeys(_) => (S::CONFLICT, "too-many-api-keys", "Too many API keys"),
+            Self::ApiKeyRefused(_) => (S::FORBIDDEN, "api-key-refused", "API key refused"),
             Self::ApprovalExpired => (S::GONE, "approval-expired", "Approval expired"),
             Self::PolicyRefused { .. } => (S::CONFLICT, "policy-refused", "Refused by policy"),
             Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
@@ -248,6 +264,7 @@ impl IntoResponse for ApiError {
             Self::Validation { field, .. } => (Some(field.as_str()), None),
             Self::CeremonyRefused { reason } => (None, Some(*reason)),
             Self::PolicyRefused { reason } => (None, Some(reason.as_str())),
+            Self::ApiKeyRefused(reason) => (None, Some(*reason)),
             _ => (None, None),
         };
         let problem = Problem {
@@ -369,6 +386,13 @@ mod tests {
                 "not-approved",
             ),
             (ApiError::AlreadyRedeemed, S::CONFLICT, "already-redeemed"),
+            (ApiError::StepUpMismatch, S::CONFLICT, "step-up-mismatch"),
+            (ApiError::TooManyKeys(30), S::CONFLICT, "too-many-api-keys"),
+            (
+                ApiError::ApiKeyRefused("revoked"),
+                S::FORBIDDEN,
+                "api-key-refused",
+            ),
             (ApiError::ApprovalExpired, S::GONE, "approval-expired"),
             (
                 ApiError::PolicyRefused { reason: "x".into() },

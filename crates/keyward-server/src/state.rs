@@ -29,6 +29,8 @@ pub struct Inner {
     pub passwords: Passwords,
     /// Time source.
     pub clock: Clock,
+    /// API-key verification cache and failure limits.
+    pub verifier: crate::flows::key_verify::Verifier,
 }
 
 impl std::ops::Deref for AppState {
@@ -48,12 +50,18 @@ impl AppState {
 
     /// Wraps the parts.
     pub fn new(config: Config, db: Db, fido: Fido, passwords: Passwords, clock: Clock) -> Self {
+        let keys = &config.api_keys;
+        let verifier = crate::flows::key_verify::Verifier::new(
+            keys.failures_per_minute_ip,
+            keys.failures_per_minute_prefix,
+        );
         Self(Arc::new(Inner {
             config,
             db,
             fido,
             passwords,
             clock,
+            verifier,
         }))
     }
 }

@@ -3,8 +3,11 @@
 //! Handlers stay thin; nothing here knows about HTTP bodies.
 
 pub mod account;
+pub mod admin;
+pub mod api_keys;
 pub mod approval;
 pub mod assertion;
+pub mod key_verify;
 pub mod keys;
 pub mod names;
 pub mod signing;

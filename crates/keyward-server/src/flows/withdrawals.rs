@@ -23,7 +23,10 @@ pub async fn self_freeze(app: &AppState, user_id: Uuid, client: &Client) -> ApiR
         };
         audit::append(&mut tx, &event, now).await?;
     }
+    // A frozen user's API keys stop verifying: drop cached key state everywhere.
+    crate::store::api_keys::bump_epoch(&mut tx).await?;
     tx.commit().await?;
+    app.verifier.invalidate();
     Ok(())
 }
 
@@ -43,7 +46,10 @@ pub async fn self_unfreeze(app: &AppState, user_id: Uuid, client: &Client) -> Ap
         };
         audit::append(&mut tx, &event, now).await?;
     }
+    // A frozen user's API keys stop verifying: drop cached key state everywhere.
+    crate::store::api_keys::bump_epoch(&mut tx).await?;
     tx.commit().await?;
+    app.verifier.invalidate();
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use crate::store::step_ups;
 /// Routes a browser session or a service may call (Origin-checked for browsers).
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/v1/step-ups/{id}/summary", get(summary))
         .route("/v1/step-ups/{id}/options", post(options))
         .route("/v1/step-ups/{id}/verify", post(verify))
 }
@@ -114,6 +115,24 @@ impl Approver {
             Self::Service => None,
         }
     }
+}
+
+/// What the confirmation page shows the signed-in owner before the touch:
+/// the exact details, the anti-phishing phrase and the time left.
+async fn summary(
+    State(app): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = step_ups::get(&app.db, step_up_id(&id)?)
+        .await?
+        .filter(|r| r.user_id == who.user_id)
+        .ok_or(ApiError::NotFound("step-up"))?;
+    let phrase = crate::store::users::phrase(&app.db, who.user_id).await?;
+    let seconds_left = ((row.expires_at - app.clock.now()) / 1000).max(0);
+    Ok(Json(
+        json!({ "step_up": stepup::view(&app, &row), "anti_phishing_phrase": phrase, "seconds_left": seconds_left }),
+    ))
 }
 
 async fn options(

@@ -2,6 +2,7 @@
 //! portable SQL and run on SQLite or PostgreSQL via `on_db!` / `on_tx!`.
 //! Writes take a `Tx` so a change and its audit entry commit together.
 
+pub mod api_keys;
 pub mod audit;
 pub mod ceremonies;
 pub mod controls;

@@ -104,3 +104,17 @@ pub async fn set_frozen(
     let n = on_tx!(tx, c => sqlx::query(sql).bind(frozen_at).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+/// The user's anti-phishing phrase, if set.
+pub async fn phrase(db: &Db, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(Option<String>,)> = on_db!(db, c => sqlx::query_as("SELECT anti_phishing_phrase FROM users WHERE id = $1")
+        .bind(user_id).fetch_optional(c).await)?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Sets the user's anti-phishing phrase.
+pub async fn set_phrase(tx: &mut Tx, user_id: Uuid, phrase: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("UPDATE users SET anti_phishing_phrase = $1 WHERE id = $2")
+        .bind(phrase).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -63,6 +63,8 @@ pub struct TestApp {
     pub origin: String,
     /// The server's state: database, clock, config.
     pub state: AppState,
+    /// The database URL and PostgreSQL schema, so a second instance can share them.
+    pub database: (String, Option<String>),
     _dir: tempfile::TempDir,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -100,6 +102,7 @@ impl TestApp {
             opts.pg_schema = Some(format!("kw_{}", Uuid::new_v4().simple()));
         }
         tweak(&mut config, dir.path());
+        let database = (config.database_url(), opts.pg_schema.clone());
         let app = App::build(config, Clock::default(), opts).await.unwrap();
         let state = app.state.clone();
         let server = tokio::spawn(async move {
@@ -109,6 +112,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             origin: format!("http://localhost:{port}"),
             state,
+            database,
             _dir: dir,
             _server: server,
         }
@@ -433,4 +437,35 @@ impl TestApp {
 pub fn withdrawal(user: &str, amount: &str, reference: &str) -> Value {
     json!({ "user": user, "action": "withdrawal", "details": {
         "asset": "BTC", "network": "bitcoin", "amount": amount, "destination": DEST, "client_reference": reference } })
+}
+
+impl TestApp {
+    /// A second Keyward instance on the same database (and schema), on its
+    /// own port, as a load balancer would run it.
+    pub async fn spawn_beside(&self) -> TestApp {
+        let (url, schema) = self.database.clone();
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut config = test_config(dir.path());
+        config.origin = self.origin.parse().unwrap();
+        config.database_url = Some(url.clone());
+        config.password = self.state.config.password;
+        let opts = DbOptions {
+            pg_schema: schema.clone(),
+        };
+        let app = App::build(config, Clock::default(), opts).await.unwrap();
+        let state = app.state.clone();
+        let server = tokio::spawn(async move {
+            app.serve(listener, std::future::pending()).await.unwrap();
+        });
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            origin: self.origin.clone(),
+            state,
+            database: (url, schema),
+            _dir: dir,
+            _server: server,
+        }
+    }
 }

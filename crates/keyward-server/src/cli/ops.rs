@@ -1,0 +1,150 @@
+//! `keyward withdrawals …` and `keyward user …`: the operator's emergency
+//! withdrawal freeze, and showing, locking and unlocking accounts. Every
+//! change is audited with `"by": "cli"`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::{connect, now, when};
+use crate::clock::rfc3339;
+use crate::config::Config;
+use crate::flows::admin;
+use crate::store::controls;
+
+/// `keyward withdrawals …`
+#[derive(Debug, Subcommand)]
+pub enum WithdrawalsAction {
+    /// Freeze all withdrawals at once: every redeem is refused until
+    /// `unfreeze` (audited as `withdrawals.frozen`).
+    Freeze {
+        /// Why (1 to 200 characters); kept in the audit log and shown by
+        /// `status`.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift the global freeze (audited as `withdrawals.unfrozen`).
+    Unfreeze,
+    /// Show whether withdrawals are frozen, why, and since when.
+    Status,
+}
+
+/// `keyward user …`
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Show an account: id, created, key count, self-freeze and withdrawal
+    /// hold, sign-in lock (never the password hash).
+    Show {
+        /// The username (case-insensitive).
+        username: String,
+    },
+    /// Lock an account as `throttle.lock_after` failed sign-ins would: no
+    /// sign-in or approval until unlocked (audited as `account.locked`).
+    Lock {
+        /// The username (case-insensitive).
+        username: String,
+    },
+    /// Unlock an account: clear its failed sign-in count and backoff
+    /// (audited as `account.unlocked`).
+    Unlock {
+        /// The username (case-insensitive).
+        username: String,
+    },
+}
+
+/// Runs `keyward withdrawals …`.
+pub(super) async fn run_withdrawals(
+    action: WithdrawalsAction,
+    config: &Config,
+) -> anyhow::Result<ExitCode> {
+    match action {
+        WithdrawalsAction::Freeze { reason } => {
+            let reason = reason.trim();
+            anyhow::ensure!(
+                (1..=200).contains(&reason.chars().count())
+                    && !reason.chars().any(char::is_control),
+                "reason must be 1 to 200 characters, no control characters"
+            );
+            let db = connect(config).await?;
+            if admin::set_global_freeze(&db, true, Some(reason), now()).await? {
+                println!("withdrawals frozen: {reason}");
+            } else {
+                println!("withdrawals were already frozen; nothing changed");
+            }
+            print_status(&db).await?;
+        }
+        WithdrawalsAction::Unfreeze => {
+            let db = connect(config).await?;
+            if admin::set_global_freeze(&db, false, None, now()).await? {
+                println!("withdrawals unfrozen");
+            } else {
+                println!("withdrawals were not frozen; nothing changed");
+            }
+            print_status(&db).await?;
+        }
+        WithdrawalsAction::Status => print_status(&connect(config).await?).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_status(db: &crate::Db) -> anyhow::Result<()> {
+    let (frozen, reason, changed_at) = controls::global_freeze_now(db).await?;
+    println!("frozen:  {}", if frozen { "yes" } else { "no" });
+    if let Some(reason) = reason.filter(|_| frozen) {
+        println!("reason:  {reason}");
+    }
+    println!("changed: {}", when(Some(changed_at).filter(|&t| t > 0)));
+    Ok(())
+}
+
+/// Runs `keyward user …`.
+pub(super) async fn run_user(action: UserAction, config: &Config) -> anyhow::Result<ExitCode> {
+    let db = connect(config).await?;
+    let lock_after = config.throttle.lock_after;
+    match action {
+        UserAction::Show { username } => {
+            let a = admin::account(&db, &username, lock_after).await?;
+            let policy = a.policy.as_ref();
+            let frozen = policy.and_then(|p| p.frozen_at);
+            let hold = policy
+                .and_then(|p| p.hold_until.map(|t| (t, p.hold_reason.clone())))
+                .filter(|(t, _)| *t > now());
+            let failures = a.throttle.map_or(0, |c| c.failures);
+            println!("id:       {}", a.id);
+            println!("username: {}", a.username);
+            println!("created:  {}", rfc3339(a.created_at));
+            println!("keys:     {}", a.keys);
+            println!(
+                "frozen:   {}",
+                frozen.map_or("no".to_owned(), |t| format!("yes, since {}", rfc3339(t)))
+            );
+            println!(
+                "hold:     {}",
+                hold.map_or("none".to_owned(), |(t, why)| format!(
+                    "until {} ({})",
+                    rfc3339(t),
+                    why.unwrap_or_default()
+                ))
+            );
+            println!(
+                "locked:   {} ({failures} of {lock_after} failed attempts)",
+                if a.locked { "yes" } else { "no" }
+            );
+        }
+        UserAction::Lock { username } => {
+            if admin::lock_account(&db, &username, lock_after, now()).await? {
+                println!("account {username} locked");
+            } else {
+                println!("account {username} was already locked; nothing changed");
+            }
+        }
+        UserAction::Unlock { username } => match admin::unlock_account(&db, &username, now())
+            .await?
+        {
+            Some(n) if n >= lock_after => println!("account {username} unlocked"),
+            Some(n) => println!("account {username} was not locked; cleared {n} failed attempts"),
+            None => println!("account {username} was not locked; nothing changed"),
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}

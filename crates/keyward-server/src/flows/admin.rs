@@ -1,0 +1,433 @@
+//! Operator actions behind the `keyward` command line: service keys,
+//! signing-key rotation, the global withdrawal freeze, account locks, offline
+//! re-verification of an approval's evidence, and paging through the audit
+//! log for export. Every change is audited with `"by": "cli"`.
+
+use keyward_access::token::{self, TokenKind};
+use keyward_fido::credential::key_from_json;
+use keyward_fido::{AssertionEvidence, FidoError, PublicKeyBytes, verify_evidence};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::clock::Millis;
+use crate::config::Config;
+use crate::db::{Db, Tx};
+use crate::flows::names::Username;
+use crate::flows::{approval, signing};
+use crate::stepup::details::canonical_json;
+use crate::store::audit::{self, AuditRow};
+use crate::store::service_keys::{self, ServiceKeyRow};
+use crate::store::step_ups::{self, StepUpRow};
+use crate::store::{controls, credentials, throttle, users};
+use crate::{on_db, on_tx};
+
+/// Who the audit entries of these actions name.
+const BY: &str = "cli";
+
+/// The scopes a service key may carry.
+pub const SERVICE_SCOPES: [&str; 6] = [
+    "stepup:create",
+    "stepup:read",
+    "stepup:approve",
+    "stepup:redeem",
+    "apikeys:verify",
+    "admin",
+];
+
+/// Parses `a,b,c` into the stored space-separated form: every scope known,
+/// duplicates dropped, order kept. An unknown scope is an error naming it.
+pub fn parse_scopes(raw: &str) -> anyhow::Result<String> {
+    let mut scopes: Vec<&str> = Vec::new();
+    for scope in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !SERVICE_SCOPES.contains(&scope) {
+            anyhow::bail!(
+                "unknown scope `{scope}` (known: {})",
+                SERVICE_SCOPES.join(", ")
+            );
+        }
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    anyhow::ensure!(!scopes.is_empty(), "at least one scope is required");
+    Ok(scopes.join(" "))
+}
+
+/// A service key's name: 1–64 characters after trimming, no control characters.
+pub fn service_key_name(raw: &str) -> anyhow::Result<String> {
+    let name = raw.trim();
+    anyhow::ensure!(
+        (1..=64).contains(&name.chars().count()) && !name.chars().any(char::is_control),
+        "name must be 1 to 64 characters, no control characters"
+    );
+    Ok(name.to_owned())
+}
+
+/// Creates a service key. The plaintext token is returned once and never stored.
+pub async fn create_service_key(
+    db: &Db,
+    name: &str,
+    scopes: &str,
+    now: Millis,
+) -> anyhow::Result<(ServiceKeyRow, SecretString)> {
+    let name = service_key_name(name)?;
+    let scopes = parse_scopes(scopes)?;
+    let token = token::generate(TokenKind::Service);
+    let row = ServiceKeyRow {
+        id: Uuid::new_v4(),
+        name,
+        prefix: token.prefix.clone(),
+        scopes,
+        created_at: now,
+        revoked_at: None,
+    };
+    service_keys::insert(db, &row, token.hash.as_bytes()).await?;
+    let detail = json!({ "id": row.id, "name": row.name, "prefix": row.prefix, "scopes": row.scopes, "by": BY });
+    audit_alone(db, "service_key.created", detail, now).await?;
+    Ok((row, token.plaintext))
+}
+
+/// Revokes a service key; false if it is unknown or already revoked.
+pub async fn revoke_service_key(db: &Db, id: Uuid, now: Millis) -> anyhow::Result<bool> {
+    let revoked = service_keys::revoke(db, id, now).await?;
+    if revoked {
+        let detail = json!({ "id": id, "by": BY });
+        audit_alone(db, "service_key.revoked", detail, now).await?;
+    }
+    Ok(revoked)
+}
+
+/// Rotates the approval-token signing key; returns the new `kid`.
+pub async fn rotate_signing_key(db: &Db, now: Millis) -> anyhow::Result<String> {
+    let kid = signing::rotate(db, now).await?;
+    let detail = json!({ "kid": kid, "by": BY });
+    audit_alone(db, "signing_key.rotated", detail, now).await?;
+    Ok(kid)
+}
+
+/// An operator event (no client address: the CLI runs on the server host).
+fn event(user_id: Option<Uuid>, event: &str, detail: Value) -> audit::Event<'_> {
+    audit::Event {
+        user_id,
+        event,
+        detail,
+        ip: None,
+    }
+}
+
+/// Appends one operator event in its own transaction.
+async fn audit_alone(db: &Db, name: &str, detail: Value, now: Millis) -> anyhow::Result<()> {
+    Ok(audit::append_alone(db, &event(None, name, detail), now).await?)
+}
+
+/// Sets or lifts the global withdrawal freeze, audited in the same
+/// transaction; returns whether it changed.
+pub async fn set_global_freeze(
+    db: &Db,
+    frozen: bool,
+    reason: Option<&str>,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    let mut tx = db.begin().await?;
+    let changed = controls::set_global_freeze(&mut tx, frozen, reason, now).await?;
+    if changed {
+        let name = if frozen {
+            "withdrawals.frozen"
+        } else {
+            "withdrawals.unfrozen"
+        };
+        let detail = json!({ "reason": reason, "by": BY });
+        audit::append(&mut tx, &event(None, name, detail), now).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// The account with this (not yet normalised) username.
+async fn user_named(db: &Db, raw: &str) -> anyhow::Result<users::UserRow> {
+    let name = Username::parse(raw).map_err(|e| anyhow::anyhow!("username: {e}"))?;
+    users::by_name(db, name.as_str())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no account named `{}`", name.as_str()))
+}
+
+/// The failure count of a throttle scope, inside `tx`.
+async fn failures_in(tx: &mut Tx, key: &str) -> Result<Option<i64>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_scalar::<_, i64>("SELECT failures FROM throttle WHERE scope_key = $1")
+        .bind(key).fetch_optional(c).await)
+}
+
+fn account_key(username: &str) -> String {
+    format!("acct:{username}")
+}
+
+/// Locks an account as too many failed sign-ins would: its failure count is
+/// raised to `lock_after`. Returns false if it was already locked.
+pub async fn lock_account(
+    db: &Db,
+    username: &str,
+    lock_after: i64,
+    now: Millis,
+) -> anyhow::Result<bool> {
+    let user = user_named(db, username).await?;
+    let key = account_key(&user.username);
+    let mut tx = db.begin().await?;
+    let failures = failures_in(&mut tx, &key).await?;
+    if failures.is_some_and(|f| f >= lock_after) {
+        return Ok(false);
+    }
+    on_tx!(&mut tx, c => sqlx::query(
+        "INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ($1, $2, $3, 0) \
+         ON CONFLICT (scope_key) DO UPDATE SET failures = $2, last_failure_at = $3")
+        .bind(&key).bind(lock_after).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    let locked = event(Some(user.id), "account.locked", json!({ "by": BY }));
+    audit::append(&mut tx, &locked, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Clears an account's failure count (and so its lock and backoff). Returns
+/// the count it had, or `None` if there was nothing to clear.
+pub async fn unlock_account(db: &Db, username: &str, now: Millis) -> anyhow::Result<Option<i64>> {
+    let user = user_named(db, username).await?;
+    let key = account_key(&user.username);
+    let mut tx = db.begin().await?;
+    let failures = failures_in(&mut tx, &key).await?;
+    if failures.is_none() {
+        return Ok(None);
+    }
+    throttle::reset(&mut tx, &key).await?;
+    let unlocked = event(Some(user.id), "account.unlocked", json!({ "by": BY }));
+    audit::append(&mut tx, &unlocked, now).await?;
+    tx.commit().await?;
+    Ok(failures)
+}
+
+/// What `user show` prints about an account. Never the password hash.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    /// Account id.
+    pub id: Uuid,
+    /// Normalised username.
+    pub username: String,
+    /// Created.
+    pub created_at: Millis,
+    /// Enrolled security keys.
+    pub keys: usize,
+    /// Self-freeze, policy hold.
+    pub policy: Option<users::PolicyRow>,
+    /// Consecutive failed sign-ins and backoff.
+    pub throttle: Option<throttle::Counter>,
+    /// Whether the failure count has reached the lock.
+    pub locked: bool,
+}
+
+/// Summarises an account.
+pub async fn account(db: &Db, username: &str, lock_after: i64) -> anyhow::Result<AccountSummary> {
+    let user = user_named(db, username).await?;
+    let keys = credentials::for_user(db, user.id).await?.len();
+    let policy = users::policy_now(db, user.id).await?;
+    let counter = throttle::get(db, &account_key(&user.username)).await?;
+    Ok(AccountSummary {
+        id: user.id,
+        username: user.username,
+        created_at: user.created_at,
+        keys,
+        policy,
+        throttle: counter,
+        locked: counter.is_some_and(|c| c.failures >= lock_after),
+    })
+}
+
+/// The result of one check of [`verify_approval`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed, with a note.
+    Passed(String),
+    /// Could not be done, with why (not a failure).
+    Skipped(String),
+    /// Failed, with why.
+    Failed(String),
+}
+
+/// A step-up's approval, re-verified from the database alone.
+#[derive(Debug, Clone)]
+pub struct ApprovalReport {
+    /// The step-up as stored.
+    pub row: StepUpRow,
+    /// Checks in the order run; stops after the first failure.
+    pub checks: Vec<(&'static str, Outcome)>,
+}
+
+impl ApprovalReport {
+    /// The first failed check and why, if any.
+    pub fn failure(&self) -> Option<(&'static str, &str)> {
+        self.checks.iter().find_map(|(name, o)| match o {
+            Outcome::Failed(why) => Some((*name, why.as_str())),
+            _ => None,
+        })
+    }
+}
+
+/// Re-verifies the approval of step-up `id`: the stored details hash to the
+/// stored digest and are canonical; the evidence signature covers the
+/// challenge derived from nonce and digest, for this rp id and origin; and
+/// its public key is the approving key's, if that key is still enrolled.
+/// Errors (not found, never approved) are `Err`; a failed check is a report.
+pub async fn verify_approval(db: &Db, config: &Config, id: Uuid) -> anyhow::Result<ApprovalReport> {
+    let row = step_ups::get(db, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no step-up with id {id}"))?;
+    if row.evidence.is_none() && row.approved_at.is_none() {
+        anyhow::bail!("step-up {id} was never approved (status {})", row.status);
+    }
+    let mut checks = Vec::new();
+    run_checks(db, config, &row, &mut checks).await?;
+    Ok(ApprovalReport { row, checks })
+}
+
+/// Runs the checks in order, recording each; stops after the first failure.
+async fn run_checks(
+    db: &Db,
+    config: &Config,
+    row: &StepUpRow,
+    checks: &mut Vec<(&'static str, Outcome)>,
+) -> anyhow::Result<()> {
+    if let Some(ev) = offline_checks(config, row, checks) {
+        checks.push(("key", check_key(db, row, &ev).await?));
+    }
+    Ok(())
+}
+
+/// The checks that need only the row and the config; the parsed evidence if
+/// they all pass.
+fn offline_checks(
+    config: &Config,
+    row: &StepUpRow,
+    checks: &mut Vec<(&'static str, Outcome)>,
+) -> Option<AssertionEvidence> {
+    step(checks, "digest", check_digest(row).map(|n| ((), n)))?;
+    step(checks, "details", check_details(row).map(|n| ((), n)))?;
+    let ev = row
+        .evidence
+        .as_deref()
+        .ok_or_else(|| "approved, but no evidence is stored".to_owned())
+        .and_then(|e| serde_json::from_str(e).map_err(|e| format!("does not parse: {e}")));
+    let ev: AssertionEvidence = step(checks, "evidence", ev.map(|ev| (ev, "parses".into())))?;
+    let origin = config.origin_header();
+    let facts = approval::challenge_of(row)
+        .map_err(|_| "stored nonce or digest malformed".to_owned())
+        .and_then(|challenge| {
+            verify_evidence(&ev, &challenge, &config.rp_id, &origin).map_err(|e| match e {
+                FidoError::Refused { reason } => reason.to_owned(),
+                other => other.to_string(),
+            })
+        })
+        .map(|f| {
+            let note = format!(
+                "covers the step-up challenge for rp id {} at {origin} (counter {})",
+                config.rp_id, f.counter
+            );
+            (f, note)
+        });
+    let facts = step(checks, "signature", facts)?;
+    let uv = match row.user_verified {
+        Some(true) if !facts.user_verified => {
+            Err("recorded as user-verified but the UV flag is not set".to_owned())
+        }
+        recorded => Ok((
+            (),
+            format!("UV flag {}, recorded {recorded:?}", facts.user_verified),
+        )),
+    };
+    step(checks, "user_verified", uv)?;
+    Some(ev)
+}
+
+/// Records a check's outcome; its value if it passed.
+fn step<T>(
+    checks: &mut Vec<(&'static str, Outcome)>,
+    name: &'static str,
+    result: Result<(T, String), String>,
+) -> Option<T> {
+    match result {
+        Ok((value, note)) => {
+            checks.push((name, Outcome::Passed(note)));
+            Some(value)
+        }
+        Err(why) => {
+            checks.push((name, Outcome::Failed(why)));
+            None
+        }
+    }
+}
+
+fn check_digest(row: &StepUpRow) -> Result<String, String> {
+    let actual = hex::encode(Sha256::digest(row.details.as_bytes()));
+    if actual == row.digest {
+        Ok(format!("SHA-256(details) = {actual}"))
+    } else {
+        Err(format!(
+            "SHA-256(details) is {actual}, stored digest is {}",
+            row.digest
+        ))
+    }
+}
+
+fn check_details(row: &StepUpRow) -> Result<String, String> {
+    let parsed = serde_json::from_str::<Value>(&row.details)
+        .map_err(|_| "details are not JSON".to_owned())?;
+    if canonical_json(&parsed) != row.details {
+        return Err("details are not in canonical form".into());
+    }
+    if parsed.get("action").and_then(Value::as_str) != Some(row.action.as_str()) {
+        return Err(format!("details do not name the action `{}`", row.action));
+    }
+    let asset = parsed.pointer("/details/asset").and_then(Value::as_str);
+    if row.asset.is_some() && row.asset.as_deref() != asset {
+        return Err("the asset column differs from the details".into());
+    }
+    Ok(format!("canonical `{}` details", row.action))
+}
+
+/// The evidence's key must be the approving credential's, if still enrolled.
+async fn check_key(db: &Db, row: &StepUpRow, ev: &AssertionEvidence) -> anyhow::Result<Outcome> {
+    let Some(key_id) = row.credential_key_id else {
+        return Ok(Outcome::Skipped("no approving key recorded".into()));
+    };
+    let keys = credentials::for_user(db, row.user_id).await?;
+    let Some(key) = keys.iter().find(|k| k.id == key_id) else {
+        return Ok(Outcome::Skipped(format!(
+            "approving key {key_id} is no longer enrolled; public key not cross-checked"
+        )));
+    };
+    if key.credential_id != ev.credential_id {
+        return Ok(Outcome::Failed(format!(
+            "credential id differs from approving key {key_id}"
+        )));
+    }
+    let enrolled = key_from_json(&key.key_json)
+        .and_then(|k| PublicKeyBytes::from_security_key(&k))
+        .map_err(|e| anyhow::anyhow!("enrolled key {key_id} unreadable: {e}"))?;
+    Ok(if enrolled == ev.public_key {
+        Outcome::Passed(format!("public key is enrolled key {key_id}'s"))
+    } else {
+        Outcome::Failed(format!("public key is not enrolled key {key_id}'s"))
+    })
+}
+
+/// The `seq` of the first audit entry at or after `since`, if any.
+pub async fn first_audit_seq_since(db: &Db, since: Millis) -> anyhow::Result<Option<i64>> {
+    Ok(on_db!(db, c => sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MIN(seq) FROM audit_log WHERE at >= $1").bind(since).fetch_one(c).await)?)
+}
+
+/// Up to `limit` audit entries from `seq` on, in chain order.
+pub async fn audit_page(db: &Db, from_seq: i64, limit: i64) -> anyhow::Result<Vec<AuditRow>> {
+    Ok(on_db!(db, c => sqlx::query_as::<_, AuditRow>(
+        "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
+         WHERE seq >= $1 ORDER BY seq LIMIT $2")
+        .bind(from_seq).bind(limit).fetch_all(c).await)?)
+}

@@ -1,0 +1,192 @@
+//! User API keys: requested with an `api_key.create` step-up, created by
+//! redeeming that approval with exactly the approved details (so the user
+//! approves exactly what is created), listed, revoked. The secret is shown
+//! once; only its hash is stored.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
+use crate::flows::stepup::{self, Requester};
+use crate::state::AppState;
+use crate::stepup::details::{Details, canonicalise};
+use crate::stepup::policy::{self, AccountFacts, Decision};
+use crate::store::api_keys::{self, ApiKeyRow};
+use crate::store::step_ups::{self, StepUpRow};
+use crate::store::{audit, users};
+
+/// Creates the `api_key.create` step-up the user must approve.
+pub async fn request(
+    app: &AppState,
+    user_id: Uuid,
+    details: &Value,
+    client: &Client,
+) -> ApiResult<StepUpRow> {
+    let canonical = canonicalise("api_key.create", details, &app.config.assets)?;
+    let (row, _) = stepup::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
+    if row.status != "pending" {
+        return Err(ApiError::PolicyRefused {
+            reason: row.reason.unwrap_or_else(|| row.status.clone()),
+        });
+    }
+    Ok(row)
+}
+
+/// A created key and its secret (shown once).
+pub struct Created {
+    /// The stored key.
+    pub key: ApiKeyRow,
+    /// The secret.
+    pub secret: secrecy::SecretString,
+}
+
+/// Creates a key by redeeming the user's approved `api_key.create` step-up.
+/// The request's details must canonicalise to the approved digest.
+pub async fn create(
+    app: &AppState,
+    user_id: Uuid,
+    step_up_id: Uuid,
+    details: &Value,
+    client: &Client,
+) -> ApiResult<Created> {
+    let canonical = canonicalise("api_key.create", details, &app.config.assets)?;
+    let Details::ApiKeyCreate(spec) = &canonical.details else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "api_key.create without key details"
+        )));
+    };
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    users::lock(&mut tx, user_id).await?;
+    let row = step_ups::get_in(&mut tx, step_up_id)
+        .await?
+        .filter(|r| r.user_id == user_id && r.action == "api_key.create");
+    let row = row.ok_or(ApiError::NotFound("step-up"))?;
+    match row.status.as_str() {
+        "approved" => {}
+        "redeemed" => return Err(ApiError::AlreadyRedeemed),
+        other => return Err(ApiError::NotApproved(other.into())),
+    }
+    if row.approval_expires_at.is_none_or(|t| t <= now) {
+        return Err(ApiError::ApprovalExpired);
+    }
+    if row.digest != canonical.digest_hex() {
+        return Err(ApiError::StepUpMismatch);
+    }
+    let user = users::policy(&mut tx, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let account = AccountFacts {
+        user_frozen: user.frozen_at.is_some(),
+        ..AccountFacts::default()
+    };
+    if let Decision::Denied { reason } = policy::decide(canonical.action, &account, None, now) {
+        return Err(ApiError::PolicyRefused {
+            reason: reason.into(),
+        });
+    }
+    let cfg = &app.config.api_keys;
+    if api_keys::count_live(&mut tx, user_id, now).await? >= cfg.max_per_user {
+        return Err(ApiError::TooManyKeys(cfg.max_per_user));
+    }
+    // A key usable from anywhere must expire; one bound to addresses may live longer.
+    let days = match (spec.ip_allowlist.is_empty(), spec.expires_in_days) {
+        (true, requested) => Some(
+            requested
+                .unwrap_or(cfg.max_days_without_ip)
+                .min(cfg.max_days_without_ip),
+        ),
+        (false, requested) => requested,
+    };
+    let expires_at = days.map(|d| now + i64::from(d) * 86_400_000);
+    if step_ups::redeem(&mut tx, step_up_id, now, user_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::AlreadyRedeemed);
+    }
+    let token = keyward_access::token::generate(keyward_access::token::TokenKind::ApiKey);
+    let key = ApiKeyRow {
+        id: Uuid::new_v4(),
+        user_id,
+        label: spec.label.clone(),
+        prefix: token.prefix.clone(),
+        scopes: spec.scopes.join(" "),
+        ip_allowlist: serde_json::to_string(&spec.ip_allowlist)
+            .map_err(|e| ApiError::Internal(e.into()))?,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        last_used_at: None,
+        step_up_id,
+    };
+    api_keys::insert(&mut tx, &key, token.hash.as_bytes()).await?;
+    if spec.scopes.iter().any(|s| s == "withdraw") {
+        users::extend_hold(&mut tx, user_id, now + app.hold_ms(), "api_key_withdraw").await?;
+    }
+    let detail = json!({ "key_id": key.id, "prefix": key.prefix, "scopes": spec.scopes, "ip_allowlist": spec.ip_allowlist, "expires_at": expires_at, "step_up_id": step_up_id });
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: "api_key.created",
+        detail,
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Created {
+        key,
+        secret: token.plaintext,
+    })
+}
+
+/// The API view of a key (never the secret).
+pub fn view(k: &ApiKeyRow) -> Value {
+    json!({
+        "id": k.id,
+        "label": k.label,
+        "prefix": k.prefix,
+        "scopes": k.scopes.split(' ').collect::<Vec<_>>(),
+        "ip_allowlist": serde_json::from_str::<Value>(&k.ip_allowlist).unwrap_or(Value::Null),
+        "created_at": rfc3339(k.created_at),
+        "expires_at": k.expires_at.map(rfc3339),
+        "last_used_at": k.last_used_at.map(rfc3339),
+        "revoked_at": k.revoked_at.map(rfc3339),
+    })
+}
+
+/// Revokes one key (`Some`) or all (`None`) of the user's keys, at once here
+/// and within a second on every instance. Returns how many.
+pub async fn revoke(
+    app: &AppState,
+    user_id: Uuid,
+    id: Option<Uuid>,
+    client: &Client,
+) -> ApiResult<u64> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    let (count, detail) = match id {
+        Some(id) => {
+            let prefix = api_keys::revoke(&mut tx, user_id, id, now)
+                .await?
+                .ok_or(ApiError::NotFound("api key"))?;
+            (1, json!({ "key_id": id, "prefix": prefix }))
+        }
+        None => {
+            let n = api_keys::revoke_all(&mut tx, user_id, now).await?;
+            (n, json!({ "all": true, "count": n }))
+        }
+    };
+    api_keys::bump_epoch(&mut tx).await?;
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: "api_key.revoked",
+        detail,
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    app.verifier.invalidate();
+    Ok(count)
+}

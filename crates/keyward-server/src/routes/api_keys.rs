@@ -1,0 +1,163 @@
+//! User API keys: request (a key-approved step-up), create (redeeming that
+//! approval; secret shown once), list, revoke — and the gateways' verify.
+
+use std::net::IpAddr;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth::SignedIn;
+use crate::clock::rfc3339;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Client, Service};
+use crate::flows::api_keys;
+use crate::flows::key_verify::{self, Refusal};
+use crate::flows::stepup;
+use crate::state::AppState;
+use crate::store::audit;
+
+/// The user's routes (browser session).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/api-keys", get(list).post(create))
+        .route("/v1/api-keys/step-up", post(request))
+        .route("/v1/api-keys/revoke-all", post(revoke_all))
+        .route("/v1/api-keys/{id}", delete(revoke))
+}
+
+/// The gateways' route (service key with `apikeys:verify`).
+pub fn service_router() -> Router<AppState> {
+    Router::new().route("/v1/api-keys/verify", post(verify))
+}
+
+async fn request(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    ApiJson(details): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let row = api_keys::request(&app, who.user_id, &details, &client).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "step_up": stepup::view(&app, &row) })),
+    ))
+}
+
+async fn create(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    ApiJson(mut body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let step_up_id = body
+        .as_object_mut()
+        .and_then(|o| o.remove("step_up_id"))
+        .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "step_up_id",
+                "the id of the approved api_key.create step-up is required",
+            )
+        })?;
+    let created = api_keys::create(&app, who.user_id, step_up_id, &body, &client).await?;
+    let mut view = api_keys::view(&created.key);
+    view["secret"] = json!(created.secret.expose_secret());
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
+    let keys = crate::store::api_keys::for_user(&app.db, who.user_id).await?;
+    Ok(Json(
+        json!({ "api_keys": keys.iter().map(api_keys::view).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn revoke(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("api key"))?;
+    api_keys::revoke(&app, who.user_id, Some(id), &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_all(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+) -> ApiResult<Json<Value>> {
+    let n = api_keys::revoke(&app, who.user_id, None, &client).await?;
+    Ok(Json(json!({ "revoked": n })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    key: String,
+    scope: String,
+    client_ip: String,
+}
+
+async fn verify(
+    State(app): State<AppState>,
+    service: Service,
+    ApiJson(body): ApiJson<VerifyRequest>,
+) -> ApiResult<Json<Value>> {
+    service.require("apikeys:verify")?;
+    if !crate::stepup::details::API_KEY_SCOPES.contains(&body.scope.as_str()) {
+        return Err(ApiError::invalid(
+            "scope",
+            "must be read, trade or withdraw",
+        ));
+    }
+    let ip: IpAddr = body
+        .client_ip
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::invalid("client_ip", "must be an IPv4 or IPv6 address"))?;
+    match key_verify::verify(&app, &body.key, &body.scope, ip).await? {
+        Ok(ok) => {
+            let k = &ok.key;
+            if body.scope == "withdraw" {
+                let detail =
+                    json!({ "key_id": k.id, "prefix": k.prefix, "client_ip": ip.to_string() });
+                let event = audit::Event {
+                    user_id: Some(k.user_id),
+                    event: "api_key.used_for_withdrawal",
+                    detail,
+                    ip: Some(&body.client_ip),
+                };
+                audit::append_alone(&app.db, &event, app.clock.now()).await?;
+            }
+            Ok(Json(json!({
+                "user_id": k.user_id, "key_id": k.id, "scopes": k.scopes, "expires_at": k.expires_at.map(rfc3339),
+            })))
+        }
+        Err((refusal, key)) => {
+            let event = match refusal {
+                Refusal::IpNotAllowed => Some("api_key.refused_ip"),
+                Refusal::Expired => Some("api_key.expired"),
+                _ => None,
+            };
+            if let (Some(event), Some(k)) = (event, key) {
+                let detail = json!({ "key_id": k.id, "prefix": k.prefix, "client_ip": ip.to_string(), "scope": body.scope });
+                let e = audit::Event {
+                    user_id: Some(k.user_id),
+                    event,
+                    detail,
+                    ip: Some(&body.client_ip),
+                };
+                audit::append_alone(&app.db, &e, app.clock.now()).await?;
+            }
+            Err(ApiError::ApiKeyRefused(refusal.reason()))
+        }
+    }
+}
