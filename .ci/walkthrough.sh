@@ -8,8 +8,11 @@ work=$(mktemp -d)
 script="$work/walkthrough.sh"
 awk '/<!-- walkthrough:start -->/{on=1; next} /<!-- walkthrough:end -->/{on=0} on && !/^```/' README.md > "$script"
 grep -q softkey "$script" || { echo "walkthrough block not found in README.md"; exit 1; }
+command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq jq; }
 cargo build -q --bin keyward
-KEYWARD_DATA_DIR="$work/data" target/debug/keyward serve >"$work/server.log" 2>&1 &
+# The server and the walkthrough's CLI calls share this data directory.
+export KEYWARD_DATA_DIR="$work/data" KEYWARD_WITHDRAWALS__ADDRESS_COOLING_HOURS=0
+target/debug/keyward serve >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break; sleep 0.2; done
@@ -19,4 +22,6 @@ echo "$out" | tail -n 3
 echo "$out" | grep -q '"signed_in":true' || { echo "walkthrough did not sign in"; echo "$out"; exit 1; }
 echo "$out" | grep -q '"label":"Desk key"' || { echo "walkthrough did not list the key"; echo "$out"; exit 1; }
 echo "$out" | grep -q '"event":"signin.succeeded"' || { echo "audit log lacks the sign-in"; exit 1; }
+echo "$out" | grep -q '"status":"redeemed"' || { echo "the withdrawal was not redeemed"; echo "$out"; exit 1; }
+echo "$out" | grep -q 'already-redeemed' || { echo "the second redeem was not refused"; echo "$out"; exit 1; }
 echo "walkthrough passed"
