@@ -173,3 +173,61 @@ pub async fn expire_login(
     tx.commit().await?;
     Ok(())
 }
+
+/// Changes the password: the current one must be right and a key assertion
+/// fresh (checked by the caller). Withdrawals are held and the user's other
+/// sessions end — a password change is what an attacker who got in would do.
+pub async fn change_password(
+    app: &AppState,
+    who: &crate::auth::SignedIn,
+    current: SecretString,
+    new: SecretString,
+    client: &Client,
+) -> ApiResult<u64> {
+    let user = users::by_id(&app.db, who.user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    throttle::check(app, &user.username, &client.ip).await?;
+    if !app
+        .passwords
+        .verify(Some(user.password_hash.clone()), current)
+        .await?
+    {
+        let mut tx = app.db.begin().await?;
+        throttle::record_failure(app, &mut tx, &user.username, Some(user.id), &client.ip).await?;
+        let event = audit::Event {
+            user_id: Some(user.id),
+            event: "password.change_refused",
+            detail: json!({}),
+            ip: Some(&client.ip),
+        };
+        audit::append(&mut tx, &event, app.clock.now()).await?;
+        tx.commit().await?;
+        return Err(ApiError::InvalidCredentials);
+    }
+    let hash = app.passwords.hash(new).await.map_err(|e| match e {
+        ApiError::Validation { detail, .. } => ApiError::invalid("new_password", detail),
+        other => other,
+    })?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    users::set_password(&mut tx, user.id, &hash).await?;
+    users::extend_hold(&mut tx, user.id, now + app.hold_ms(), "password_changed").await?;
+    let ended = logins::end_others(
+        &mut tx,
+        user.id,
+        Some(who.login_id),
+        "password_changed",
+        now,
+    )
+    .await?;
+    let event = audit::Event {
+        user_id: Some(user.id),
+        event: "password.changed",
+        detail: json!({ "sessions_ended": ended }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(ended)
+}

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/signin/key/verify", post(key_verify))
         .route("/v1/signout", post(sign_out))
         .route("/v1/session", get(session_info))
+        .route("/v1/password", post(change_password))
 }
 
 /// Username and password.
@@ -152,6 +153,31 @@ async fn sign_out(
     account::end_login(&app, who.user_id, who.login_id, "signed_out", &client).await?;
     who.session.flush().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+async fn change_password(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> ApiResult<Json<Value>> {
+    who.require_fresh_key(&app)?;
+    let ended = account::change_password(
+        &app,
+        &who,
+        body.current_password,
+        body.new_password,
+        &client,
+    )
+    .await?;
+    Ok(Json(json!({ "changed": true, "sessions_ended": ended })))
 }
 
 /// The session's stage and, when signed in, the user.

@@ -118,3 +118,14 @@ pub async fn set_phrase(tx: &mut Tx, user_id: Uuid, phrase: &str) -> Result<(), 
         .bind(phrase).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Replaces the password hash.
+pub async fn set_password(
+    tx: &mut Tx,
+    user_id: Uuid,
+    password_hash: &str,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -22,6 +22,7 @@ backend_tests!(
     creation_needs_the_approved_step_up_and_exact_details,
     failed_verifications_are_rate_limited,
     frozen_user_keys_stop_verifying,
+    last_use_is_recorded_in_batches,
     verify_input_and_service_scope_are_checked,
     revocation_on_one_instance_holds_on_another_within_a_second,
 );
@@ -540,4 +541,39 @@ async fn revocation_on_one_instance_holds_on_another_within_a_second(b: Backend)
         &verify(&b2, &gw_b, &secret, "read", "192.0.2.1").await,
         "revoked",
     );
+}
+
+async fn last_use_is_recorded_in_batches(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.enrolled("alice").await;
+    let gw = app.service(&app.service_key(GATEWAY).await);
+    let secret = new_key(
+        &app,
+        &mut alice,
+        json!({ "label": "bot", "scopes": ["read"] }),
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..20 {
+        assert_eq!(
+            verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,
+            StatusCode::OK
+        );
+    }
+    // Twenty verifications, no write each: the background flush (every 5 s)
+    // writes the latest use once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    loop {
+        let (_, list) = app.get(&alice.browser, "/v1/api-keys").await;
+        if list["api_keys"][0]["last_used_at"].is_string() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "last use never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }

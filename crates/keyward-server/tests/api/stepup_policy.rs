@@ -13,6 +13,7 @@ use crate::helpers::{Backend, DEST, TestApp, assert_problem, withdrawal};
 backend_tests!(
     operator_freeze_after_approval_wins_at_redeem,
     key_added_holds_withdrawals,
+    password_change_needs_old_password_and_key_and_holds,
     address_in_cooling_off_is_denied,
     daily_limit_counts_redeemed_withdrawals,
     self_freeze_denies_and_unfreeze_needs_a_key_and_holds,
@@ -379,4 +380,68 @@ async fn malformed_details_are_422_and_nothing_is_stored(b: Backend) {
         .await;
     assert_problem(&nobody, StatusCode::NOT_FOUND, "not-found");
     assert_eq!(step_up_count(&app).await, before);
+}
+
+async fn password_change_needs_old_password_and_key_and_holds(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.withdrawal_ready("alice").await;
+    let laptop = app.sign_in(&mut alice).await;
+    let svc = app.service(&app.service_key(SERVICE).await);
+    let change =
+        |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
+    let wrong = app
+        .post(
+            &alice.browser,
+            "/v1/password",
+            change("not my password!", "a brand new passphrase"),
+        )
+        .await;
+    assert_problem(&wrong, StatusCode::UNAUTHORIZED, "invalid-credentials");
+    let short = app
+        .post(
+            &alice.browser,
+            "/v1/password",
+            change(&alice.password.clone(), "short"),
+        )
+        .await;
+    assert_problem(&short, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(short.1["field"], "new_password");
+    app.advance(Duration::from_secs(301));
+    alice.browser = app.sign_in(&mut alice).await;
+    app.advance(Duration::from_secs(301));
+    let stale = app
+        .post(
+            &alice.browser,
+            "/v1/password",
+            change(&alice.password.clone(), "a brand new passphrase"),
+        )
+        .await;
+    assert_problem(&stale, StatusCode::FORBIDDEN, "reauth-required");
+    app.reauth(&mut alice).await;
+    let (status, done) = app
+        .post(
+            &alice.browser,
+            "/v1/password",
+            change(&alice.password.clone(), "a brand new passphrase"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_problem(
+        &app.get(&laptop, "/v1/keys").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let (_, held) = app
+        .post(
+            &svc,
+            "/v1/step-ups",
+            withdrawal("alice", "1", "after-password"),
+        )
+        .await;
+    assert_eq!(
+        (held["status"].as_str(), held["reason"].as_str()),
+        (Some("held"), Some("password_changed"))
+    );
+    alice.password = "a brand new passphrase".into();
+    app.sign_in(&mut alice).await;
 }
