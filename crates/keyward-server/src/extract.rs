@@ -158,9 +158,9 @@ impl FromRequestParts<AppState> for Service {
         // The checksum rejects typos and truncations without a database query.
         let hash = keyward_access::token::parse(keyward_access::token::TokenKind::Service, token)
             .map_err(|_| ApiError::ServiceUnauthenticated)?;
-        let row = crate::store::service_keys::by_hash(&app.db, hash.as_bytes())
+        let row = crate::flows::key_verify::service_key(app, &hash)
             .await?
             .ok_or(ApiError::ServiceUnauthenticated)?;
-        Ok(Self(row))
+        Ok(Self((*row).clone()))
     }
 }

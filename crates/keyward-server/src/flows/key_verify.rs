@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::clock::Millis;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::service_keys::ServiceKeyRow;
 use crate::store::{api_keys, users};
 
 /// A key as the verifier needs it, parsed once.
@@ -80,6 +81,9 @@ impl Refusal {
 /// Per-instance verifier state.
 pub struct Verifier {
     cache: Cache<[u8; 32], Arc<CachedKey>>,
+    /// Service keys by token hash: every service request authenticates, so
+    /// this is on every hot path too. Dropped with the API-key cache.
+    services: Cache<[u8; 32], Arc<ServiceKeyRow>>,
     /// Bumped (under the write lock) by every clear. A look-up that started
     /// before a clear must not insert what it read: it may be pre-revocation.
     generation: AtomicU64,
@@ -104,6 +108,7 @@ impl Verifier {
             |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         Self {
             cache: Cache::new(100_000),
+            services: Cache::new(1_000),
             generation: AtomicU64::new(0),
             clearing: RwLock::new(()),
             epoch: AtomicI64::new(i64::MIN),
@@ -123,6 +128,7 @@ impl Verifier {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
+        self.services.clear();
     }
 
     /// Caches `key` only if no clear happened since `generation` was read.
@@ -184,6 +190,32 @@ impl Verifier {
             .map(|mut m| m.drain().collect())
             .unwrap_or_default()
     }
+}
+
+/// The unrevoked service key with this token hash, cached like API keys:
+/// a revocation (which bumps the shared epoch) empties the cache on every
+/// instance within the poll interval.
+pub async fn service_key(
+    app: &AppState,
+    hash: &token::TokenHash,
+) -> ApiResult<Option<Arc<ServiceKeyRow>>> {
+    let v = &app.verifier;
+    if let Some(hit) = v.services.get(hash.as_bytes()) {
+        return Ok(Some(hit));
+    }
+    let generation = v.generation.load(Ordering::SeqCst);
+    let Some(row) = crate::store::service_keys::by_hash(&app.db, hash.as_bytes()).await? else {
+        return Ok(None);
+    };
+    let row = Arc::new(row);
+    let _guard = v
+        .clearing
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if v.generation.load(Ordering::SeqCst) == generation {
+        v.services.insert(*hash.as_bytes(), row.clone());
+    }
+    Ok(Some(row))
 }
 
 /// A successful verification.

@@ -56,9 +56,15 @@ pub async fn list(db: &Db) -> Result<Vec<ServiceKeyRow>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, ServiceKeyRow>(&sql).fetch_all(c).await)
 }
 
-/// Revokes a key; false if unknown or already revoked.
+/// Revokes a key; false if unknown or already revoked. Bumps the credential
+/// epoch in the same transaction, so every instance drops its cached copy.
 pub async fn revoke(db: &Db, id: Uuid, now: Millis) -> Result<bool, sqlx::Error> {
-    let n = on_db!(db, c => sqlx::query("UPDATE service_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+    let mut tx = db.begin().await?;
+    let n = crate::on_tx!(&mut tx, c => sqlx::query("UPDATE service_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    if n == 1 {
+        crate::store::api_keys::bump_epoch(&mut tx).await?;
+    }
+    tx.commit().await?;
     Ok(n == 1)
 }

@@ -2,7 +2,6 @@
 //! the approved details; listed without the secret; revoked at once. The
 //! gateway side is in `api_key_verify.rs`.
 
-
 use keyward_testkit::Forge;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
