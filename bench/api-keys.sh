@@ -5,13 +5,16 @@
 # database (or $KEYWARD_DATABASE_URL), creates a verify-scoped service key,
 # runs the load generator, and stops the server.
 #   bash bench/api-keys.sh [concurrency] [seconds]
+# SKIP_BUILD=1 reuses target/release binaries; KEYWARD_DATABASE_URL=postgres://… runs on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 concurrency=${1:-32}
 seconds=${2:-10}
 port=18091
-cargo build -q --release --bin keyward -p keyward-server
-cargo build -q --release -p keyward-loadgen
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo build -q --release --bin keyward -p keyward-server
+  cargo build -q --release -p keyward-loadgen
+fi
 work=$(mktemp -d)
 export KEYWARD_DATA_DIR="$work" KEYWARD_LISTEN="127.0.0.1:$port" KEYWARD_ORIGIN="http://localhost:$port" KEYWARD_LOG=warn
 target/release/keyward serve >"$work/server.log" 2>&1 &
