@@ -1,10 +1,5 @@
 //! Offline re-verification of assertion evidence, with real SoftKey assertions.
 
-// Test code: failing loudly is the point.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use keyward_fido::{
     AssertionEvidence, EvidenceFacts, FidoError, PublicKeyBytes, UserVerification,
     step_up_challenge, verify_evidence,
@@ -18,14 +13,19 @@ const CHALLENGE: [u8; 32] = [0x5A; 32];
 
 /// Evidence of a SoftKey assertion over a bound challenge, optionally forged.
 fn evidence_with(forge: &Forge) -> AssertionEvidence {
-    let mut enrolled = common::enrol();
+    let mut enrolled = crate::common::enrol();
     let (options, _state) = enrolled.start(CHALLENGE);
     let (_, response) = enrolled.answer(&options, forge);
     AssertionEvidence::from_response(&response, &enrolled.key).unwrap()
 }
 
 fn verify(evidence: &AssertionEvidence) -> Result<EvidenceFacts, FidoError> {
-    verify_evidence(evidence, &CHALLENGE, common::RP_ID, common::ORIGIN)
+    verify_evidence(
+        evidence,
+        &CHALLENGE,
+        crate::common::RP_ID,
+        crate::common::ORIGIN,
+    )
 }
 
 fn reason(result: Result<EvidenceFacts, FidoError>) -> &'static str {
@@ -41,7 +41,7 @@ fn flip(bytes: &mut [u8], index: usize) {
 
 #[test]
 fn evidence_of_a_verified_bound_assertion_verifies_offline() {
-    let mut enrolled = common::enrol();
+    let mut enrolled = crate::common::enrol();
     let chosen = step_up_challenge(&[9; 32], &[8; 32]);
     let (options, state) = enrolled.start(chosen);
     let (_, response) = enrolled.answer(&options, &Forge::default());
@@ -51,7 +51,13 @@ fn evidence_of_a_verified_bound_assertion_verifies_offline() {
         .unwrap();
 
     let evidence = AssertionEvidence::from_response(&response, &enrolled.key).unwrap();
-    let facts = verify_evidence(&evidence, &chosen, common::RP_ID, common::ORIGIN).unwrap();
+    let facts = verify_evidence(
+        &evidence,
+        &chosen,
+        crate::common::RP_ID,
+        crate::common::ORIGIN,
+    )
+    .unwrap();
     assert_eq!(
         facts,
         EvidenceFacts {
@@ -93,7 +99,12 @@ fn flipping_a_byte_of_any_signed_field_fails() {
 fn another_expected_challenge_fails() {
     let evidence = evidence_with(&Forge::default());
     let other = step_up_challenge(&[1; 32], &[2; 32]);
-    let result = verify_evidence(&evidence, &other, common::RP_ID, common::ORIGIN);
+    let result = verify_evidence(
+        &evidence,
+        &other,
+        crate::common::RP_ID,
+        crate::common::ORIGIN,
+    );
     assert_eq!(reason(result), "challenge_mismatch");
 }
 
@@ -103,11 +114,11 @@ fn wrong_origin_or_rp_id_fails() {
     let result = verify_evidence(
         &evidence,
         &CHALLENGE,
-        common::RP_ID,
+        crate::common::RP_ID,
         "http://localhost:8081",
     );
     assert_eq!(reason(result), "origin_mismatch");
-    let result = verify_evidence(&evidence, &CHALLENGE, "example.com", common::ORIGIN);
+    let result = verify_evidence(&evidence, &CHALLENGE, "example.com", crate::common::ORIGIN);
     assert_eq!(reason(result), "rp_id_mismatch");
 }
 
@@ -180,7 +191,7 @@ fn self_signed(authenticator_data: Vec<u8>, client_data_json: Vec<u8>) -> Assert
 
 #[test]
 fn signed_garbage_is_malformed() {
-    let mut auth = Sha256::digest(common::RP_ID.as_bytes()).to_vec();
+    let mut auth = Sha256::digest(crate::common::RP_ID.as_bytes()).to_vec();
     auth.extend_from_slice(&[0x05, 0, 0, 0, 1]);
     assert_eq!(
         reason(verify(&self_signed(auth.clone(), b"not json".to_vec()))),
@@ -190,7 +201,7 @@ fn signed_garbage_is_malformed() {
     let client = serde_json::json!({
         "type": "webauthn.get",
         "challenge": base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, CHALLENGE),
-        "origin": common::ORIGIN,
+        "origin": crate::common::ORIGIN,
     });
     let client = serde_json::to_vec(&client).unwrap();
     assert_eq!(
@@ -260,8 +271,8 @@ fn evidence_json_round_trips_in_the_documented_shape() {
 
 #[test]
 fn evidence_refuses_a_key_that_did_not_sign() {
-    let mut enrolled = common::enrol();
-    let other = common::enrol();
+    let mut enrolled = crate::common::enrol();
+    let other = crate::common::enrol();
     let (options, _state) = enrolled.start(CHALLENGE);
     let (_, response) = enrolled.answer(&options, &Forge::default());
     let err = AssertionEvidence::from_response(&response, &other.key).unwrap_err();

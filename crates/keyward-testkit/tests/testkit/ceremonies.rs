@@ -1,11 +1,6 @@
 //! Honest ceremonies verified by real webauthn-rs 0.6.2, per attestation kind.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod cli;
-mod common;
-
-use common::{ORIGIN, authenticate, register, registered_key, start_registration, webauthn};
+use crate::common::{ORIGIN, authenticate, register, registered_key, start_registration, webauthn};
 use keyward_testkit::{Attestation, Forge, SoftKey, TestCa};
 use serde_json::Value;
 use webauthn_rs::prelude::*;

@@ -1,11 +1,7 @@
 //! Every forge knob makes real webauthn-rs 0.6.2 reject the ceremony (or, where noted,
 //! documents what webauthn-rs does not check).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
-use common::{ORIGIN, authenticate, register, registered_key, start_registration, webauthn};
+use crate::common::{ORIGIN, authenticate, register, registered_key, start_registration, webauthn};
 use keyward_testkit::{Attestation, Forge, SoftKey, TestCa};
 use webauthn_rs::prelude::*;
 

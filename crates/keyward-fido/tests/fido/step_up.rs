@@ -1,10 +1,5 @@
 //! Transaction-bound step-up challenges, end to end with a SoftKey.
 
-// Test code: failing loudly is the point.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_fido::{FidoError, UserVerification, step_up_challenge};
@@ -22,7 +17,7 @@ fn client_data_challenge(response: &Value) -> Vec<u8> {
 
 #[test]
 fn a_bound_assertion_verifies_and_signs_the_chosen_challenge() {
-    let mut enrolled = common::enrol();
+    let mut enrolled = crate::common::enrol();
     let chosen = step_up_challenge(&[0x11; 32], &[0x22; 32]);
     let (options, state) = enrolled.start(chosen);
     let (json, response) = enrolled.answer(&options, &Forge::default());
@@ -37,7 +32,7 @@ fn a_bound_assertion_verifies_and_signs_the_chosen_challenge() {
 
 #[test]
 fn an_assertion_for_another_challenge_is_refused() {
-    let mut enrolled = common::enrol();
+    let mut enrolled = crate::common::enrol();
     let x = step_up_challenge(&[1; 32], &[0xAA; 32]);
     let y = step_up_challenge(&[2; 32], &[0xAA; 32]);
     let (options_x, state_x) = enrolled.start(x);
@@ -66,7 +61,7 @@ fn an_assertion_for_another_challenge_is_refused() {
 
 #[test]
 fn a_forged_challenge_is_refused_by_a_bound_state() {
-    let mut enrolled = common::enrol();
+    let mut enrolled = crate::common::enrol();
     let chosen = step_up_challenge(&[3; 32], &[4; 32]);
     let (options, state) = enrolled.start(chosen);
     let forge = Forge {
