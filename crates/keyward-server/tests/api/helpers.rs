@@ -102,20 +102,7 @@ impl TestApp {
             opts.pg_schema = Some(format!("kw_{}", Uuid::new_v4().simple()));
         }
         tweak(&mut config, dir.path());
-        let database = (config.database_url(), opts.pg_schema.clone());
-        let app = App::build(config, Clock::default(), opts).await.unwrap();
-        let state = app.state.clone();
-        let server = tokio::spawn(async move {
-            app.serve(listener, std::future::pending()).await.unwrap();
-        });
-        Self {
-            base: format!("http://127.0.0.1:{port}"),
-            origin: format!("http://localhost:{port}"),
-            state,
-            database,
-            _dir: dir,
-            _server: server,
-        }
+        launch(config, opts, dir, listener).await
     }
 
     /// A new browser: its own cookie jar, sending Keyward's Origin.
@@ -446,26 +433,35 @@ impl TestApp {
         let (url, schema) = self.database.clone();
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
         let mut config = test_config(dir.path());
         config.origin = self.origin.parse().unwrap();
-        config.database_url = Some(url.clone());
+        config.database_url = Some(url);
         config.password = self.state.config.password;
-        let opts = DbOptions {
-            pg_schema: schema.clone(),
-        };
-        let app = App::build(config, Clock::default(), opts).await.unwrap();
-        let state = app.state.clone();
-        let server = tokio::spawn(async move {
-            app.serve(listener, std::future::pending()).await.unwrap();
-        });
-        TestApp {
-            base: format!("http://127.0.0.1:{port}"),
-            origin: self.origin.clone(),
-            state,
-            database: (url, schema),
-            _dir: dir,
-            _server: server,
-        }
+        launch(config, DbOptions { pg_schema: schema }, dir, listener).await
+    }
+}
+
+/// Builds the app from `config` and serves it on `listener` in the background.
+async fn launch(
+    config: Config,
+    opts: DbOptions,
+    dir: tempfile::TempDir,
+    listener: tokio::net::TcpListener,
+) -> TestApp {
+    let port = listener.local_addr().unwrap().port();
+    let origin = config.origin_header();
+    let database = (config.database_url(), opts.pg_schema.clone());
+    let app = App::build(config, Clock::default(), opts).await.unwrap();
+    let state = app.state.clone();
+    let server = tokio::spawn(async move {
+        app.serve(listener, std::future::pending()).await.unwrap();
+    });
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        origin,
+        state,
+        database,
+        _dir: dir,
+        _server: server,
     }
 }

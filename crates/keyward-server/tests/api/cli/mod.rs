@@ -8,15 +8,15 @@ use std::process::Output;
 use keyward_access::token::{TokenKind, parse};
 use keyward_server::Db;
 use keyward_server::on_db;
-use keyward_server::store::{service_keys, signing_keys, step_ups};
-use keyward_testkit::Forge;
+use keyward_server::store::{service_keys, signing_keys};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+mod approval;
+
 use crate::backend_tests;
-use crate::helpers::{Backend, DEST, TestApp, assert_problem};
+use crate::helpers::{Backend, TestApp, assert_problem};
 
 backend_tests!(
     service_key_create_authenticates_and_revoke_disables,
@@ -26,17 +26,16 @@ backend_tests!(
     user_lock_blocks_sign_in_until_unlocked,
     audit_verify_exits_2_after_tampering,
     audit_export_prints_the_chain_as_json_lines,
-    approval_verify_checks_a_real_approval,
 );
 
 /// Runs the `keyward` binary against a test server's database.
-struct Cli {
+pub(super) struct Cli {
     env: Vec<(String, String)>,
     dir: PathBuf,
 }
 
 impl Cli {
-    async fn for_app(app: &TestApp) -> Self {
+    pub(super) async fn for_app(app: &TestApp) -> Self {
         let dir = app.state.config.data_dir.clone();
         let mut env = vec![
             ("KEYWARD_DATA_DIR".to_owned(), dir.display().to_string()),
@@ -61,7 +60,7 @@ impl Cli {
     }
 
     /// Runs with extra environment variables (overriding the defaults).
-    async fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    pub(super) async fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"));
         cmd.args(args).current_dir(&self.dir);
         for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("KEYWARD_")) {
@@ -81,33 +80,33 @@ impl Cli {
 
     /// Runs `line` (split on whitespace); returns stdout after checking
     /// the exit code.
-    async fn exits(&self, line: &str, expected: i32) -> String {
+    pub(super) async fn exits(&self, line: &str, expected: i32) -> String {
         let out = self.line(line).await;
         assert_eq!(code(&out), expected, "{line}: {}", show(&out));
         stdout(&out)
     }
 
     /// Runs `line`, expects exit 0 and `needle` in stdout; returns stdout.
-    async fn says(&self, line: &str, needle: &str) -> String {
+    pub(super) async fn says(&self, line: &str, needle: &str) -> String {
         let out = self.exits(line, 0).await;
         assert!(out.contains(needle), "{line}: expected {needle:?} in {out}");
         out
     }
 }
 
-fn code(out: &Output) -> i32 {
+pub(super) fn code(out: &Output) -> i32 {
     out.status.code().unwrap()
 }
 
-fn stdout(out: &Output) -> String {
+pub(super) fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-fn stderr(out: &Output) -> String {
+pub(super) fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-fn show(out: &Output) -> String {
+pub(super) fn show(out: &Output) -> String {
     format!("stdout: {}\nstderr: {}", stdout(out), stderr(out))
 }
 
@@ -413,89 +412,4 @@ async fn audit_export_prints_the_chain_as_json_lines(b: Backend) {
         ""
     );
     cli.exits("audit export --since yesterday", 1).await;
-}
-
-/// Sets a step-up's stored details, digest and evidence.
-async fn set_step_up(db: &Db, id: Uuid, details: &str, digest: &str, evidence: &str) {
-    on_db!(db, c => sqlx::query("UPDATE step_ups SET details = $1, digest = $2, evidence = $3 WHERE id = $4")
-        .bind(details).bind(digest).bind(evidence).bind(id).execute(c).await.unwrap().rows_affected());
-}
-
-async fn approval_verify_checks_a_real_approval(b: Backend) {
-    let app = TestApp::spawn(&b).await;
-    let cli = Cli::for_app(&app).await;
-    let mut u = app.enrolled("cliappr1").await;
-    let add = json!({ "network": "bitcoin", "address": DEST, "label": "cold wallet" });
-    let (status, body) = app.post(&u.browser, "/v1/addresses", add).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let id_text = body["step_up"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = app.approve(&mut u, &id_text, &Forge::default()).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let id: Uuid = id_text.parse().unwrap();
-    let db = &app.state.db;
-    let row = step_ups::get(db, id).await.unwrap().unwrap();
-    let evidence = row.evidence.clone().unwrap();
-
-    let verify = format!("approval verify {id}");
-    let out = cli.says(&verify, "VALID: the approval verifies").await;
-    assert!(out.contains("  key ") && !out.contains("skipped"), "{out}");
-    let expect_invalid = |check: &'static str| {
-        let verify = verify.clone();
-        let cli = &cli;
-        async move {
-            let out = cli.exits(&verify, 3).await;
-            assert!(out.contains(&format!("INVALID: {check}")), "{check}: {out}");
-        }
-    };
-    // Details edited: they no longer hash to the digest.
-    let edited = row.details.replace("cold wallet", "hot wallet");
-    set_step_up(db, id, &edited, &row.digest, &evidence).await;
-    expect_invalid("digest").await;
-    // Details and digest edited together: the signature no longer covers them.
-    let digest = hex::encode(Sha256::digest(edited.as_bytes()));
-    set_step_up(db, id, &edited, &digest, &evidence).await;
-    expect_invalid("signature: challenge_mismatch").await;
-    // Evidence signature edited (a middle character: whole bits).
-    let mut ev: Value = serde_json::from_str(&evidence).unwrap();
-    let sig = ev["signature"].as_str().unwrap().to_owned();
-    let flipped = if &sig[20..21] == "A" { "B" } else { "A" };
-    ev["signature"] = json!(format!("{}{flipped}{}", &sig[..20], &sig[21..]));
-    set_step_up(db, id, &row.details, &row.digest, &ev.to_string()).await;
-    expect_invalid("signature").await;
-    set_step_up(db, id, &row.details, &row.digest, "{not json").await;
-    expect_invalid("evidence").await;
-    set_step_up(db, id, &row.details, &row.digest, &evidence).await;
-    cli.says(&verify, "VALID").await;
-
-    // Verified against another origin, the same evidence fails.
-    let args = ["approval", "verify", id_text.as_str()];
-    let out = cli
-        .run_with(&args, &[("KEYWARD_ORIGIN", "https://evil.example")])
-        .await;
-    assert_eq!(code(&out), 3, "{}", show(&out));
-    assert!(
-        stdout(&out).contains("INVALID: signature: origin_mismatch"),
-        "{}",
-        show(&out)
-    );
-    // The enrolled key swapped for another: the evidence key is not the approver's.
-    let v = app.enrolled("cliappr2").await;
-    let (foreign,): (String,) = on_db!(db, c => sqlx::query_as("SELECT key_json FROM credentials WHERE user_id = $1")
-        .bind(v.user_id).fetch_one(c).await.unwrap());
-    let approver = row.credential_key_id.unwrap();
-    on_db!(db, c => sqlx::query("UPDATE credentials SET key_json = $1 WHERE id = $2")
-        .bind(&foreign).bind(approver).execute(c).await.unwrap().rows_affected());
-    expect_invalid("key").await;
-
-    // Errors, not verdicts: unknown, malformed, never approved.
-    cli.exits(&format!("approval verify {}", Uuid::new_v4()), 1)
-        .await;
-    cli.exits("approval verify not-a-uuid", 1).await;
-    let add = json!({ "network": "bitcoin", "address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "label": "x" });
-    let (status, body) = app.post(&u.browser, "/v1/addresses", add).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let pending = body["step_up"]["id"].as_str().unwrap();
-    let out = cli.run(&["approval", "verify", pending]).await;
-    assert_eq!(code(&out), 1, "{}", show(&out));
-    assert!(stderr(&out).contains("never approved"), "{}", show(&out));
 }

@@ -1,0 +1,102 @@
+//! `keyward approval verify`: a real approval re-verifies offline, and each
+//! kind of tampering with the stored row is named.
+
+use keyward_server::Db;
+use keyward_server::on_db;
+use keyward_server::store::step_ups;
+use keyward_testkit::Forge;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{Cli, code, show, stderr, stdout};
+use crate::backend_tests;
+use crate::helpers::{Backend, DEST, TestApp};
+
+backend_tests!(approval_verify_checks_a_real_approval);
+
+/// Sets a step-up's stored details, digest and evidence.
+async fn set_step_up(db: &Db, id: Uuid, details: &str, digest: &str, evidence: &str) {
+    on_db!(db, c => sqlx::query("UPDATE step_ups SET details = $1, digest = $2, evidence = $3 WHERE id = $4")
+        .bind(details).bind(digest).bind(evidence).bind(id).execute(c).await.unwrap().rows_affected());
+}
+
+async fn approval_verify_checks_a_real_approval(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let cli = Cli::for_app(&app).await;
+    let mut u = app.enrolled("cliappr1").await;
+    let add = json!({ "network": "bitcoin", "address": DEST, "label": "cold wallet" });
+    let (status, body) = app.post(&u.browser, "/v1/addresses", add).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id_text = body["step_up"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app.approve(&mut u, &id_text, &Forge::default()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id: Uuid = id_text.parse().unwrap();
+    let db = &app.state.db;
+    let row = step_ups::get(db, id).await.unwrap().unwrap();
+    let evidence = row.evidence.clone().unwrap();
+
+    let verify = format!("approval verify {id}");
+    let out = cli.says(&verify, "VALID: the approval verifies").await;
+    assert!(out.contains("  key ") && !out.contains("skipped"), "{out}");
+    let expect_invalid = |check: &'static str| {
+        let verify = verify.clone();
+        let cli = &cli;
+        async move {
+            let out = cli.exits(&verify, 3).await;
+            assert!(out.contains(&format!("INVALID: {check}")), "{check}: {out}");
+        }
+    };
+    // Details edited: they no longer hash to the digest.
+    let edited = row.details.replace("cold wallet", "hot wallet");
+    set_step_up(db, id, &edited, &row.digest, &evidence).await;
+    expect_invalid("digest").await;
+    // Details and digest edited together: the signature no longer covers them.
+    let digest = hex::encode(Sha256::digest(edited.as_bytes()));
+    set_step_up(db, id, &edited, &digest, &evidence).await;
+    expect_invalid("signature: challenge_mismatch").await;
+    // Evidence signature edited (a middle character: whole bits).
+    let mut ev: Value = serde_json::from_str(&evidence).unwrap();
+    let sig = ev["signature"].as_str().unwrap().to_owned();
+    let flipped = if &sig[20..21] == "A" { "B" } else { "A" };
+    ev["signature"] = json!(format!("{}{flipped}{}", &sig[..20], &sig[21..]));
+    set_step_up(db, id, &row.details, &row.digest, &ev.to_string()).await;
+    expect_invalid("signature").await;
+    set_step_up(db, id, &row.details, &row.digest, "{not json").await;
+    expect_invalid("evidence").await;
+    set_step_up(db, id, &row.details, &row.digest, &evidence).await;
+    cli.says(&verify, "VALID").await;
+
+    // Verified against another origin, the same evidence fails.
+    let args = ["approval", "verify", id_text.as_str()];
+    let out = cli
+        .run_with(&args, &[("KEYWARD_ORIGIN", "https://evil.example")])
+        .await;
+    assert_eq!(code(&out), 3, "{}", show(&out));
+    assert!(
+        stdout(&out).contains("INVALID: signature: origin_mismatch"),
+        "{}",
+        show(&out)
+    );
+    // The enrolled key swapped for another: the evidence key is not the approver's.
+    let v = app.enrolled("cliappr2").await;
+    let (foreign,): (String,) = on_db!(db, c => sqlx::query_as("SELECT key_json FROM credentials WHERE user_id = $1")
+        .bind(v.user_id).fetch_one(c).await.unwrap());
+    let approver = row.credential_key_id.unwrap();
+    on_db!(db, c => sqlx::query("UPDATE credentials SET key_json = $1 WHERE id = $2")
+        .bind(&foreign).bind(approver).execute(c).await.unwrap().rows_affected());
+    expect_invalid("key").await;
+
+    // Errors, not verdicts: unknown, malformed, never approved.
+    cli.exits(&format!("approval verify {}", Uuid::new_v4()), 1)
+        .await;
+    cli.exits("approval verify not-a-uuid", 1).await;
+    let add = json!({ "network": "bitcoin", "address": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "label": "x" });
+    let (status, body) = app.post(&u.browser, "/v1/addresses", add).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let pending = body["step_up"]["id"].as_str().unwrap();
+    let out = cli.run(&["approval", "verify", pending]).await;
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert!(stderr(&out).contains("never approved"), "{}", show(&out));
+}
