@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use keyward_access::{AnySessionStore, PasswordHasher, SessionSettings};
 use keyward_fido::{AttestationPolicy, Fido, RelyingParty, TrustedCa};
 use tokio::net::TcpListener;
@@ -75,10 +76,18 @@ impl App {
             idle: Duration::from_secs(config.session.idle_minutes * 60),
         };
         let body_limit = config.max_body_bytes;
+        let https = config.is_https();
+        // Installed once per process; every app shares it.
+        crate::metrics::handle();
         let state = AppState::new(config, db, fido, passwords, clock);
         let router = routes::router(state.clone())
             .layer(settings.layer(sessions.clone()))
             .layer(DefaultBodyLimit::max(body_limit))
+            .layer(middleware::from_fn_with_state(
+                https,
+                crate::security_headers::security_headers,
+            ))
+            .layer(middleware::from_fn(crate::telemetry::observe))
             .with_state(state.clone());
         Ok(Self {
             state,

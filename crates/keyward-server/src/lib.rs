@@ -11,10 +11,14 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod flows;
+pub mod metrics;
+pub mod openapi;
 pub mod routes;
+pub mod security_headers;
 pub mod state;
 pub mod stepup;
 pub mod store;
+pub mod telemetry;
 
 pub use app::App;
 pub use clock::Clock;

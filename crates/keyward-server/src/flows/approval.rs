@@ -121,6 +121,7 @@ pub async fn approve(
     };
     audit::append(&mut done.tx, &event, now).await?;
     done.tx.commit().await?;
+    crate::metrics::step_up(&row.action, "approved");
     Ok(json!({
         "id": id,
         "status": "approved",

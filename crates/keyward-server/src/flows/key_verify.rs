@@ -280,6 +280,7 @@ pub async fn verify(
         .flatten()
         .collect();
     if let Some(retry_after) = app.verifier.blocked_for(&scopes) {
+        crate::metrics::throttled("api_key");
         return Err(ApiError::Throttled { retry_after });
     }
     let refuse = |r: Refusal, key: Option<Arc<CachedKey>>| {

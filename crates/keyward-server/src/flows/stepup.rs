@@ -160,6 +160,7 @@ pub async fn create(
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
+    crate::metrics::step_up(&row.action, status);
     Ok((row, false))
 }
 

@@ -37,6 +37,7 @@ pub async fn check(app: &AppState, username: &str, ip: &str) -> ApiResult<()> {
     let now = app.clock.now();
     let account = throttle::get(&app.db, &account_key(username)).await?;
     if account.is_some_and(|c| c.failures >= app.config.throttle.lock_after) {
+        crate::metrics::throttled("account_locked");
         return Err(ApiError::Locked);
     }
     let ip_counter = throttle::get(&app.db, &ip_key(ip)).await?;
@@ -48,6 +49,7 @@ pub async fn check(app: &AppState, username: &str, ip: &str) -> ApiResult<()> {
         .unwrap_or(0);
     if blocked_until > now {
         let retry_after = u64::try_from((blocked_until - now + 999) / 1000).unwrap_or(1);
+        crate::metrics::throttled("backoff");
         return Err(ApiError::Throttled { retry_after });
     }
     Ok(())

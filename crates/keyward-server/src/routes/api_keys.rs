@@ -3,13 +3,15 @@
 
 use std::net::IpAddr;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
@@ -19,23 +21,31 @@ use crate::extract::{ApiJson, Client, Service};
 use crate::flows::api_keys;
 use crate::flows::key_verify::{self, Refusal};
 use crate::flows::stepup;
+use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::audit;
 
 /// The user's routes (browser session).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/api-keys", get(list).post(create))
-        .route("/v1/api-keys/step-up", post(request))
-        .route("/v1/api-keys/revoke-all", post(revoke_all))
-        .route("/v1/api-keys/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(request))
+        .routes(routes!(revoke_all))
+        .routes(routes!(revoke))
 }
 
 /// The gateways' route (service key with `apikeys:verify`).
-pub fn service_router() -> Router<AppState> {
-    Router::new().route("/v1/api-keys/verify", post(verify))
+pub fn service_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify))
 }
 
+/// Asks for a new API key: an `api_key.create` step-up to approve with a key.
+#[utoipa::path(post, path = "/v1/api-keys/step-up", tag = "api-keys", security(("session" = [])),
+    request_body = schemas::ApiKeyDetails,
+    responses(
+        (status = 202, description = "The step-up to approve", body = schemas::StepUpAccepted),
+        (status = 409, description = "policy-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn request(
     State(app): State<AppState>,
     who: SignedIn,
@@ -49,6 +59,15 @@ async fn request(
     ))
 }
 
+/// Creates the approved key; the secret is shown once.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", security(("session" = [])),
+    request_body = schemas::ApiKeyCreate,
+    responses(
+        (status = 201, description = "The key and its secret", body = schemas::ApiKeyCreated),
+        (status = 404, description = "not-found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "already-redeemed, not-approved, step-up-mismatch, too-many-api-keys, policy-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "approval-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn create(
     State(app): State<AppState>,
     who: SignedIn,
@@ -71,6 +90,9 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// The user's API keys.
+#[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("session" = [])),
+    responses((status = 200, description = "Keys", body = schemas::ApiKeyList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let keys = crate::store::api_keys::for_user(&app.db, who.user_id).await?;
     Ok(Json(
@@ -78,6 +100,10 @@ async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Valu
     ))
 }
 
+/// Revokes a key (on every instance within a second).
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "api-keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "API key id")),
+    responses((status = 204, description = "Revoked")))]
 async fn revoke(
     State(app): State<AppState>,
     who: SignedIn,
@@ -89,6 +115,9 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Revokes all the user's keys.
+#[utoipa::path(post, path = "/v1/api-keys/revoke-all", tag = "api-keys", security(("session" = [])),
+    responses((status = 200, description = "How many were revoked", body = schemas::Revoked)))]
 async fn revoke_all(
     State(app): State<AppState>,
     who: SignedIn,
@@ -98,18 +127,42 @@ async fn revoke_all(
     Ok(Json(json!({ "revoked": n })))
 }
 
-#[derive(Deserialize)]
+/// A key presented to a gateway.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
+    /// The presented key (`kw_api_…`).
+    #[schema(format = Password)]
     key: String,
+    /// `read`, `trade` or `withdraw`.
     scope: String,
+    /// The caller's address (IPv4 or IPv6).
     client_ip: String,
 }
 
+/// Checks a user API key for a scope from a client address (service
+/// `apikeys:verify`).
+#[utoipa::path(post, path = "/v1/api-keys/verify", tag = "api-keys", security(("service" = [])),
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "The key is good for this", body = schemas::VerifiedKey),
+        (status = 403, description = "api-key-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn verify(
     State(app): State<AppState>,
     service: Service,
     ApiJson(body): ApiJson<VerifyRequest>,
+) -> ApiResult<Json<Value>> {
+    let result = verify_key(app, service, body).await;
+    crate::metrics::api_key_verification(crate::metrics::outcome(&result));
+    result
+}
+
+async fn verify_key(
+    app: AppState,
+    service: Service,
+    body: VerifyRequest,
 ) -> ApiResult<Json<Value>> {
     service.require("apikeys:verify")?;
     if !crate::stepup::details::API_KEY_SCOPES.contains(&body.scope.as_str()) {

@@ -1,27 +1,40 @@
 //! The user's own security activity, newest first.
 
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::audit;
 
 /// Audit routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/audit", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Deserialize)]
+/// Paging.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// How many events, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
+/// The user's own security events, newest first.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", security(("session" = [])), params(Page),
+    responses(
+        (status = 200, description = "Events", body = schemas::AuditPage),
+        (status = 422, description = "validation", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn list(
     State(app): State<AppState>,
     who: SignedIn,

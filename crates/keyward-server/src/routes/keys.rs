@@ -1,14 +1,16 @@
 //! Security keys: enrol, list, rename, remove; and re-authentication (a
 //! fresh key assertion that unlocks sensitive changes for a few minutes).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{self, AuthState, MayEnrol, SignedIn};
@@ -17,6 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
 use crate::flows::account::username_of;
 use crate::flows::{assertion, keys, throttle};
+use crate::routes::schemas;
 use crate::routes::signin::CeremonyAnswer;
 use crate::state::AppState;
 use crate::store::audit;
@@ -24,27 +27,34 @@ use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow};
 
 /// Key routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/keys", get(list))
-        .route("/v1/keys/registration/options", post(registration_options))
-        .route("/v1/keys/registration/verify", post(registration_verify))
-        .route("/v1/keys/{id}", patch(rename).delete(remove))
-        .route("/v1/reauth/options", post(reauth_options))
-        .route("/v1/reauth/verify", post(reauth_verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(registration_options))
+        .routes(routes!(registration_verify))
+        .routes(routes!(rename, remove))
+        .routes(routes!(reauth_options))
+        .routes(routes!(reauth_verify))
 }
 
-#[derive(Deserialize)]
+/// The answer to a registration challenge.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Registration {
+    /// Ceremony id from the options response.
     ceremony: Uuid,
+    /// A name for the key (1-64 characters).
     label: String,
+    /// The WebAuthn response (`PublicKeyCredential.toJSON()`).
+    #[schema(value_type = Object)]
     credential: Value,
 }
 
-#[derive(Deserialize)]
+/// A new label.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rename {
+    /// A name for the key (1-64 characters).
     label: String,
 }
 
@@ -66,6 +76,9 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("key"))
 }
 
+/// The user's keys.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("session" = [])),
+    responses((status = 200, description = "Keys", body = schemas::KeyList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let keys = credentials::for_user(&app.db, who.user_id).await?;
     Ok(Json(
@@ -73,6 +86,13 @@ async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Valu
     ))
 }
 
+/// A registration challenge: for a new account's first key, or a signed-in
+/// user with a fresh key assertion.
+#[utoipa::path(post, path = "/v1/keys/registration/options", tag = "keys", security(("session" = [])),
+    responses(
+        (status = 200, description = "WebAuthn creation options", body = schemas::CeremonyOptions),
+        (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn registration_options(
     State(app): State<AppState>,
     who: MayEnrol,
@@ -80,11 +100,32 @@ async fn registration_options(
     Ok(Json(keys::start_enrolment(&app, &who).await?))
 }
 
+/// Verifies the registration and stores the key.
+#[utoipa::path(post, path = "/v1/keys/registration/verify", tag = "keys", security(("session" = [])),
+    request_body = Registration,
+    responses(
+        (status = 201, description = "The enrolled key", body = schemas::Key),
+        (status = 400, description = "ceremony-unknown, ceremony-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "credential-exists", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn registration_verify(
     State(app): State<AppState>,
     who: MayEnrol,
     client: Client,
     ApiJson(body): ApiJson<Registration>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let result = enrol(app, who, client, body).await;
+    crate::metrics::ceremony("registration", crate::metrics::outcome(&result));
+    result
+}
+
+async fn enrol(
+    app: AppState,
+    who: MayEnrol,
+    client: Client,
+    body: Registration,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let enrolled = keys::finish_enrolment(
         &app,
@@ -107,6 +148,10 @@ async fn registration_verify(
     Ok((StatusCode::CREATED, Json(key_json(&enrolled.key))))
 }
 
+/// Renames a key.
+#[utoipa::path(patch, path = "/v1/keys/{id}", tag = "keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Key id")), request_body = Rename,
+    responses((status = 204, description = "Renamed")))]
 async fn rename(
     State(app): State<AppState>,
     who: SignedIn,
@@ -118,6 +163,15 @@ async fn rename(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Removes a key (needs a fresh key assertion; never the last key); ends
+/// the user's other sessions.
+#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 200, description = "Removed", body = schemas::KeyRemoved),
+        (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last-key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn remove(
     State(app): State<AppState>,
     who: SignedIn,
@@ -128,6 +182,9 @@ async fn remove(
     Ok(Json(json!({ "removed": true, "sessions_ended": ended })))
 }
 
+/// A challenge for a fresh key assertion.
+#[utoipa::path(post, path = "/v1/reauth/options", tag = "keys", security(("session" = [])),
+    responses((status = 200, description = "WebAuthn request options", body = schemas::CeremonyOptions)))]
 async fn reauth_options(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let uv = app.config.user_verification.key_management;
     Ok(Json(
@@ -135,11 +192,31 @@ async fn reauth_options(State(app): State<AppState>, who: SignedIn) -> ApiResult
     ))
 }
 
+/// A fresh key assertion: unlocks key changes for a few minutes.
+#[utoipa::path(post, path = "/v1/reauth/verify", tag = "keys", security(("session" = [])),
+    request_body = CeremonyAnswer,
+    responses(
+        (status = 200, description = "Re-authenticated", body = schemas::Reauthenticated),
+        (status = 400, description = "ceremony-unknown, ceremony-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn reauth_verify(
     State(app): State<AppState>,
     who: SignedIn,
     client: Client,
     ApiJson(body): ApiJson<CeremonyAnswer>,
+) -> ApiResult<Json<Value>> {
+    let result = reauthenticate(app, who, client, body).await;
+    crate::metrics::ceremony("reauth", crate::metrics::outcome(&result));
+    result
+}
+
+async fn reauthenticate(
+    app: AppState,
+    who: SignedIn,
+    client: Client,
+    body: CeremonyAnswer,
 ) -> ApiResult<Json<Value>> {
     let username = username_of(&app, who.user_id).await?;
     throttle::check(&app, &username, &client.ip).await?;

@@ -1,12 +1,19 @@
-//! The HTTP surface: each module exposes `router()`; this one merges them,
-//! adds the `Origin` check to browser routes, and turns unknown routes and
+//! The HTTP surface: each API module exposes an `OpenApiRouter` whose routes
+//! carry their OpenAPI description (`#[utoipa::path]` + `routes!`), so a
+//! route cannot be registered without being documented. This module merges
+//! them, adds the `Origin` check to browser routes, finishes the document
+//! served at `/openapi.json`, adds the web pages, and turns unknown routes and
 //! wrong methods into problems.
 
-use axum::Router;
-use axum::middleware;
+use std::sync::Arc;
+
+use axum::{Extension, Router, middleware};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ApiError;
 use crate::extract::require_origin;
+use crate::openapi::{self, ApiDoc};
 use crate::state::AppState;
 
 pub mod api_keys;
@@ -14,16 +21,19 @@ pub mod audit;
 pub mod health;
 pub mod jwks;
 pub mod keys;
+pub mod ops;
+pub mod schemas;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
+pub mod stepup_schemas;
 pub mod stepups;
 pub mod web;
 pub mod withdrawals;
 
-/// The whole application router (without the session layer).
-pub fn router(app: AppState) -> Router<AppState> {
-    let browser = Router::new()
+/// Every API route with its documentation (no web pages, no fallbacks).
+pub fn api(app: AppState) -> OpenApiRouter<AppState> {
+    let mut browser = OpenApiRouter::new()
         .merge(signin::router())
         .merge(keys::router())
         .merge(sessions::router())
@@ -31,16 +41,31 @@ pub fn router(app: AppState) -> Router<AppState> {
         .merge(stepups::router())
         .merge(withdrawals::router())
         .merge(settings::router())
-        .merge(api_keys::router())
-        .layer(middleware::from_fn_with_state(app, require_origin));
-    Router::new()
+        .merge(api_keys::router());
+    openapi::origin_checked(browser.get_openapi_mut());
+    let browser = browser.layer(middleware::from_fn_with_state(app, require_origin));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(jwks::router())
-        .merge(web::router())
+        .merge(ops::router())
         .merge(stepups::service_router())
         .merge(api_keys::service_router())
         .merge(withdrawals::service_router())
         .merge(browser)
+}
+
+/// The finished OpenAPI document of [`api`].
+pub fn document(app: AppState) -> utoipa::openapi::OpenApi {
+    openapi::finish(api(app).into_openapi())
+}
+
+/// The whole application router (without the session layer).
+pub fn router(app: AppState) -> Router<AppState> {
+    let (api, doc) = api(app).split_for_parts();
+    let doc = openapi::finish(doc);
+    let json: Arc<str> = doc.to_json().unwrap_or_default().into();
+    api.layer(Extension(ops::Document(json)))
+        .merge(web::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

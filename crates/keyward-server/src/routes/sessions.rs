@@ -1,10 +1,11 @@
 //! The user's signed-in sessions: list, end any.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
@@ -12,16 +13,20 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::account;
+use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::logins;
 
 /// Session routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sessions", get(list))
-        .route("/v1/sessions/{id}", delete(end))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(end))
 }
 
+/// The user's active sessions.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("session" = [])),
+    responses((status = 200, description = "Sessions", body = schemas::SessionList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let active = logins::active_for_user(&app.db, who.user_id, app.clock.now()).await?;
     let sessions: Vec<Value> = active
@@ -41,6 +46,10 @@ async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Valu
     Ok(Json(json!({ "sessions": sessions })))
 }
 
+/// Ends a session (this one included).
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Session (login) id")),
+    responses((status = 204, description = "Ended")))]
 async fn end(
     State(app): State<AppState>,
     who: SignedIn,

@@ -1,34 +1,46 @@
 //! The user's settings: the anti-phishing phrase shown on Keyward's
 //! confirmation page (a copied page cannot know it).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
+use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::{audit, users};
 
 /// Settings routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/settings", get(read).put(write))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(read, write))
 }
 
-#[derive(Deserialize)]
+/// New settings.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Settings {
+    /// 4-64 characters, no control characters.
     anti_phishing_phrase: String,
 }
 
+/// The user's settings.
+#[utoipa::path(get, path = "/v1/settings", tag = "settings", security(("session" = [])),
+    responses((status = 200, description = "Settings", body = schemas::SettingsView)))]
 async fn read(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let phrase = users::phrase(&app.db, who.user_id).await?;
     Ok(Json(json!({ "anti_phishing_phrase": phrase })))
 }
 
+/// Sets the anti-phishing phrase.
+#[utoipa::path(put, path = "/v1/settings", tag = "settings", security(("session" = [])),
+    request_body = Settings,
+    responses((status = 200, description = "Settings", body = schemas::SettingsView)))]
 async fn write(
     State(app): State<AppState>,
     who: SignedIn,

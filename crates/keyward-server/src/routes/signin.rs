@@ -1,13 +1,15 @@
 //! Sign-up, sign-in (password, then key), sign-out, and who am I.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_sessions::Session;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{self, AuthState, PasswordDone, SignedIn};
@@ -15,37 +17,42 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Client};
 use crate::flows::account::{self, Next, open_login, username_of};
 use crate::flows::{assertion, throttle};
+use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::ceremonies::Purpose;
 use crate::store::{audit, users};
 
 /// Sign-up and sign-in routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/signup", post(sign_up))
-        .route("/v1/signin/password", post(password))
-        .route("/v1/signin/key/options", post(key_options))
-        .route("/v1/signin/key/verify", post(key_verify))
-        .route("/v1/signout", post(sign_out))
-        .route("/v1/session", get(session_info))
-        .route("/v1/password", post(change_password))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up))
+        .routes(routes!(password))
+        .routes(routes!(key_options))
+        .routes(routes!(key_verify))
+        .routes(routes!(sign_out))
+        .routes(routes!(session_info))
+        .routes(routes!(change_password))
 }
 
 /// Username and password.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
+    /// 3-32 characters: lower-case letters, digits, `.`, `_`, `-`.
     username: String,
+    /// At least 12 characters.
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
 }
 
 /// A ceremony answer: the ceremony id and the browser's `credential.toJSON()`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CeremonyAnswer {
     /// Ceremony id from the options response.
     pub ceremony: Uuid,
-    /// The WebAuthn response.
+    /// The WebAuthn response (`PublicKeyCredential.toJSON()`).
+    #[schema(value_type = Object)]
     pub credential: Value,
 }
 
@@ -53,6 +60,12 @@ fn next_json(next: Next) -> Value {
     json!({ "next": match next { Next::Key => "key", Next::EnrolKey => "enrol_key" } })
 }
 
+/// Creates an account; the session may then only enrol a first key.
+#[utoipa::path(post, path = "/v1/signup", tag = "account", request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created", body = schemas::SignedUp),
+        (status = 409, description = "username-taken", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn sign_up(
     State(app): State<AppState>,
     session: Session,
@@ -74,6 +87,13 @@ async fn sign_up(
     ))
 }
 
+/// The password step of sign-in.
+#[utoipa::path(post, path = "/v1/signin/password", tag = "account", request_body = Credentials,
+    responses(
+        (status = 200, description = "Password accepted; the key step follows", body = schemas::NextStep),
+        (status = 401, description = "invalid-credentials", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn password(
     State(app): State<AppState>,
     session: Session,
@@ -91,6 +111,12 @@ async fn password(
     Ok(Json(next_json(next)))
 }
 
+/// A key challenge for the sign-in (after the password).
+#[utoipa::path(post, path = "/v1/signin/key/options", tag = "account", security(("session" = [])),
+    responses(
+        (status = 200, description = "WebAuthn request options", body = schemas::CeremonyOptions),
+        (status = 403, description = "forbidden", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn key_options(State(app): State<AppState>, who: PasswordDone) -> ApiResult<Json<Value>> {
     let uv = app.config.user_verification.sign_in;
     Ok(Json(
@@ -98,11 +124,31 @@ async fn key_options(State(app): State<AppState>, who: PasswordDone) -> ApiResul
     ))
 }
 
+/// The key step of sign-in: signs the session in (its id rotates).
+#[utoipa::path(post, path = "/v1/signin/key/verify", tag = "account", security(("session" = [])),
+    request_body = CeremonyAnswer,
+    responses(
+        (status = 200, description = "Signed in", body = schemas::SignedIn),
+        (status = 400, description = "ceremony-unknown, ceremony-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn key_verify(
     State(app): State<AppState>,
     who: PasswordDone,
     client: Client,
     ApiJson(body): ApiJson<CeremonyAnswer>,
+) -> ApiResult<Json<Value>> {
+    let result = sign_in_with_key(app, who, client, body).await;
+    crate::metrics::ceremony("sign_in", crate::metrics::outcome(&result));
+    result
+}
+
+async fn sign_in_with_key(
+    app: AppState,
+    who: PasswordDone,
+    client: Client,
+    body: CeremonyAnswer,
 ) -> ApiResult<Json<Value>> {
     let username = username_of(&app, who.user_id).await?;
     throttle::check(&app, &username, &client.ip).await?;
@@ -145,6 +191,9 @@ async fn key_verify(
     Ok(Json(json!({ "signed_in": true, "user_id": who.user_id })))
 }
 
+/// Ends the session server-side.
+#[utoipa::path(post, path = "/v1/signout", tag = "account", security(("session" = [])),
+    responses((status = 204, description = "Signed out")))]
 async fn sign_out(
     State(app): State<AppState>,
     who: SignedIn,
@@ -155,13 +204,28 @@ async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// A password change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
+    /// The current password.
+    #[schema(value_type = String, format = Password)]
     current_password: SecretString,
+    /// The new password (at least 12 characters).
+    #[schema(value_type = String, format = Password)]
     new_password: SecretString,
 }
 
+/// Changes the password (needs a fresh key assertion); ends the other
+/// sessions and holds withdrawals.
+#[utoipa::path(post, path = "/v1/password", tag = "account", security(("session" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 200, description = "Password changed", body = schemas::PasswordChanged),
+        (status = 401, description = "invalid-credentials", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn change_password(
     State(app): State<AppState>,
     who: SignedIn,
@@ -181,6 +245,8 @@ async fn change_password(
 }
 
 /// The session's stage and, when signed in, the user.
+#[utoipa::path(get, path = "/v1/session", tag = "account", security((), ("session" = [])),
+    responses((status = 200, description = "The session's stage", body = schemas::SessionInfo)))]
 async fn session_info(State(app): State<AppState>, session: Session) -> ApiResult<Json<Value>> {
     let (stage, user_id) = match auth::load(&session).await? {
         None => ("anonymous", None),

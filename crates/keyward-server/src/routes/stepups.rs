@@ -2,13 +2,15 @@
 //! bearer key; the user approves in the browser (session) — or the service
 //! forwards the assertion it got from its own page (API mode, bearer key).
 
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
@@ -16,33 +18,40 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client, Service, bearer};
 use crate::flows::approval;
 use crate::flows::stepup::{self, Requester};
+use crate::routes::schemas;
 use crate::routes::signin::CeremonyAnswer;
 use crate::state::AppState;
 use crate::stepup::details::canonicalise;
 use crate::store::step_ups;
 
 /// Routes a browser session or a service may call (Origin-checked for browsers).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/step-ups/{id}/summary", get(summary))
-        .route("/v1/step-ups/{id}/options", post(options))
-        .route("/v1/step-ups/{id}/verify", post(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(options))
+        .routes(routes!(verify))
 }
 
 /// Service-only routes (bearer key; no cookies, so no Origin check).
-pub fn service_router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/step-ups", post(create))
-        .route("/v1/step-ups/{id}", get(status))
-        .route("/v1/step-ups/{id}/redeem", post(redeem))
+pub fn service_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(status))
+        .routes(routes!(redeem))
 }
 
-#[derive(Deserialize)]
+/// A step-up request from the exchange.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStepUp {
     /// User id or username.
     user: String,
+    /// `withdrawal` (the other actions are the user's own).
+    #[schema(example = "withdrawal")]
     action: String,
+    /// For `withdrawal`: `{asset, network, amount, destination, memo?,
+    /// client_reference}` (amount a decimal string).
+    #[schema(value_type = Object)]
     details: Value,
 }
 
@@ -50,6 +59,16 @@ fn step_up_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("step-up"))
 }
 
+/// Asks for a key approval; decided at once as `pending`, `held` or
+/// `denied`. A repeated `client_reference` returns the same step-up (200).
+#[utoipa::path(post, path = "/v1/step-ups", tag = "step-ups", security(("service" = [])),
+    request_body = CreateStepUp,
+    responses(
+        (status = 201, description = "Created (status pending, held or denied)", body = schemas::StepUp),
+        (status = 200, description = "The step-up created before with this client_reference", body = schemas::StepUp),
+        (status = 404, description = "not-found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "idempotency-conflict", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn create(
     State(app): State<AppState>,
     service: Service,
@@ -75,6 +94,10 @@ async fn create(
     Ok((code, Json(stepup::view(&app, &row))))
 }
 
+/// A step-up's status.
+#[utoipa::path(get, path = "/v1/step-ups/{id}", tag = "step-ups", security(("service" = [])),
+    params(("id" = Uuid, Path, description = "Step-up id")),
+    responses((status = 200, description = "The step-up", body = schemas::StepUp)))]
 async fn status(
     State(app): State<AppState>,
     service: Service,
@@ -119,6 +142,9 @@ impl Approver {
 
 /// What the confirmation page shows the signed-in owner before the touch:
 /// the exact details, the anti-phishing phrase and the time left.
+#[utoipa::path(get, path = "/v1/step-ups/{id}/summary", tag = "step-ups", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Step-up id")),
+    responses((status = 200, description = "Summary", body = schemas::StepUpSummary)))]
 async fn summary(
     State(app): State<AppState>,
     who: SignedIn,
@@ -135,6 +161,16 @@ async fn summary(
     ))
 }
 
+/// The key challenge for a step-up, bound to its details: for the signed-in
+/// owner, or a service with `stepup:approve` (API mode).
+#[utoipa::path(post, path = "/v1/step-ups/{id}/options", tag = "step-ups",
+    security(("session" = []), ("service" = [])),
+    params(("id" = Uuid, Path, description = "Step-up id")),
+    responses(
+        (status = 200, description = "WebAuthn request options", body = schemas::StepUpOptions),
+        (status = 409, description = "step-up-not-pending", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "step-up-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn options(
     State(app): State<AppState>,
     who: Approver,
@@ -145,6 +181,19 @@ async fn options(
     ))
 }
 
+/// Verifies the key assertion and approves the step-up.
+#[utoipa::path(post, path = "/v1/step-ups/{id}/verify", tag = "step-ups",
+    security(("session" = []), ("service" = [])),
+    params(("id" = Uuid, Path, description = "Step-up id")),
+    request_body = CeremonyAnswer,
+    responses(
+        (status = 200, description = "Approved", body = schemas::Approved),
+        (status = 400, description = "ceremony-unknown, ceremony-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "step-up-not-pending", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "step-up-expired, ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "unavailable", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn verify(
     State(app): State<AppState>,
     who: Approver,
@@ -153,19 +202,27 @@ async fn verify(
     ApiJson(body): ApiJson<CeremonyAnswer>,
 ) -> ApiResult<Json<Value>> {
     let id = step_up_id(&id)?;
-    Ok(Json(
-        approval::approve(
-            &app,
-            id,
-            who.owner(),
-            body.ceremony,
-            body.credential,
-            &client,
-        )
-        .await?,
-    ))
+    let result = approval::approve(
+        &app,
+        id,
+        who.owner(),
+        body.ceremony,
+        body.credential,
+        &client,
+    )
+    .await;
+    crate::metrics::ceremony("step_up", crate::metrics::outcome(&result));
+    Ok(Json(result?))
 }
 
+/// Redeems an approval once, atomically, after the policy agrees again.
+#[utoipa::path(post, path = "/v1/step-ups/{id}/redeem", tag = "step-ups", security(("service" = [])),
+    params(("id" = Uuid, Path, description = "Step-up id")),
+    responses(
+        (status = 200, description = "The approved details", body = schemas::Redeemed),
+        (status = 409, description = "already-redeemed, not-approved, policy-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "approval-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn redeem(
     State(app): State<AppState>,
     service: Service,
@@ -173,7 +230,9 @@ async fn redeem(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     service.require("stepup:redeem")?;
-    let row = stepup::redeem(&app, service.0.id, step_up_id(&id)?, &client.ip).await?;
+    let result = stepup::redeem(&app, service.0.id, step_up_id(&id)?, &client.ip).await;
+    crate::metrics::redeem(crate::metrics::outcome(&result));
+    let row = result?;
     let mut view = stepup::view(&app, &row);
     view["user_verified"] = json!(row.user_verified);
     view["credential_key_id"] = json!(row.credential_key_id);

@@ -1,12 +1,14 @@
 //! The user's withdrawal controls (self-freeze, address allow-list) and the
 //! operator's emergency freeze.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
@@ -15,28 +17,32 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client, Service};
 use crate::flows::stepup::{self, Requester};
 use crate::flows::withdrawals;
+use crate::routes::schemas;
 use crate::state::AppState;
 use crate::stepup::details::canonicalise;
 use crate::store::controls;
 
 /// Withdrawal-control routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/freeze", post(freeze))
-        .route("/v1/unfreeze", post(unfreeze))
-        .route("/v1/withdrawal-status", get(my_status))
-        .route("/v1/addresses", get(list_addresses).post(add_address))
-        .route("/v1/addresses/{id}", delete(remove_address))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(freeze))
+        .routes(routes!(unfreeze))
+        .routes(routes!(my_status))
+        .routes(routes!(list_addresses, add_address))
+        .routes(routes!(remove_address))
 }
 
 /// The operator's routes (admin service key).
-pub fn service_router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/withdrawals", get(global_status))
-        .route("/v1/admin/withdrawals/freeze", post(global_freeze))
-        .route("/v1/admin/withdrawals/unfreeze", post(global_unfreeze))
+pub fn service_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(global_status))
+        .routes(routes!(global_freeze))
+        .routes(routes!(global_unfreeze))
 }
 
+/// Freezes the user's withdrawals at once (no key needed).
+#[utoipa::path(post, path = "/v1/freeze", tag = "withdrawals", security(("session" = [])),
+    responses((status = 200, description = "Withdrawal status", body = schemas::WithdrawalStatus)))]
 async fn freeze(
     State(app): State<AppState>,
     who: SignedIn,
@@ -46,6 +52,12 @@ async fn freeze(
     my_status(State(app), who).await
 }
 
+/// Unfreezes (needs a fresh key assertion) and starts a hold.
+#[utoipa::path(post, path = "/v1/unfreeze", tag = "withdrawals", security(("session" = [])),
+    responses(
+        (status = 200, description = "Withdrawal status", body = schemas::WithdrawalStatus),
+        (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn unfreeze(
     State(app): State<AppState>,
     who: SignedIn,
@@ -56,6 +68,9 @@ async fn unfreeze(
     my_status(State(app), who).await
 }
 
+/// The user's freeze and hold.
+#[utoipa::path(get, path = "/v1/withdrawal-status", tag = "withdrawals", security(("session" = [])),
+    responses((status = 200, description = "Withdrawal status", body = schemas::WithdrawalStatus)))]
 async fn my_status(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let policy = crate::store::users::policy_now(&app.db, who.user_id)
         .await?
@@ -70,15 +85,22 @@ async fn my_status(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json
     })))
 }
 
-#[derive(Deserialize)]
+/// An address to allow-list.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAddress {
+    /// A configured network, e.g. `bitcoin`.
     network: String,
+    /// The address, valid for the network.
     address: String,
+    /// The user's label.
     #[serde(default)]
     label: Option<String>,
 }
 
+/// The withdrawal allow-list.
+#[utoipa::path(get, path = "/v1/addresses", tag = "withdrawals", security(("session" = [])),
+    responses((status = 200, description = "Addresses", body = schemas::AddressList)))]
 async fn list_addresses(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
     let now = app.clock.now();
     let rows = controls::addresses(&app.db, who.user_id).await?;
@@ -94,6 +116,12 @@ async fn list_addresses(State(app): State<AppState>, who: SignedIn) -> ApiResult
 
 /// Adding an address needs a key approval: this creates an `address.add`
 /// step-up for the user to approve; the address is listed on approval.
+#[utoipa::path(post, path = "/v1/addresses", tag = "withdrawals", security(("session" = [])),
+    request_body = NewAddress,
+    responses(
+        (status = 202, description = "An address.add step-up to approve with a key", body = schemas::StepUpAccepted),
+        (status = 409, description = "policy-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
 async fn add_address(
     State(app): State<AppState>,
     who: SignedIn,
@@ -115,6 +143,10 @@ async fn add_address(
     ))
 }
 
+/// Removes an address at once.
+#[utoipa::path(delete, path = "/v1/addresses/{id}", tag = "withdrawals", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Address entry id")),
+    responses((status = 204, description = "Removed")))]
 async fn remove_address(
     State(app): State<AppState>,
     who: SignedIn,
@@ -126,12 +158,17 @@ async fn remove_address(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// Why the operator freezes withdrawals.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FreezeBody {
+    /// 1-200 characters.
     reason: String,
 }
 
+/// The operator's freeze (service `admin`).
+#[utoipa::path(get, path = "/v1/admin/withdrawals", tag = "withdrawals", security(("service" = [])),
+    responses((status = 200, description = "Freeze state", body = schemas::GlobalFreeze)))]
 async fn global_status(State(app): State<AppState>, service: Service) -> ApiResult<Json<Value>> {
     service.require("admin")?;
     let (frozen, reason, changed_at) = controls::global_freeze_now(&app.db).await?;
@@ -140,6 +177,10 @@ async fn global_status(State(app): State<AppState>, service: Service) -> ApiResu
     ))
 }
 
+/// Freezes all withdrawals (service `admin`).
+#[utoipa::path(post, path = "/v1/admin/withdrawals/freeze", tag = "withdrawals", security(("service" = [])),
+    request_body = FreezeBody,
+    responses((status = 200, description = "Freeze state", body = schemas::GlobalFreeze)))]
 async fn global_freeze(
     State(app): State<AppState>,
     service: Service,
@@ -162,6 +203,9 @@ async fn global_freeze(
     global_status(State(app), service).await
 }
 
+/// Lifts the operator's freeze (service `admin`).
+#[utoipa::path(post, path = "/v1/admin/withdrawals/unfreeze", tag = "withdrawals", security(("service" = [])),
+    responses((status = 200, description = "Freeze state", body = schemas::GlobalFreeze)))]
 async fn global_unfreeze(
     State(app): State<AppState>,
     service: Service,

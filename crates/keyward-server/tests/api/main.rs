@@ -20,6 +20,8 @@ mod audit;
 mod cli;
 mod errors;
 mod keys;
+mod observability;
+mod openapi;
 mod sessions;
 mod stepup_policy;
 mod stepups;

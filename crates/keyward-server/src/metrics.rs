@@ -1,0 +1,183 @@
+//! Prometheus metrics: the process-wide recorder (installed once, rendered on
+//! `GET /metrics` — no listener of its own) and one small function per
+//! counter, so call sites stay one line and label sets stay fixed.
+//!
+//! Labels carry route templates, outcome codes and problem slugs only: never
+//! raw paths, ids, usernames, addresses or secrets.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+
+/// Requests served, by method, route template and status.
+pub const HTTP_REQUESTS: &str = "keyward_http_requests_total";
+/// Request latency histogram, by method and route template.
+pub const HTTP_DURATION: &str = "keyward_http_request_duration_seconds";
+/// WebAuthn ceremonies, by kind and outcome.
+pub const CEREMONIES: &str = "keyward_ceremonies_total";
+/// Step-ups created or approved, by action and outcome.
+pub const STEP_UPS: &str = "keyward_step_ups_total";
+/// Redeem attempts, by outcome.
+pub const REDEEMS: &str = "keyward_redeems_total";
+/// API-key verifications, by outcome.
+pub const API_KEY_VERIFICATIONS: &str = "keyward_api_key_verifications_total";
+/// Attempts refused by throttling, by scope.
+pub const THROTTLED: &str = "keyward_throttled_total";
+/// Database pool connections (open).
+pub const DB_POOL_SIZE: &str = "keyward_db_pool_connections";
+/// Database pool connections (idle).
+pub const DB_POOL_IDLE: &str = "keyward_db_pool_idle_connections";
+
+/// Latency buckets in seconds: 1 ms to 10 s (argon2 and database round trips).
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process-wide handle. A global recorder can be installed only once per
+/// process, and the test suite builds many apps in one process: every app
+/// shares this one. `None` when another recorder was installed first.
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), BUCKETS)
+                .ok()?;
+            match builder.install_recorder() {
+                Ok(handle) => {
+                    describe();
+                    Some(handle)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics recorder not installed");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests by method, route template and status"
+    );
+    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency");
+    describe_counter!(CEREMONIES, "WebAuthn ceremonies by kind and outcome");
+    describe_counter!(STEP_UPS, "Step-ups by action and outcome");
+    describe_counter!(REDEEMS, "Step-up redeem attempts by outcome");
+    describe_counter!(API_KEY_VERIFICATIONS, "API-key verifications by outcome");
+    describe_counter!(THROTTLED, "Attempts refused by throttling, by scope");
+    describe_gauge!(DB_POOL_SIZE, "Open database connections");
+    describe_gauge!(DB_POOL_IDLE, "Idle database connections");
+}
+
+/// The exposition text, after updating the pool gauges of `db`.
+pub fn render(db: &Db) -> String {
+    let (size, idle) = match db {
+        Db::Sqlite(pool) => (pool.size(), pool.num_idle()),
+        Db::Postgres(pool) => (pool.size(), pool.num_idle()),
+    };
+    metrics::gauge!(DB_POOL_SIZE, "backend" => db.backend()).set(f64::from(size));
+    metrics::gauge!(DB_POOL_IDLE, "backend" => db.backend()).set(idle as f64);
+    match handle() {
+        Some(h) => {
+            h.run_upkeep();
+            h.render()
+        }
+        None => String::new(),
+    }
+}
+
+/// One served request.
+pub fn http(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let (method, route) = (method.to_owned(), route.to_owned());
+    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(),
+        "status" => status.to_string())
+    .increment(1);
+    metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
+        .record(elapsed.as_secs_f64());
+}
+
+/// A finished ceremony (`registration`, `sign_in`, `reauth`, `step_up`).
+pub fn ceremony(kind: &'static str, outcome: impl Into<Cow<'static, str>>) {
+    let outcome: Cow<'static, str> = outcome.into();
+    metrics::counter!(CEREMONIES, "kind" => kind, "outcome" => outcome).increment(1);
+}
+
+/// A step-up decision (`pending`, `held`, `denied`) or approval (`approved`).
+pub fn step_up(action: &str, outcome: &str) {
+    metrics::counter!(STEP_UPS, "action" => action.to_owned(), "outcome" => outcome.to_owned())
+        .increment(1);
+}
+
+/// A redeem attempt.
+pub fn redeem(outcome: impl Into<Cow<'static, str>>) {
+    let outcome: Cow<'static, str> = outcome.into();
+    metrics::counter!(REDEEMS, "outcome" => outcome).increment(1);
+}
+
+/// An API-key verification (`ok` or the refusal reason).
+pub fn api_key_verification(outcome: impl Into<Cow<'static, str>>) {
+    let outcome: Cow<'static, str> = outcome.into();
+    metrics::counter!(API_KEY_VERIFICATIONS, "outcome" => outcome).increment(1);
+}
+
+/// An attempt refused by throttling (`account_locked`, `backoff`, `api_key`).
+pub fn throttled(scope: &'static str) {
+    metrics::counter!(THROTTLED, "scope" => scope).increment(1);
+}
+
+/// The outcome label of a result: `ok`, a refusal reason, or the problem slug.
+pub fn outcome<T>(result: &ApiResult<T>) -> Cow<'static, str> {
+    match result {
+        Ok(_) => Cow::Borrowed("ok"),
+        Err(e) => error_outcome(e),
+    }
+}
+
+/// The outcome label of an error: its stable reason if it has one, else its slug.
+pub fn error_outcome(e: &ApiError) -> Cow<'static, str> {
+    match e {
+        ApiError::CeremonyRefused { reason } | ApiError::ApiKeyRefused(reason) => {
+            Cow::Borrowed(reason)
+        }
+        ApiError::PolicyRefused { reason } => Cow::Owned(reason.clone()),
+        other => Cow::Borrowed(other.parts().1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_are_reasons_or_slugs() {
+        assert_eq!(outcome::<()>(&Ok(())), "ok");
+        let refused = ApiError::CeremonyRefused {
+            reason: "origin_mismatch",
+        };
+        assert_eq!(error_outcome(&refused), "origin_mismatch");
+        assert_eq!(
+            error_outcome(&ApiError::AlreadyRedeemed),
+            "already-redeemed"
+        );
+        let policy = ApiError::PolicyRefused {
+            reason: "held".into(),
+        };
+        assert_eq!(error_outcome(&policy), "held");
+    }
+
+    #[test]
+    fn counters_render_once_installed() {
+        let Some(h) = handle() else { return };
+        ceremony("sign_in", "ok");
+        assert!(h.render().contains(CEREMONIES));
+    }
+}

@@ -1,0 +1,382 @@
+//! The OpenAPI 3.1 document, generated from the code: every API route is
+//! registered with its `#[utoipa::path]` through `utoipa_axum`'s
+//! `OpenApiRouter` (see `routes`), and this module adds what is common to
+//! all of them — the `Problem` schema with the catalogue of problem types,
+//! the security schemes, and the problem responses implied by a route's
+//! security, path parameters and request body.
+//!
+//! In `#[utoipa::path]`, a problem response names its problem slugs in the
+//! description (`description = "last-key, not-found"`); [`finish`] turns
+//! them into readable text and checks nothing else is needed.
+
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder, Schema,
+};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::error::{ApiError, PROBLEM_BASE};
+
+/// Media type of every error response.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// RFC 9457 problem details, the body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// The problem type, `https://keyward.dev/problems/<slug>` (stable).
+    #[serde(rename = "type")]
+    #[schema(example = "https://keyward.dev/problems/not-found")]
+    pub type_: String,
+    /// Short, human-readable summary of the type.
+    #[schema(example = "Not found")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 404)]
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    #[schema(example = "key not found")]
+    pub detail: String,
+    /// The offending field (`validation` problems only), e.g. `credential.response`.
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+    /// Stable reason code (`ceremony-refused`, `policy-refused`,
+    /// `api-key-refused`), e.g. `origin_mismatch`, `counter_regression`.
+    #[schema(nullable = false)]
+    pub reason: Option<String>,
+}
+
+/// The top of the document: info, tags, the `Problem` schema, security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keyward",
+        description = "Hardware-backed second factor (WebAuthn) for a cryptocurrency exchange: \
+            sign-in, key management, step-up approvals of withdrawals and other sensitive actions, \
+            user API keys. Every error is `application/problem+json` (RFC 9457). State-changing \
+            browser requests must carry `Origin` equal to the configured origin; service requests \
+            authenticate with `Authorization: Bearer kw_svc_…`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    components(schemas(Problem)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "account", description = "Sign-up, sign-in, sign-out, password"),
+        (name = "keys", description = "Security keys and re-authentication"),
+        (name = "sessions", description = "The user's sessions"),
+        (name = "audit", description = "The user's security activity"),
+        (name = "settings", description = "The anti-phishing phrase"),
+        (name = "withdrawals", description = "Self-freeze, address allow-list, operator freeze"),
+        (name = "step-ups", description = "Approvals of sensitive actions with a key"),
+        (name = "api-keys", description = "User API keys and gateway verification"),
+        (name = "operations", description = "Health, keys of approval tokens, metrics, this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// `session`: the `kw_session` cookie; `service`: bearer service key.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        let mut session = ApiKeyValue::new(keyward_access::session::COOKIE_NAME);
+        session.description = Some(
+            "Browser session (HttpOnly, SameSite=Strict). It advances password → key → signed in."
+                .into(),
+        );
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(session)));
+        let service = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("kw_svc_…")
+            .description(Some(
+                "An exchange service's key, created by the operator with `keyward service-key create`.",
+            ))
+            .build();
+        components.add_security_scheme("service", SecurityScheme::Http(service));
+    }
+}
+
+/// One of each error, so the catalogue is built from `ApiError::parts`.
+fn samples() -> Vec<ApiError> {
+    use ApiError as E;
+    let err = || anyhow::anyhow!("sample");
+    let all = vec![
+        E::invalid("field", "x"),
+        E::MalformedBody(String::new()),
+        E::UnsupportedMediaType,
+        E::PayloadTooLarge,
+        E::Unauthenticated,
+        E::InvalidCredentials,
+        E::OriginMismatch,
+        E::Forbidden(""),
+        E::ReauthRequired,
+        E::NotFound(""),
+        E::UsernameTaken,
+        E::CredentialExists,
+        E::LastKey,
+        E::CeremonyUnknown,
+        E::CeremonyExpired,
+        E::CeremonyRefused { reason: "" },
+        E::Throttled { retry_after: 1 },
+        E::Locked,
+        E::ServiceUnauthenticated,
+        E::MissingScope(""),
+        E::IdempotencyConflict,
+        E::StepUpNotPending(String::new()),
+        E::StepUpExpired,
+        E::NotApproved(String::new()),
+        E::StepUpMismatch,
+        E::TooManyKeys(0),
+        E::ApiKeyRefused(""),
+        E::AlreadyRedeemed,
+        E::ApprovalExpired,
+        E::PolicyRefused {
+            reason: String::new(),
+        },
+        E::Unavailable(err()),
+        E::RouteNotFound,
+        E::MethodNotAllowed,
+        E::Internal(err()),
+    ];
+    all.iter().for_each(exhaustive);
+    all
+}
+
+/// Does nothing, but stops compiling when `ApiError` gains a variant: add
+/// the new variant to [`samples`] too.
+fn exhaustive(e: &ApiError) {
+    use ApiError as E;
+    match e {
+        E::Validation { .. }
+        | E::MalformedBody(_)
+        | E::UnsupportedMediaType
+        | E::PayloadTooLarge
+        | E::Unauthenticated
+        | E::InvalidCredentials
+        | E::OriginMismatch
+        | E::Forbidden(_)
+        | E::ReauthRequired
+        | E::NotFound(_)
+        | E::UsernameTaken
+        | E::CredentialExists
+        | E::LastKey
+        | E::CeremonyUnknown
+        | E::CeremonyExpired
+        | E::CeremonyRefused { .. }
+        | E::Throttled { .. }
+        | E::Locked
+        | E::ServiceUnauthenticated
+        | E::MissingScope(_)
+        | E::IdempotencyConflict
+        | E::StepUpNotPending(_)
+        | E::StepUpExpired
+        | E::NotApproved(_)
+        | E::StepUpMismatch
+        | E::TooManyKeys(_)
+        | E::ApiKeyRefused(_)
+        | E::AlreadyRedeemed
+        | E::ApprovalExpired
+        | E::PolicyRefused { .. }
+        | E::Unavailable(_)
+        | E::RouteNotFound
+        | E::MethodNotAllowed
+        | E::Internal(_) => {}
+    }
+}
+
+/// Every problem type: (status, slug, title).
+pub fn catalogue() -> Vec<(u16, &'static str, &'static str)> {
+    let mut all: Vec<_> = samples()
+        .iter()
+        .map(|e| {
+            let (status, slug, title) = e.parts();
+            (status.as_u16(), slug, title)
+        })
+        .collect();
+    all.sort_unstable();
+    all
+}
+
+fn problem_description() -> String {
+    let mut text = format!(
+        "RFC 9457 problem details. `type` is `{PROBLEM_BASE}<slug>`; the slug is stable. \
+         `field` names the offending field of a `validation` problem; `reason` is the stable \
+         reason code of `ceremony-refused`, `policy-refused` and `api-key-refused`.\n\n\
+         | type | status | title |\n|---|---|---|\n"
+    );
+    for (status, slug, title) in catalogue() {
+        text.push_str(&format!(
+            "| `{PROBLEM_BASE}{slug}` | {status} | {title} |\n"
+        ));
+    }
+    text
+}
+
+/// Adds `403 origin-mismatch` to the state-changing operations of a router
+/// behind the browser `Origin` check.
+pub fn origin_checked(doc: &mut Document) {
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_problem(&mut op.responses.responses, "origin-mismatch");
+        }
+    }
+}
+
+/// Completes the document: the problems every route can answer with, the
+/// readable problem descriptions, and the `Problem` schema's catalogue.
+pub fn finish(mut doc: Document) -> Document {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in ops.into_iter().flatten() {
+            // Handler names repeat across modules (`list`, `verify`): qualify
+            // them with the tag so operation ids are unique.
+            if let (Some(tag), Some(id)) =
+                (op.tags.as_ref().and_then(|t| t.first()), &op.operation_id)
+            {
+                op.operation_id = Some(format!("{}_{id}", tag.replace('-', "_")));
+            }
+            let security = serde_json::to_string(&op.security).unwrap_or_default();
+            let mut implied = vec!["internal"];
+            if security.contains("\"session\"") {
+                implied.push("unauthenticated");
+            }
+            if security.contains("\"service\"") {
+                implied.extend(["invalid-service-key", "insufficient-scope"]);
+            }
+            if op.request_body.is_some() {
+                implied.extend([
+                    "malformed-body",
+                    "payload-too-large",
+                    "unsupported-media-type",
+                    "validation",
+                ]);
+            }
+            if path.contains('{') {
+                implied.push("not-found");
+            }
+            let responses = &mut op.responses.responses;
+            for slug in implied {
+                add_problem(responses, slug);
+            }
+            for response in responses.values_mut() {
+                if let RefOr::T(r) = response
+                    && r.content.contains_key(PROBLEM_JSON)
+                {
+                    r.description = describe(&r.description);
+                }
+            }
+        }
+    }
+    if let Some(RefOr::T(Schema::Object(problem))) = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("Problem"))
+    {
+        problem.description = Some(problem_description());
+    }
+    doc
+}
+
+/// A problem response for `slug`, or `slug` added to the existing response
+/// of its status.
+fn add_problem(
+    responses: &mut std::collections::BTreeMap<String, RefOr<Response>>,
+    slug: &'static str,
+) {
+    let Some((status, _, _)) = catalogue().into_iter().find(|(_, s, _)| *s == slug) else {
+        return;
+    };
+    let entry = responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::T(problem_response(slug)));
+    if let RefOr::T(r) = entry {
+        if !slugs_of(&r.description).contains(&slug) {
+            r.description = format!("{}, {slug}", r.description);
+        }
+        r.content.entry(PROBLEM_JSON.into()).or_insert_with(|| {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        });
+    }
+}
+
+fn problem_response(slug: &str) -> Response {
+    ResponseBuilder::new()
+        .description(slug)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// The slugs a problem response's description names (comma-separated).
+fn slugs_of(description: &str) -> Vec<&str> {
+    description
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `"last-key, not-found"` → `` "Problem `last-key` (Last key); `not-found` (Not found)" ``.
+fn describe(description: &str) -> String {
+    let known = catalogue();
+    let parts: Vec<String> = slugs_of(description)
+        .into_iter()
+        .map(|slug| match known.iter().find(|(_, s, _)| *s == slug) {
+            Some((_, _, title)) => format!("`{slug}` ({title})"),
+            None => slug.to_owned(),
+        })
+        .collect();
+    format!("Problem {}", parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_has_every_error_once() {
+        let all = catalogue();
+        assert_eq!(all.len(), samples().len());
+        let mut slugs: Vec<_> = all.iter().map(|(_, s, _)| *s).collect();
+        slugs.dedup();
+        assert_eq!(slugs.len(), all.len());
+        assert!(problem_description().contains("https://keyward.dev/problems/last-key"));
+    }
+
+    #[test]
+    fn problem_descriptions_are_expanded() {
+        assert_eq!(
+            describe("last-key, not-found"),
+            "Problem `last-key` (Last key); `not-found` (Not found)"
+        );
+        let mut responses = std::collections::BTreeMap::new();
+        add_problem(&mut responses, "unauthenticated");
+        add_problem(&mut responses, "invalid-credentials");
+        add_problem(&mut responses, "invalid-credentials");
+        let RefOr::T(r) = &responses["401"] else {
+            unreachable!()
+        };
+        assert_eq!(r.description, "unauthenticated, invalid-credentials");
+    }
+}

@@ -1,0 +1,101 @@
+//! Security headers on every response: no sniffing, no referrer, no framing,
+//! HSTS when the origin is https, `no-store` unless the handler chose its own
+//! caching, and a deny-all Content-Security-Policy on anything that is not an
+//! HTML page (the web pages set their own policy; it is never overridden).
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// The policy on non-HTML responses: load nothing, never be framed.
+pub const API_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// HSTS for an https origin: two years, subdomains included.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=63072000; includeSubDomains";
+
+/// Middleware; the state says whether the configured origin is https.
+pub async fn security_headers(State(https): State<bool>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    apply(response.headers_mut(), https);
+    response
+}
+
+/// Adds the headers to `headers`, keeping any the handler set itself.
+pub fn apply(headers: &mut HeaderMap, https: bool) {
+    let keep = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    keep(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    keep(headers, header::REFERRER_POLICY, "no-referrer");
+    keep(headers, header::X_FRAME_OPTIONS, "DENY");
+    if https {
+        keep(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            STRICT_TRANSPORT_SECURITY,
+        );
+    }
+    keep(headers, header::CACHE_CONTROL, "no-store");
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    if !html {
+        keep(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            API_CONTENT_SECURITY_POLICY,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_responses_get_everything() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        apply(&mut h, true);
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(
+            h[header::STRICT_TRANSPORT_SECURITY],
+            STRICT_TRANSPORT_SECURITY
+        );
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert_eq!(
+            h[header::CONTENT_SECURITY_POLICY],
+            API_CONTENT_SECURITY_POLICY
+        );
+    }
+
+    #[test]
+    fn handler_choices_are_kept_and_html_gets_no_api_policy() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        apply(&mut h, false);
+        assert_eq!(h[header::CACHE_CONTROL], "no-cache");
+        assert!(h.get(header::CONTENT_SECURITY_POLICY).is_none());
+        assert!(h.get(header::STRICT_TRANSPORT_SECURITY).is_none());
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'"),
+        );
+        apply(&mut h, false);
+        assert_eq!(h[header::CONTENT_SECURITY_POLICY], "default-src 'self'");
+    }
+}

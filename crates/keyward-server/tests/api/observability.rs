@@ -1,0 +1,241 @@
+//! Observability: Prometheus metrics by route template, domain counters,
+//! request ids, and the security headers on every kind of response.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, DEST, TestApp};
+
+backend_tests!(metrics_show_route_templates_and_domain_counters);
+
+async fn metrics_text(app: &TestApp) -> String {
+    let resp = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    resp.text().await.unwrap()
+}
+
+/// The sample lines of `metric` whose labels include all of `labels`.
+fn samples<'a>(text: &'a str, metric: &str, labels: &[&str]) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .filter(|l| labels.iter().all(|want| l.contains(want)))
+        .collect()
+}
+
+async fn metrics_show_route_templates_and_domain_counters(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut user = app.enrolled("metrics1").await;
+    let browser = app.sign_in(&mut user).await;
+    let (status, keys) = app.get(&browser, "/v1/keys").await;
+    assert_eq!(status, StatusCode::OK, "{keys}");
+    let key_id = keys["keys"][0]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .patch(
+            &browser,
+            &format!("/v1/keys/{key_id}"),
+            json!({ "label": "Renamed" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app
+        .post(
+            &browser,
+            "/v1/addresses",
+            json!({ "network": "bitcoin", "address": DEST }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, _) = app.get(&app.browser(), "/v1/keys").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let text = metrics_text(&app).await;
+    let requests = "keyward_http_requests_total";
+    assert!(
+        !samples(
+            &text,
+            requests,
+            &[
+                r#"route="/v1/keys/{id}""#,
+                r#"method="PATCH""#,
+                r#"status="204""#
+            ]
+        )
+        .is_empty(),
+        "no PATCH /v1/keys/{{id}} 204 in:\n{text}"
+    );
+    assert!(!samples(&text, requests, &[r#"route="/v1/keys""#, r#"status="200""#]).is_empty());
+    assert!(!samples(&text, requests, &[r#"route="/v1/keys""#, r#"status="401""#]).is_empty());
+    assert!(!text.contains(&key_id), "a raw id leaked into a label");
+    assert!(
+        !samples(
+            &text,
+            "keyward_http_request_duration_seconds_bucket",
+            &[r#"route="/v1/signin/key/verify""#]
+        )
+        .is_empty(),
+        "no latency histogram"
+    );
+    assert!(
+        !samples(
+            &text,
+            "keyward_ceremonies_total",
+            &[r#"kind="sign_in""#, r#"outcome="ok""#]
+        )
+        .is_empty()
+    );
+    assert!(
+        !samples(
+            &text,
+            "keyward_ceremonies_total",
+            &[r#"kind="registration""#, r#"outcome="ok""#]
+        )
+        .is_empty()
+    );
+    assert!(
+        !samples(
+            &text,
+            "keyward_step_ups_total",
+            &[r#"action="address.add""#, r#"outcome="pending""#]
+        )
+        .is_empty()
+    );
+    assert!(!samples(&text, "keyward_db_pool_connections", &[]).is_empty());
+    assert!(!samples(&text, "keyward_db_pool_idle_connections", &[]).is_empty());
+    assert!(
+        !text.contains("metrics1"),
+        "a username leaked into the metrics"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_verifications_redeems_and_throttling_are_counted() {
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let token = app.service_key(&["apikeys:verify", "stepup:redeem"]).await;
+    let service = app.service(&token);
+    let body = json!({ "key": "kw_api_nonsense", "scope": "read", "client_ip": "192.0.2.7" });
+    let (status, _) = app.post(&service, "/v1/api-keys/verify", body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let missing = "/v1/step-ups/00000000-0000-4000-8000-000000000000/redeem";
+    let (status, _) = app.post(&service, missing, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let text = metrics_text(&app).await;
+    assert!(
+        !samples(
+            &text,
+            "keyward_api_key_verifications_total",
+            &[r#"outcome="malformed""#]
+        )
+        .is_empty(),
+        "{text}"
+    );
+    assert!(!samples(&text, "keyward_redeems_total", &[r#"outcome="not-found""#]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_carry_a_request_id() {
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let resp = client.get(app.url("/healthz")).send().await.unwrap();
+    let generated = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!((16..=64).contains(&generated.len()), "{generated}");
+    let again = client.get(app.url("/healthz")).send().await.unwrap();
+    assert_ne!(again.headers()["x-request-id"], generated.as_str());
+    // A sane incoming id is adopted, on problems too.
+    let resp = client
+        .get(app.url("/v1/nope"))
+        .header("x-request-id", "edge-7f3a.42_b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(resp.headers()["x-request-id"], "edge-7f3a.42_b");
+    // An unreasonable one is replaced.
+    for bad in ["x".repeat(65), "a b".into(), "id;drop".into()] {
+        let resp = client
+            .get(app.url("/healthz"))
+            .header("x-request-id", bad.as_str())
+            .send()
+            .await
+            .unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap();
+        assert_ne!(id, bad);
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+    }
+}
+
+fn header<'a>(resp: &'a reqwest::Response, name: &str) -> &'a str {
+    resp.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+fn assert_base_headers(resp: &reqwest::Response, what: &str) {
+    assert_eq!(header(resp, "x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header(resp, "referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header(resp, "x-frame-options"), "DENY", "{what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_on_every_response() {
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    let api_csp = "default-src 'none'; frame-ancestors 'none'";
+    for (path, status) in [
+        ("/healthz", StatusCode::OK),
+        ("/v1/session", StatusCode::OK),
+        ("/v1/keys", StatusCode::UNAUTHORIZED),
+        ("/v1/nope", StatusCode::NOT_FOUND),
+        ("/openapi.json", StatusCode::OK),
+        ("/metrics", StatusCode::OK),
+    ] {
+        let resp = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+        assert_base_headers(&resp, path);
+        assert_eq!(header(&resp, "cache-control"), "no-store", "{path}");
+        assert_eq!(header(&resp, "content-security-policy"), api_csp, "{path}");
+        assert_eq!(
+            header(&resp, "strict-transport-security"),
+            "",
+            "{path}: HSTS on http"
+        );
+    }
+    // A wrong method and a rejected body are problems with the same headers.
+    let resp = client.delete(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_base_headers(&resp, "405");
+    assert_eq!(header(&resp, "content-security-policy"), api_csp);
+    // A web page keeps its own caching and policy.
+    let resp = client.get(app.url("/")).send().await.unwrap();
+    if header(&resp, "content-type").starts_with("text/html") {
+        assert_base_headers(&resp, "/");
+        assert_ne!(header(&resp, "cache-control"), "no-store");
+        let csp = header(&resp, "content-security-policy");
+        assert!(!csp.is_empty() && csp != api_csp, "{csp}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_origin_adds_strict_transport_security() {
+    let app = TestApp::spawn_with(&Backend::Sqlite, |c, _| {
+        c.origin = "https://localhost".parse().unwrap();
+    })
+    .await;
+    let resp = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(
+        header(&resp, "strict-transport-security"),
+        "max-age=63072000; includeSubDomains"
+    );
+    let resp = reqwest::get(app.url("/v1/nope")).await.unwrap();
+    assert_eq!(
+        header(&resp, "strict-transport-security"),
+        "max-age=63072000; includeSubDomains"
+    );
+}
