@@ -100,6 +100,13 @@ impl Fido {
         // the key's model (AAGUID) and attestation are recorded. Conveyance is
         // only a request to the client; verification follows the policy.
         ccr.public_key.attestation = Some(AttestationConveyancePreference::Direct);
+        // webauthn-rs asks for credProtect "userVerificationRequired" but only
+        // "preferred" UV, a pair Chromium refuses (NotSupportedError). Ask for
+        // UV at enrolment too: withdrawals require it anyway. Only the request
+        // changes; the stored state still accepts what webauthn-rs accepts.
+        if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
+            selection.user_verification = UserVerificationPolicy::Required;
+        }
         Ok((ccr, RegistrationState(state)))
     }
 
@@ -192,5 +199,37 @@ impl Fido {
             user_verified: result.user_verified(),
             result,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Browsers refuse credProtect "userVerificationRequired" unless the
+    /// request also requires UV; the options must be consistent as sent.
+    #[test]
+    fn registration_options_ask_for_uv_consistently_with_cred_protect() {
+        let rp = RelyingParty {
+            id: "localhost".into(),
+            origin: url::Url::parse("http://localhost:8080").unwrap(),
+            name: "t".into(),
+        };
+        let fido = Fido::new(&rp, AttestationPolicy::Any).unwrap();
+        let (ccr, _) = fido
+            .start_registration(Uuid::new_v4(), "alice", vec![])
+            .unwrap();
+        let json = serde_json::to_value(&ccr).unwrap();
+        let options = &json["publicKey"];
+        assert_eq!(
+            options["authenticatorSelection"]["userVerification"],
+            "required"
+        );
+        assert_eq!(options["attestation"], "direct");
+        let protect = &options["extensions"]["credentialProtectionPolicy"];
+        assert!(
+            protect.is_null() || protect == "userVerificationRequired",
+            "{options}"
+        );
     }
 }

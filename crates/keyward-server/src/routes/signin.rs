@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::{self, AuthState, PasswordDone, SignedIn};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
 use crate::flows::account::{self, Next, open_login, username_of};
 use crate::flows::{assertion, throttle};
@@ -247,7 +247,13 @@ async fn change_password(
 /// The session's stage and, when signed in, the user.
 #[utoipa::path(get, path = "/v1/session", tag = "account", security((), ("session" = [])),
     responses((status = 200, description = "The session's stage", body = schemas::SessionInfo)))]
-async fn session_info(State(app): State<AppState>, session: Session) -> ApiResult<Json<Value>> {
+async fn session_info(
+    State(app): State<AppState>,
+    session: Session,
+    // Runs the full signed-in check first: a login ended elsewhere or timed
+    // out is forgotten here, so the stage below is never stale.
+    _live: Result<SignedIn, ApiError>,
+) -> ApiResult<Json<Value>> {
     let (stage, user_id) = match auth::load(&session).await? {
         None => ("anonymous", None),
         Some(AuthState::Password { user_id, .. }) => ("password", Some(user_id)),

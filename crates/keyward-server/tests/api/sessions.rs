@@ -33,6 +33,11 @@ async fn list_and_end_another_session(b: Backend) {
         .delete(&u.browser, &format!("/v1/sessions/{other}"))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, stage) = app.get(&phone, "/v1/session").await;
+    assert_eq!(
+        stage["stage"], "anonymous",
+        "an ended session must not report signed_in"
+    );
     assert_problem(
         &app.get(&phone, "/v1/keys").await,
         StatusCode::UNAUTHORIZED,

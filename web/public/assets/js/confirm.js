@@ -1,0 +1,210 @@
+// The hosted confirmation page, /confirm/{id}: shows exactly what is being
+// approved (the full destination, grouped so look-alikes show), the user's
+// anti-phishing phrase and the time left; a key touch approves; the result is
+// stated plainly. Not signed in → sign in, then back here.
+
+import { api, isProblem } from './api.js';
+import { addressEl, addressHint } from './address.js';
+import { h, replace } from './dom.js';
+import { explain, POLICY } from './messages.js';
+import { notice } from './notice.js';
+import { clock, formatExact } from './time.js';
+import { approveStepUp } from './webauthn.js';
+
+const main = document.getElementById('main');
+const id = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+
+const TITLES = {
+  withdrawal: 'Approve this withdrawal',
+  'address.add': 'Approve a new withdrawal address',
+  'api_key.create': 'Approve a new API key',
+};
+
+/** To sign-in and back; `expired` when the server ended a session that looked alive. */
+function signIn({ expired = false } = {}) {
+  const next = encodeURIComponent(location.pathname);
+  location.replace(`/signin?${expired ? 'expired=1&' : ''}next=${next}`);
+}
+
+function row(term, ...value) {
+  return [h('dt', {}, term), h('dd', {}, ...value)];
+}
+
+function detailsList(action, d) {
+  if (action === 'withdrawal') {
+    return h('dl', { class: 'details' },
+      row('Amount', h('span', { class: 'amount' }, `${d.amount} ${d.asset}`)),
+      row('Network', d.network),
+      row('To address', addressEl(d.destination, { big: true })),
+      d.memo ? row('Memo / tag', h('code', {}, d.memo)) : null,
+      row('Reference', h('code', {}, d.client_reference)));
+  }
+  if (action === 'address.add') {
+    return h('dl', { class: 'details' },
+      row('Network', d.network),
+      row('Address', addressEl(d.address, { big: true })),
+      row('Label', d.label || '—'));
+  }
+  if (action === 'api_key.create') {
+    return h('dl', { class: 'details' },
+      row('Name', d.label),
+      row('Access', (d.scopes ?? []).join(', ')),
+      row('IP allow-list', (d.ip_allowlist ?? []).join(', ') || 'any address'),
+      row('Expires after', d.expires_in_days ? `${d.expires_in_days} days` : 'the default period'));
+  }
+  return h('dl', { class: 'details' }, Object.entries(d ?? {}).map(([k, v]) => row(k, String(v))));
+}
+
+function phraseBox(phrase) {
+  if (!phrase) {
+    return h('div', { class: 'phrase missing' },
+      h('div', {}, h('div', { class: 'label' }, 'No anti-phishing phrase'),
+        h('div', {}, 'Set one in ', h('a', { href: '/settings' }, 'Settings'), ' so you can always tell a real Keyward page from a copy.')));
+  }
+  return h('div', { class: 'phrase' },
+    h('div', {}, h('div', { class: 'label' }, 'Your anti-phishing phrase'),
+      h('div', { class: 'value' }, phrase),
+      h('div', { class: 'hint' }, 'Not your phrase? Close this page and do not touch your key.')));
+}
+
+/** The final state: approved, or not (and why). */
+function result(kind, title, text, extra = []) {
+  const card = h('div', { class: 'card' },
+    h('div', { class: `result ${kind}`, role: kind === 'approved' ? 'status' : 'alert' },
+      h('img', { class: 'mark', src: `/assets/img/${kind}.svg`, alt: '' }),
+      h('h2', { tabindex: '-1' }, title),
+      h('p', {}, text)),
+    extra);
+  return card;
+}
+
+function statusResult(stepUp) {
+  switch (stepUp.status) {
+    case 'approved':
+      return result('approved', 'Already approved', 'This request was approved with your security key. Nothing more to do here.');
+    case 'redeemed':
+      return result('approved', 'Approved and carried out', 'This request was approved and the exchange has carried it out.');
+    case 'expired':
+      return result('refused', 'This request expired', 'It was not approved in time, so it will not happen. If you still want it, start again from the exchange.');
+    default: {
+      const reason = String(stepUp.reason ?? '').replace(/^held:/, '');
+      return result('refused', 'This request was refused', POLICY[reason] ?? 'Keyward\'s withdrawal rules refused it, so it cannot be approved.');
+    }
+  }
+}
+
+function render(summary) {
+  const { step_up: stepUp, anti_phishing_phrase: phrase } = summary;
+  const deadline = Date.now() + Math.max(0, summary.seconds_left) * 1000;
+  const heading = h('h1', { tabindex: '-1' }, TITLES[stepUp.action] ?? 'Approve this request');
+  document.title = `${heading.textContent} — Keyward`;
+  const intro = [phraseBox(phrase), heading];
+
+  if (stepUp.status !== 'pending') {
+    replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), statusResult(stepUp));
+    return;
+  }
+
+  const timer = h('span', { class: 'timer', role: 'timer', 'aria-live': 'off' });
+  const approve = h('button', { type: 'button', class: 'btn big block' }, 'Approve with security key');
+  const cancel = h('button', { type: 'button', class: 'btn secondary', hidden: true }, 'Cancel');
+  const art = h('img', { class: 'key-art pulse', src: '/assets/img/key.svg', alt: '', hidden: true });
+  const touchText = h('div', { class: 'touch', 'aria-live': 'polite' });
+  const slot = h('div');
+  const actionArea = h('div', {}, slot, art, touchText, approve, h('div', { class: 'row below' }, cancel));
+  const card = h('div', { class: 'card' },
+    intro,
+    h('p', { class: 'lead' }, 'Check every detail below. Approve only if it is exactly what you asked for.'),
+    detailsList(stepUp.action, stepUp.details),
+    stepUp.action !== 'api_key.create' ? h('p', { class: 'hint' }, addressHint()) : null,
+    h('p', {}, 'Time left to approve: ', timer, ' (until ', formatExact(stepUp.expires_at), ')'),
+    actionArea,
+    h('p', { class: 'below' }, 'Did not ask for this? Do not touch your key — ', h('a', { href: '/freeze' }, 'freeze your account'), '.'),
+    h('details', { class: 'hint' }, h('summary', {}, 'Request fingerprint'), h('p', { class: 'digest' }, stepUp.digest)));
+  replace(main, card);
+
+  let controller = null;
+  let over = false;
+  const finish = (node) => {
+    over = true;
+    clearInterval(ticker);
+    controller?.abort();
+    replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), node);
+    node.querySelector('h2')?.focus();
+  };
+
+  const tick = () => {
+    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    timer.textContent = clock(left);
+    timer.classList.toggle('low', left <= 30);
+    if (left === 0 && !over) {
+      finish(result('refused', 'This request expired', 'It was not approved in time, so it will not happen. If you still want it, start again from the exchange.'));
+    }
+  };
+  const ticker = setInterval(tick, 1000);
+  tick();
+
+  const waiting = (on) => {
+    approve.hidden = on;
+    cancel.hidden = !on;
+    art.hidden = !on;
+    replace(touchText, on ? [h('h2', {}, 'Touch your security key to approve'), h('p', {}, 'Plug it in and touch it when it blinks.')] : []);
+  };
+
+  cancel.addEventListener('click', () => controller?.abort());
+  approve.addEventListener('click', async () => {
+    replace(slot);
+    controller = new AbortController();
+    waiting(true);
+    cancel.focus();
+    try {
+      const answer = await approveStepUp(stepUp.id, controller.signal);
+      finish(result('approved', 'Approved',
+        stepUp.action === 'withdrawal'
+          ? 'Your security key approved this withdrawal. The exchange can now send it. You can close this page.'
+          : 'Your security key approved this. You can close this page.',
+        answer.approval_expires_at ? [h('p', { class: 'hint' }, `The approval is valid until ${formatExact(answer.approval_expires_at)}.`)] : []));
+    } catch (err) {
+      if (over) return;
+      waiting(false);
+      if (isProblem(err, 'step-up-expired', 'step-up-not-pending', 'policy-refused', 'not-found')) {
+        const what = explain(err);
+        finish(result('refused', 'Not approved', `${what.title}. ${what.text}`));
+        return;
+      }
+      if (isProblem(err, 'unauthenticated')) { signIn({ expired: true }); return; }
+      const what = explain(err, 'get');
+      replace(slot, notice('error', `Not approved: ${what.title.charAt(0).toLowerCase()}${what.title.slice(1)}`, what.text));
+      approve.textContent = 'Try again';
+      approve.focus();
+    }
+  });
+}
+
+async function start() {
+  let session;
+  try {
+    session = await api.get('/v1/session');
+  } catch (err) {
+    const what = explain(err);
+    replace(main, notice('error', what.title, what.text));
+    return;
+  }
+  if (session.stage !== 'signed_in') { signIn(); return; }
+  document.getElementById('username').textContent = session.username ?? '';
+  document.getElementById('who').hidden = false;
+  try {
+    render(await api.get(`/v1/step-ups/${encodeURIComponent(id)}/summary`));
+  } catch (err) {
+    if (isProblem(err, 'unauthenticated')) { signIn({ expired: true }); return; }
+    if (isProblem(err, 'not-found')) {
+      replace(main, result('refused', 'No such request', 'This link does not match any request waiting for you. Check that you followed the link from the exchange, and that you are signed in to the right account.'));
+      return;
+    }
+    const what = explain(err);
+    replace(main, notice('error', what.title, what.text, [h('button', { type: 'button', class: 'btn small secondary', on: { click: start } }, 'Try again')]));
+  }
+  main.querySelector('h1, h2')?.focus();
+}
+
+start();

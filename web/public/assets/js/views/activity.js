@@ -1,0 +1,82 @@
+// Security activity: the account's audit log, newest first, in sentences.
+
+import { api } from '../api.js';
+import { busy, h, pageHead, replace } from '../dom.js';
+import { POLICY } from '../messages.js';
+import { timeEl } from '../time.js';
+
+export default { title: 'Security activity', render };
+
+const ACTIONS = { withdrawal: 'a withdrawal', 'address.add': 'adding a withdrawal address', 'api_key.create': 'creating an API key' };
+const action = (d) => ACTIONS[d?.action] ?? 'a request';
+const why = (reason) => POLICY[String(reason ?? '').replace(/^held:/, '')] ?? (reason ? `(${reason})` : '');
+
+const SESSION_END = {
+  signed_out: 'Signed out',
+  ended_by_user: 'A session was ended from the Sessions page',
+  key_removed: 'A session was signed out because a key was removed',
+};
+
+/** event name → [sentence(detail), alert?] */
+const EVENTS = {
+  'account.created': () => ['Account created'],
+  'account.locked': () => ['Account locked after too many failed sign-in attempts', true],
+  'account.frozen': () => ['Account frozen: withdrawals stopped', true],
+  'account.unfrozen': () => ['Account unfrozen (withdrawals on hold for a while)'],
+  'signin.succeeded': () => ['Signed in with password and security key'],
+  'signin.password_failed': () => ['Failed sign-in: wrong password', true],
+  'key.enrolled': (d) => [`Security key added: "${d.label ?? 'key'}"`],
+  'key.enrolment_refused': (d) => [`A security key was refused when being added (${d.reason ?? 'unknown reason'})`, true],
+  'key.assertion_refused': (d) => [`A security key's answer was refused (${d.reason ?? 'unknown reason'})`, true],
+  'key.possibly_cloned': () => ['A security key looks cloned: its answer was refused and the key flagged', true],
+  'key.renamed': (d) => [`Security key renamed to "${d.label ?? ''}"`],
+  'key.removed': () => ['Security key removed'],
+  'reauth.succeeded': () => ['Confirmed with a security key for a sensitive change'],
+  'session.ended': (d) => [SESSION_END[d.reason] ?? 'Session ended'],
+  'settings.phrase_changed': () => ['Anti-phishing phrase changed'],
+  'address.added': (d) => [`Withdrawal address added (${d.network ?? ''} ${d.address ?? ''})`],
+  'address.removed': () => ['Withdrawal address removed'],
+  'api_key.created': (d) => [`API key created${d.label ? `: "${d.label}"` : ''}`],
+  'api_key.revoked': () => ['API key revoked'],
+  'stepup.pending': (d) => [`Approval requested for ${action(d)}`],
+  'stepup.held': (d) => [`Request for ${action(d)} held. ${why(d.reason)}`, true],
+  'stepup.denied': (d) => [`Request for ${action(d)} refused. ${why(d.reason)}`, true],
+  'stepup.approved': (d) => [`You approved ${action(d)} with your security key`],
+  'stepup.redeemed': (d) => [`The exchange carried out ${action(d)} you approved`],
+  'stepup.redeem_refused': (d) => [`An approved request was stopped at payout. ${why(d.reason)}`, true],
+};
+
+export function describe(event) {
+  const known = EVENTS[event.event];
+  if (known) return known(event.detail ?? {});
+  return [event.event.replaceAll('_', ' ').replace('.', ': ')];
+}
+
+async function render(main) {
+  let limit = 50;
+  const list = h('ol', { class: 'events', reversed: true });
+  const more = h('button', { type: 'button', class: 'btn secondary' }, 'Show older activity');
+  const card = h('section', { class: 'card', 'aria-label': 'Activity, newest first' }, list, h('div', { class: 'row' }, more));
+  replace(main,
+    pageHead('Security activity', 'Every sign-in, key change, approval and setting change on your account, newest first. If something here was not you, freeze your account and contact support.'),
+    card);
+
+  async function load() {
+    const { events } = await api.get(`/v1/audit?limit=${limit}`);
+    replace(list, events.length === 0 ? h('li', {}, h('p', { class: 'empty' }, 'No activity yet.')) : events.map((e) => {
+      const [text, alert] = describe(e);
+      return h('li', { class: alert ? 'alert' : null },
+        timeEl(e.at, { seconds: true }),
+        h('div', {},
+          h('p', { class: 'what' }, text),
+          e.ip ? h('span', { class: 'where' }, `From ${e.ip}`) : null));
+    }));
+    more.hidden = events.length < limit || limit >= 500;
+  }
+  more.addEventListener('click', async () => {
+    limit = Math.min(500, limit * 2);
+    const done = busy(more, 'Loading…');
+    try { await load(); } finally { done(); }
+  });
+  await load();
+}

@@ -1,0 +1,140 @@
+// Security keys: list (added, last used, "possibly cloned"), rename, add,
+// remove with a key touch — never the last one.
+
+import { api } from '../api.js';
+import { busy, field, h, meta, pageHead, replace } from '../dom.js';
+import { fieldMessage, explain } from '../messages.js';
+import { errorNotice, notice, show } from '../notice.js';
+import { timeEl } from '../time.js';
+import { confirmDialog, needingFreshKey, withFreshKey, withKeyPrompt } from '../touch.js';
+import { enrolKey } from '../webauthn.js';
+
+export default { title: 'Security keys', render };
+
+async function render(main, ctx) {
+  const flash = h('div');
+  const listCard = h('section', { class: 'card', 'aria-labelledby': 'keys-h' });
+  replace(main,
+    pageHead('Security keys', 'You touch one of these to sign in and to approve withdrawals. Keep at least two, so that losing one never locks you out.'),
+    flash, listCard, addCard(ctx, flash, () => load()));
+
+  if (new URLSearchParams(location.search).get('added')) {
+    show(flash, notice('ok', 'Backup key added', 'You now have more than one key. Keep the backup somewhere safe, away from the first.'));
+    history.replaceState(null, '', '/keys');
+  }
+
+  async function load() {
+    const { keys } = await api.get('/v1/keys');
+    replace(listCard,
+      h('h2', { id: 'keys-h' }, `Your keys (${keys.length})`),
+      keys.length === 1
+        ? notice('warn', 'You have only one key', 'If it is lost or broken you will be locked out. Add a backup key below.')
+        : null,
+      h('ul', { class: 'items' }, keys.map((key) => keyItem(key, keys.length, flash, load))),
+      h('p', { class: 'hint', id: 'last-key-rule' }, 'Your last key can never be removed: without a key nobody — including you — could sign in. Removing a key signs out your other sessions and holds withdrawals for a while.'));
+  }
+  await load();
+}
+
+function keyItem(key, count, flash, reload) {
+  const li = h('li');
+  const rename = h('button', { type: 'button', class: 'btn small secondary' }, 'Rename');
+  const remove = h('button', {
+    type: 'button', class: 'btn small danger-outline', disabled: count <= 1,
+    'aria-describedby': count <= 1 ? 'last-key-rule' : null,
+  }, 'Remove');
+  const title = h('p', { class: 'item-title' }, key.label,
+    key.possibly_cloned ? h('span', { class: 'badge danger' }, 'Possibly cloned') : null);
+  const main = h('div', { class: 'item-main' },
+    title,
+    meta([
+      ['Added', timeEl(key.created_at)],
+      ['Last used', key.last_used_at ? timeEl(key.last_used_at, { relative: true }) : 'never'],
+      ['Attestation', key.attestation_format || 'none'],
+    ]),
+    key.possibly_cloned
+      ? notice('error', 'This key may have been copied', 'It answered with a signature counter that went backwards — a sign of a copied key — and Keyward refused that answer. Add a new key, remove this one, and contact support.')
+      : null);
+  replace(li, main, h('div', { class: 'item-actions' }, rename, remove));
+
+  rename.addEventListener('click', () => {
+    const input = field('New name', { input: { maxlength: '64', required: true } });
+    input.input.value = key.label;
+    const save = h('button', { type: 'submit', class: 'btn small' }, 'Save');
+    const cancel = h('button', { type: 'button', class: 'btn small secondary' }, 'Cancel');
+    const form = h('form', { class: 'inline-form', novalidate: true }, input.wrap, save, cancel);
+    replace(main, form);
+    input.input.focus();
+    input.input.select();
+    const restore = () => { const fresh = keyItem(key, count, flash, reload); li.replaceWith(fresh); fresh.querySelector('button')?.focus(); };
+    cancel.addEventListener('click', restore);
+    form.addEventListener('keydown', (e) => { if (e.key === 'Escape') restore(); });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const label = input.input.value.trim();
+      if (!label) { input.setError('Enter a name.'); return; }
+      const done = busy(save, 'Saving…');
+      try {
+        await api.patch(`/v1/keys/${key.id}`, { label });
+      } catch (err) {
+        done();
+        input.setError(err.slug === 'validation' ? fieldMessage(err) : explain(err).text);
+        return;
+      }
+      show(flash, notice('ok', 'Key renamed', `It is now called "${label}".`));
+      await reload();
+    });
+  });
+
+  remove.addEventListener('click', async () => {
+    const sure = await confirmDialog({
+      title: `Remove "${key.label}"?`,
+      text: [
+        'You will not be able to sign in or approve anything with this key any more.',
+        'Your other sessions will be signed out, and withdrawals will be on hold for a while (a security change).',
+      ],
+      confirm: 'Remove key',
+      danger: true,
+    });
+    if (!sure) return;
+    let result;
+    try {
+      result = await needingFreshKey(() => api.del(`/v1/keys/${key.id}`), {
+        text: `To remove "${key.label}", touch a security key you already use.`,
+      });
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
+    if (!result) return;
+    const ended = result.sessions_ended ?? 0;
+    show(flash, notice('ok', `Removed "${key.label}"`,
+      ended ? `${ended} other session${ended === 1 ? ' was' : 's were'} signed out.` : 'No other sessions were open.'));
+    await reload();
+  });
+  return li;
+}
+
+function addCard(ctx, flash, reload) {
+  const label = field('Name for the new key', {
+    hint: 'You may be asked to touch a key you already use first, then the new one.',
+    input: { maxlength: '64', autocomplete: 'off', placeholder: 'e.g. Spare YubiKey' },
+  });
+  const add = h('button', { type: 'submit', class: 'btn' }, 'Add a key');
+  const form = h('form', { class: 'inline-form', novalidate: true }, label.wrap, add);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const name = label.input.value.trim();
+    if (!name) { label.setError('Give the key a name.'); label.input.focus(); return; }
+    label.setError(null);
+    const again = { title: 'Now touch the new key', text: 'Plug in the key you are adding and touch it when it blinks.' };
+    const key = await withKeyPrompt({ title: 'Touch the new key', text: again.text, context: 'create' },
+      (ui) => withFreshKey(ui, () => enrolKey(name, ui.signal), again));
+    if (!key) return;
+    show(flash, notice('ok', `Added "${key.label}"`, 'Withdrawals are on hold for a while after a security change like this.'));
+    await reload();
+    flash.scrollIntoView({ block: 'nearest' });
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'add-h' },
+    h('h2', { id: 'add-h' }, 'Add a security key'), form);
+}
