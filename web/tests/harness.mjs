@@ -156,6 +156,10 @@ export async function addKey(page) {
     async presence(enabled) {
       await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
     },
+    /** Whether the key's PIN/fingerprint check succeeds (off: every check fails). */
+    async verified(isUserVerified) {
+      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified });
+    },
     async remove() {
       await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
     },

@@ -26,6 +26,12 @@ const REFUSED = {
   challenge_mismatch: 'The key answered an old request. Try again.',
 };
 
+// Titles for refusals a person can act on; the rest say "refused".
+const REFUSED_TITLE = {
+  user_not_verified: 'Your PIN or fingerprint was not checked',
+  untrusted_attestation: 'This security key is not accepted',
+};
+
 // Withdrawal-policy reasons (problem `policy-refused`, and step-up statuses).
 export const POLICY = {
   account_frozen: 'Your account is frozen, so withdrawals are blocked. Unfreeze it first (Freeze my account page).',
@@ -47,7 +53,9 @@ function fromDomException(err, context) {
     case 'NotAllowedError':
       return {
         title: 'Your security key did not respond',
-        text: 'The request timed out or was cancelled. Make sure your key is plugged in (or near your phone), then try again and touch it when it blinks.',
+        // Browsers report a failed PIN or fingerprint check the same way as
+        // a timeout (they may not tell the page which), so mention both.
+        text: 'The request timed out or was cancelled, or the key could not check your PIN or fingerprint. Make sure your key is plugged in (or near your phone), then try again: touch it when it blinks, and enter your PIN (or use the fingerprint sensor) if asked.',
         retry: true,
       };
     case 'AbortError':
@@ -91,7 +99,7 @@ function fromProblem(p) {
     case 'ceremony-expired':
       return { title: 'The request expired', text: 'It took too long, or was already used. Try again.', retry: true };
     case 'ceremony-refused':
-      return { title: 'Your key\'s answer was refused', text: REFUSED[p.reason] ?? 'Keyward could not verify your key\'s answer. Try again, or use another key.', retry: true };
+      return { title: REFUSED_TITLE[p.reason] ?? 'Your key\'s answer was refused', text: REFUSED[p.reason] ?? 'Keyward could not verify your key\'s answer. Try again, or use another key.', retry: true };
     case 'step-up-not-pending':
       return { title: 'Nothing to approve', text: 'This request was already approved, or is no longer waiting for approval.', retry: false };
     case 'step-up-expired':
