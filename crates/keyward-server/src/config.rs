@@ -53,6 +53,9 @@ pub struct Config {
     pub token_issuer: Option<String>,
     /// `plain` or `json` log lines.
     pub log_format: LogFormat,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
+    /// CIDR ranges). Empty: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
 }
@@ -236,6 +239,7 @@ impl Default for Config {
             token_issuer: None,
             log_format: LogFormat::Plain,
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }

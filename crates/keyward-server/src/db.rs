@@ -102,6 +102,17 @@ impl Db {
         }
     }
 
+    /// Whether every embedded migration is recorded as applied.
+    pub async fn migrations_current(&self) -> Result<bool, sqlx::Error> {
+        let expected = match self {
+            Self::Sqlite(_) => sqlx::migrate!("../../migrations/sqlite").iter().count(),
+            Self::Postgres(_) => sqlx::migrate!("../../migrations/postgres").iter().count(),
+        };
+        let applied: i64 = on_db!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(c).await)?;
+        Ok(usize::try_from(applied).is_ok_and(|n| n >= expected))
+    }
+
     /// Cheap liveness query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_db!(self, c => sqlx::query("SELECT 1").execute(c).await.map(|_| ()))

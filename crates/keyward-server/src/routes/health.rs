@@ -28,7 +28,31 @@ async fn healthz() -> Json<Value> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready", body = schemas::Health)))]
 async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Value>> {
-    app.db.ping().await?;
+    // Not ready (fail closed) unless the database answers, every embedded
+    // migration is applied, and a signing key can be loaded.
+    app.db
+        .ping()
+        .await
+        .map_err(|e| crate::error::ApiError::Unavailable(e.into()))?;
+    if !app
+        .db
+        .migrations_current()
+        .await
+        .map_err(|e| crate::error::ApiError::Unavailable(e.into()))?
+    {
+        return Err(crate::error::ApiError::Unavailable(anyhow::anyhow!(
+            "migrations not applied"
+        )));
+    }
+    if crate::store::signing_keys::active(&app.db)
+        .await
+        .map_err(|e| crate::error::ApiError::Unavailable(e.into()))?
+        .is_none()
+    {
+        return Err(crate::error::ApiError::Unavailable(anyhow::anyhow!(
+            "no signing key"
+        )));
+    }
     Ok(Json(
         json!({ "status": "ready", "database": app.db.backend() }),
     ))

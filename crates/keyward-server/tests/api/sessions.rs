@@ -15,6 +15,7 @@ backend_tests!(
     idle_timeout_ends_the_session,
     https_origin_marks_the_cookie_secure,
     state_changing_requests_need_our_origin,
+    client_address_is_believed_only_from_trusted_proxies,
 );
 
 async fn list_and_end_another_session(b: Backend) {
@@ -166,4 +167,57 @@ async fn state_changing_requests_need_our_origin(b: Backend) {
             .is_none()
     );
     assert_eq!(app.snapshot(u.user_id).await.keys[0].2, "Test key");
+}
+
+/// The session list shows the address Keyward recorded at sign-in.
+async fn recorded_ip(app: &TestApp, forwarded: &str) -> String {
+    let mut u = app.enrolled(&format!("fwd{}", forwarded.len())).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", app.origin.parse().unwrap());
+    headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let (status, _) = app
+        .post(
+            &browser,
+            "/v1/signin/password",
+            json!({ "username": u.username, "password": u.password }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .key_step(&browser, &mut u.key, &keyward_testkit::Forge::default())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app.get(&browser, "/v1/sessions").await;
+    let current = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()
+        .clone();
+    current["ip"].as_str().unwrap().to_owned()
+}
+
+async fn client_address_is_believed_only_from_trusted_proxies(b: Backend) {
+    // Not behind a trusted proxy: the header is the client's own claim, ignored.
+    let direct = TestApp::spawn(&b).await;
+    assert_eq!(recorded_ip(&direct, "203.0.113.5").await, "127.0.0.1");
+    // Behind a trusted proxy (the test client is it): the right-most address
+    // that is not a proxy is the client; a forged left-hand entry is ignored.
+    let proxied = TestApp::spawn_with(&b, |c: &mut keyward_server::Config, _| {
+        c.trusted_proxies = vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+    })
+    .await;
+    assert_eq!(
+        recorded_ip(&proxied, "198.51.100.1, 203.0.113.5, 10.1.2.3").await,
+        "203.0.113.5"
+    );
 }
