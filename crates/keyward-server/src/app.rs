@@ -65,7 +65,13 @@ impl App {
         let sessions = match &db {
             Db::Sqlite(pool) => AnySessionStore::sqlite(pool.clone()),
             Db::Postgres(pool) => {
-                AnySessionStore::postgres(pool.clone(), db_opts.pg_schema.as_deref())
+                // Sessions live in the same schema as Keyward's tables (the
+                // connection's current schema), so every instance configured
+                // with the same database URL shares them.
+                let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                    .fetch_one(pool)
+                    .await?;
+                AnySessionStore::postgres(pool.clone(), Some(&schema))
                     .map_err(|e| anyhow::anyhow!(e))?
             }
         };

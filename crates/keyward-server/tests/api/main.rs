@@ -26,4 +26,5 @@ mod sessions;
 mod stepup_policy;
 mod stepups;
 mod throttling;
+mod two_instances;
 mod webauthn_checks;
