@@ -1,0 +1,192 @@
+//! The client's error type, and how Keyward's RFC 9457 problem bodies map to it.
+
+use serde::Deserialize;
+
+use crate::types::{ApiKeyRefusal, StepUpStatus};
+
+/// Everything a [`KeywardClient`](crate::KeywardClient) call can fail with.
+///
+/// Problem responses from Keyward (`application/problem+json`) are mapped by
+/// the slug at the end of their `type` (`…/problems/<slug>`); anything not
+/// listed becomes [`Error::Http`]. Messages never quote keys or tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `already-redeemed`: the approval was redeemed before. Do not pay again.
+    #[error("the approval was already redeemed")]
+    AlreadyRedeemed,
+    /// `approval-expired`: the approval was not redeemed in time.
+    #[error("the approval expired")]
+    ApprovalExpired,
+    /// `not-approved`: the step-up has not been approved (yet).
+    #[error("the step-up has not been approved")]
+    NotApproved,
+    /// `policy-refused`: the withdrawal policy said no at redeem time (for
+    /// example `withdrawals_frozen`, `held`, `daily_limit_exceeded`).
+    #[error("refused by withdrawal policy ({reason})")]
+    PolicyRefused {
+        /// Keyward's stable reason code.
+        reason: String,
+    },
+    /// `invalid-service-key`: the service key is missing, unknown or revoked.
+    #[error("the service key was not accepted")]
+    Unauthorized,
+    /// `insufficient-scope` (or another 403): the service key lacks a scope.
+    #[error("the service key is not allowed to do this")]
+    Forbidden,
+    /// `not-found`: no such step-up (or user).
+    #[error("not found")]
+    NotFound,
+    /// `validation`: a field of the request was refused.
+    #[error("invalid {field}: {detail}")]
+    Validation {
+        /// The offending field, e.g. `details.amount`.
+        field: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// `api-key-refused`: the presented user API key may not be used.
+    #[error("API key refused ({reason})")]
+    ApiKeyRefused {
+        /// Why, as Keyward reported it.
+        reason: ApiKeyRefusal,
+    },
+    /// Any other error response.
+    #[error("HTTP {status} ({type_})")]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The problem `type` URI (`about:blank` when the body had none).
+        type_: String,
+        /// The problem `detail`, if any.
+        detail: Option<String>,
+    },
+    /// The request did not complete, or the response could not be read.
+    #[error("transport error: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The base URL cannot be used.
+    #[error("invalid base URL: {0}")]
+    InvalidUrl(String),
+    /// [`wait_for_approval`](crate::KeywardClient::wait_for_approval): the
+    /// step-up was still pending when the timeout passed.
+    #[error("timed out waiting for the approval")]
+    Timeout,
+    /// [`wait_for_approval`](crate::KeywardClient::wait_for_approval): the
+    /// step-up left `pending` without being approved.
+    #[error("the step-up ended without approval (status: {status:?})")]
+    Ended {
+        /// The final status (`held`, `denied`, `expired`, ...).
+        status: StepUpStatus,
+        /// Keyward's reason, when held or denied.
+        reason: Option<String>,
+    },
+    /// An approval token was refused by offline verification.
+    #[error("approval token refused: {0}")]
+    Token(#[from] TokenError),
+}
+
+/// Why [`verify_approval`](crate::KeywardClient::verify_approval) refused a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a well-formed JWT, or its claims are missing or mistyped.
+    #[error("malformed token")]
+    Malformed,
+    /// The header's `alg` is not `EdDSA`.
+    #[error("algorithm not allowed")]
+    Algorithm,
+    /// No `kid`, or no key with it even after refetching the JWKS.
+    #[error("signed by an unknown key")]
+    UnknownKey,
+    /// The JWKS (or the named key in it) is malformed or not Ed25519.
+    #[error("invalid JWKS")]
+    Jwks,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// `exp` has passed.
+    #[error("expired")]
+    Expired,
+    /// `iat` is in the future.
+    #[error("not yet valid")]
+    NotYetValid,
+    /// `iss` is not this Keyward's issuer.
+    #[error("wrong issuer")]
+    WrongIssuer,
+    /// `aud` is not `keyward-step-up`.
+    #[error("wrong audience")]
+    WrongAudience,
+}
+
+/// The fields of an RFC 9457 problem body the client uses.
+#[derive(Debug, Default, Deserialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    type_: Option<String>,
+    detail: Option<String>,
+    field: Option<String>,
+    reason: Option<String>,
+}
+
+/// Maps an error response (status and raw body) to an [`Error`].
+pub(crate) fn from_response(status: u16, body: &[u8]) -> Error {
+    let problem: Problem = serde_json::from_slice(body).unwrap_or_default();
+    let type_ = problem
+        .type_
+        .clone()
+        .unwrap_or_else(|| "about:blank".to_owned());
+    let slug = type_
+        .rsplit_once("/problems/")
+        .map(|(_, slug)| slug)
+        .unwrap_or_default();
+    match slug {
+        "already-redeemed" => Error::AlreadyRedeemed,
+        "approval-expired" => Error::ApprovalExpired,
+        "not-approved" => Error::NotApproved,
+        "policy-refused" => Error::PolicyRefused {
+            reason: problem.reason.unwrap_or_default(),
+        },
+        "invalid-service-key" => Error::Unauthorized,
+        "insufficient-scope" | "forbidden" => Error::Forbidden,
+        "not-found" => Error::NotFound,
+        "validation" => Error::Validation {
+            field: problem.field.unwrap_or_default(),
+            detail: problem.detail.unwrap_or_default(),
+        },
+        "api-key-refused" => Error::ApiKeyRefused {
+            reason: ApiKeyRefusal::from_code(problem.reason.as_deref().unwrap_or_default()),
+        },
+        _ => Error::Http {
+            status,
+            type_,
+            detail: problem.detail,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_problem_slugs() {
+        let body = br#"{"type":"https://keyward.dev/problems/policy-refused","reason":"held"}"#;
+        assert!(
+            matches!(from_response(409, body), Error::PolicyRefused { reason } if reason == "held")
+        );
+        let body = br#"{"type":"https://keyward.dev/problems/validation","field":"details.amount","detail":"bad"}"#;
+        assert!(
+            matches!(from_response(422, body), Error::Validation { field, .. } if field == "details.amount")
+        );
+        let body =
+            br#"{"type":"https://keyward.dev/problems/api-key-refused","reason":"ip_not_allowed"}"#;
+        assert!(matches!(
+            from_response(403, body),
+            Error::ApiKeyRefused {
+                reason: ApiKeyRefusal::IpNotAllowed
+            }
+        ));
+        assert!(matches!(
+            from_response(502, b"<html>bad gateway</html>"),
+            Error::Http { status: 502, type_, .. } if type_ == "about:blank"
+        ));
+    }
+}
