@@ -231,10 +231,29 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, %origin, %rp_id, database = app.state.db.backend(), "Keyward listening; open {origin}");
-    app.serve(listener, shutdown_signal()).await?;
-    tracing::info!("shut down cleanly");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    shutdown_signal().await;
+    let _ = stop.send(());
+    // In-flight requests get a bounded time to finish; a stuck client must
+    // not keep a replica from restarting.
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(joined) => {
+            joined??;
+            tracing::info!("shut down cleanly");
+        }
+        Err(_) => tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "in-flight requests did not finish in time; exiting"
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long in-flight requests may run after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
