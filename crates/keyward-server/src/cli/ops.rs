@@ -66,7 +66,16 @@ pub(super) async fn run_withdrawals(
                 "reason must be 1 to 200 characters, no control characters"
             );
             let db = connect(config).await?;
-            if admin::set_global_freeze(&db, true, Some(reason), now()).await? {
+            if crate::flows::withdrawals::set_global_freeze(
+                &db,
+                now(),
+                true,
+                Some(reason),
+                "cli",
+                None,
+            )
+            .await?
+            {
                 println!("withdrawals frozen: {reason}");
             } else {
                 println!("withdrawals were already frozen; nothing changed");
@@ -75,7 +84,9 @@ pub(super) async fn run_withdrawals(
         }
         WithdrawalsAction::Unfreeze => {
             let db = connect(config).await?;
-            if admin::set_global_freeze(&db, false, None, now()).await? {
+            if crate::flows::withdrawals::set_global_freeze(&db, now(), false, None, "cli", None)
+                .await?
+            {
                 println!("withdrawals unfrozen");
             } else {
                 println!("withdrawals were not frozen; nothing changed");

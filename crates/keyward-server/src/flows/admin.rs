@@ -20,7 +20,7 @@ use crate::stepup::details::canonical_json;
 use crate::store::audit::{self, AuditRow};
 use crate::store::service_keys::{self, ServiceKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
-use crate::store::{controls, credentials, throttle, users};
+use crate::store::{credentials, throttle, users};
 use crate::{on_db, on_tx};
 
 /// Who the audit entries of these actions name.
@@ -120,29 +120,6 @@ fn event(user_id: Option<Uuid>, event: &str, detail: Value) -> audit::Event<'_> 
 /// Appends one operator event in its own transaction.
 async fn audit_alone(db: &Db, name: &str, detail: Value, now: Millis) -> anyhow::Result<()> {
     Ok(audit::append_alone(db, &event(None, name, detail), now).await?)
-}
-
-/// Sets or lifts the global withdrawal freeze, audited in the same
-/// transaction; returns whether it changed.
-pub async fn set_global_freeze(
-    db: &Db,
-    frozen: bool,
-    reason: Option<&str>,
-    now: Millis,
-) -> anyhow::Result<bool> {
-    let mut tx = db.begin().await?;
-    let changed = controls::set_global_freeze(&mut tx, frozen, reason, now).await?;
-    if changed {
-        let name = if frozen {
-            "withdrawals.frozen"
-        } else {
-            "withdrawals.unfrozen"
-        };
-        let detail = json!({ "reason": reason, "by": BY });
-        audit::append(&mut tx, &event(None, name, detail), now).await?;
-    }
-    tx.commit().await?;
-    Ok(changed)
 }
 
 /// The account with this (not yet normalised) username.

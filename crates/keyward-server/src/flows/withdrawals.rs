@@ -4,6 +4,8 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::clock::Millis;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::state::AppState;
@@ -76,16 +78,17 @@ pub async fn remove_address(
     Ok(())
 }
 
-/// Sets or lifts the operator's emergency freeze.
+/// Sets or lifts the operator's emergency freeze, with its audit entry;
+/// returns whether it changed. Used by the admin endpoint and the CLI.
 pub async fn set_global_freeze(
-    app: &AppState,
+    db: &Db,
+    now: Millis,
     frozen: bool,
     reason: Option<&str>,
     by: &str,
     ip: Option<&str>,
-) -> ApiResult<bool> {
-    let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
     let changed = controls::set_global_freeze(&mut tx, frozen, reason, now).await?;
     if changed {
         let name = if frozen {

@@ -193,7 +193,8 @@ async fn global_freeze(
         return Err(ApiError::invalid("reason", "must be 1-200 characters"));
     }
     withdrawals::set_global_freeze(
-        &app,
+        &app.db,
+        app.clock.now(),
         true,
         Some(reason),
         &format!("service:{}", service.0.name),
@@ -213,7 +214,8 @@ async fn global_unfreeze(
 ) -> ApiResult<Json<Value>> {
     service.require("admin")?;
     withdrawals::set_global_freeze(
-        &app,
+        &app.db,
+        app.clock.now(),
         false,
         None,
         &format!("service:{}", service.0.name),
