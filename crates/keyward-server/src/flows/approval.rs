@@ -12,10 +12,9 @@ use uuid::Uuid;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
-use crate::flows::account::username_of;
-use crate::flows::assertion::{self, Answerer, Bound};
+use crate::flows::assertion::{self, Bound};
+use crate::flows::signing;
 use crate::flows::stepup::{self, action_of};
-use crate::flows::{signing, throttle};
 use crate::state::AppState;
 use crate::stepup::details::{Action, Details};
 use crate::store::audit;
@@ -57,20 +56,14 @@ pub async fn approve(
 ) -> ApiResult<Value> {
     let row = stepup::pending(app, id, owner).await?;
     let action = action_of(&row)?;
-    let username = username_of(app, row.user_id).await?;
-    throttle::check(app, &username, &client.ip).await?;
-    let who = Answerer {
-        user_id: row.user_id,
-        username: &username,
-        client,
-    };
     let bound = Bound {
         purpose: Purpose::StepUp,
         subject: Some(id),
     };
     let mut done = assertion::finish(
         app,
-        &who,
+        row.user_id,
+        client,
         bound,
         ceremony,
         credential,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
+use crate::flows::account::username_of;
 use crate::flows::throttle;
 use crate::state::AppState;
 use crate::store::audit;
@@ -152,10 +153,12 @@ pub struct Asserted {
     pub response: PublicKeyCredential,
     /// The signing key, as updated by this assertion.
     pub key: SecurityKey,
+    /// The user's username (the account throttle key).
+    pub username: String,
 }
 
 /// Who is answering, for the audit log and throttling.
-pub struct Answerer<'a> {
+struct Answerer<'a> {
     /// The user the ceremony was issued for.
     pub user_id: Uuid,
     /// Their username (the account throttle key).
@@ -164,16 +167,25 @@ pub struct Answerer<'a> {
     pub client: &'a Client,
 }
 
-/// Finishes an assertion. Failures are audited and counted for throttling
-/// before the error is returned; nothing else changes.
+/// Finishes an assertion by `user_id`'s key from `client`. Refused while
+/// the account or address is throttled; failures are audited and counted for
+/// throttling before the error is returned; nothing else changes.
 pub async fn finish(
     app: &AppState,
-    who: &Answerer<'_>,
+    user_id: Uuid,
+    client: &Client,
     bound: impl Into<Bound>,
     ceremony: Uuid,
     credential: Value,
     uv: UserVerification,
 ) -> ApiResult<Asserted> {
+    let username = username_of(app, user_id).await?;
+    throttle::check(app, &username, &client.ip).await?;
+    let who = &Answerer {
+        user_id,
+        username: &username,
+        client,
+    };
     let response: PublicKeyCredential = serde_json::from_value(credential)
         .map_err(|e| ApiError::invalid("credential", e.to_string()))?;
     // Consume the challenge before anything is verified or acted on.
@@ -216,6 +228,7 @@ pub async fn finish(
         user_verified: outcome.user_verified,
         response,
         key,
+        username,
     })
 }
 

@@ -17,8 +17,7 @@ use crate::auth::{self, AuthState, MayEnrol, SignedIn};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
-use crate::flows::account::username_of;
-use crate::flows::{assertion, keys, throttle};
+use crate::flows::{assertion, keys};
 use crate::routes::schemas;
 use crate::routes::signin::CeremonyAnswer;
 use crate::state::AppState;
@@ -218,17 +217,11 @@ async fn reauthenticate(
     client: Client,
     body: CeremonyAnswer,
 ) -> ApiResult<Json<Value>> {
-    let username = username_of(&app, who.user_id).await?;
-    throttle::check(&app, &username, &client.ip).await?;
-    let answerer = assertion::Answerer {
-        user_id: who.user_id,
-        username: &username,
-        client: &client,
-    };
     let uv = app.config.user_verification.key_management;
     let mut done = assertion::finish(
         &app,
-        &answerer,
+        who.user_id,
+        &client,
         Purpose::Reauth,
         body.ceremony,
         body.credential,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::{self, AuthState, PasswordDone, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
-use crate::flows::account::{self, Next, open_login, username_of};
+use crate::flows::account::{self, Next, open_login};
 use crate::flows::{assertion, throttle};
 use crate::routes::schemas;
 use crate::state::AppState;
@@ -150,17 +150,11 @@ async fn sign_in_with_key(
     client: Client,
     body: CeremonyAnswer,
 ) -> ApiResult<Json<Value>> {
-    let username = username_of(&app, who.user_id).await?;
-    throttle::check(&app, &username, &client.ip).await?;
-    let answerer = assertion::Answerer {
-        user_id: who.user_id,
-        username: &username,
-        client: &client,
-    };
     let uv = app.config.user_verification.sign_in;
     let mut done = assertion::finish(
         &app,
-        &answerer,
+        who.user_id,
+        &client,
         Purpose::SignIn,
         body.ceremony,
         body.credential,
@@ -169,7 +163,7 @@ async fn sign_in_with_key(
     .await?;
     let now = app.clock.now();
     let login_id = open_login(&app, &mut done.tx, who.user_id, &client, now).await?;
-    throttle::reset_account(&mut done.tx, &username).await?;
+    throttle::reset_account(&mut done.tx, &done.username).await?;
     let detail = json!({ "key_id": done.credential.id, "login_id": login_id, "user_verified": done.user_verified });
     let event = audit::Event {
         user_id: Some(who.user_id),
