@@ -158,7 +158,7 @@ pub async fn require_origin(
 
 /// An authenticated exchange service (`Authorization: Bearer kw_svc_…`).
 #[derive(Debug, Clone)]
-pub struct Service(pub crate::store::service_keys::ServiceKeyRow);
+pub struct Service(pub std::sync::Arc<crate::store::service_keys::ServiceKeyRow>);
 
 impl Service {
     /// Fails with 403 unless the key carries `scope`.
@@ -189,6 +189,6 @@ impl FromRequestParts<AppState> for Service {
         let row = crate::flows::key_verify::service_key(app, &hash)
             .await?
             .ok_or(ApiError::ServiceUnauthenticated)?;
-        Ok(Self((*row).clone()))
+        Ok(Self(row))
     }
 }
