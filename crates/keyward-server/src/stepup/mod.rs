@@ -5,3 +5,5 @@
 pub mod amount;
 pub mod details;
 pub mod policy;
+#[cfg(test)]
+mod properties;

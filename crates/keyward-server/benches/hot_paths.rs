@@ -1,0 +1,110 @@
+//! Micro-benchmarks of the pure functions on Keyward's hot paths (criterion):
+//! step-up details canonicalisation + digest, withdrawal policy evaluation,
+//! API-key parse + hash, approval-token sign and verify.
+//!
+//!     cargo bench -p keyward-server --bench hot_paths
+//!
+//! Figures are recorded in docs/benchmarks.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use keyward_access::approval::{self, ApprovalClaims, SigningKey};
+use keyward_access::token::{self, TokenKind};
+use keyward_server::config::default_assets;
+use keyward_server::stepup::details::{Action, canonicalise};
+use keyward_server::stepup::policy::{AccountFacts, WithdrawalFacts, decide};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use uuid::Uuid;
+
+fn details(c: &mut Criterion) {
+    let assets = default_assets();
+    let raw = json!({ "asset": "BTC", "network": "bitcoin", "amount": "1.50000000",
+        "destination": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "memo": "invoice 42",
+        "client_reference": "wd-2026-11-24-000123" });
+    c.bench_function("details: canonicalise + digest (withdrawal)", |b| {
+        b.iter(|| canonicalise("withdrawal", black_box(&raw), &assets).unwrap())
+    });
+    let api_key = json!({ "label": "trading bot", "scopes": ["withdraw", "read"],
+        "ip_allowlist": ["203.0.113.0/24", "2001:db8::/48"], "expires_in_days": 90 });
+    c.bench_function("details: canonicalise + digest (api_key.create)", |b| {
+        b.iter(|| canonicalise("api_key.create", black_box(&api_key), &assets).unwrap())
+    });
+}
+
+fn policy(c: &mut Criterion) {
+    let account = AccountFacts {
+        global_freeze: None,
+        user_frozen: false,
+        hold: Some((1_000, "key_added".into())),
+    };
+    let facts = WithdrawalFacts {
+        address_usable_from: Some(0),
+        redeemed_last_24h: 250_000_000,
+        daily_limit: Some(1_000_000_000),
+        amount: 150_000_000,
+    };
+    c.bench_function("policy: decide (withdrawal, allowed)", |b| {
+        b.iter(|| {
+            decide(
+                Action::Withdrawal,
+                black_box(&account),
+                Some(black_box(&facts)),
+                2_000,
+            )
+        })
+    });
+}
+
+fn tokens(c: &mut Criterion) {
+    let key = token::generate(TokenKind::ApiKey);
+    let presented = key.plaintext.expose_secret().to_owned();
+    c.bench_function("api key: parse + checksum + hash", |b| {
+        b.iter(|| token::parse(TokenKind::ApiKey, black_box(&presented)).unwrap())
+    });
+    let garbage = format!("{}x", &presented[..presented.len() - 1]);
+    c.bench_function("api key: parse (bad checksum, refused)", |b| {
+        b.iter(|| token::parse(TokenKind::ApiKey, black_box(&garbage)).is_err())
+    });
+}
+
+fn approvals(c: &mut Criterion) {
+    let key = SigningKey::generate();
+    let jwks = approval::jwks([&key]);
+    let claims = ApprovalClaims {
+        step_up_id: Uuid::new_v4(),
+        sub: Uuid::new_v4().to_string(),
+        action: "withdrawal".into(),
+        details_digest: "ab".repeat(32),
+        credential_id: "Y3JlZGVudGlhbC1pZA".into(),
+        aaguid: None,
+        uv: true,
+        iat: 1_800_000_000,
+        exp: 1_800_000_300,
+        jti: Uuid::new_v4(),
+        iss: "https://keyward.example".into(),
+        aud: "withdrawals".into(),
+    };
+    c.bench_function("approval token: sign (EdDSA)", |b| {
+        b.iter(|| approval::sign(&key, black_box(&claims)).unwrap())
+    });
+    let token = approval::sign(&key, &claims).unwrap();
+    c.bench_function("approval token: verify (EdDSA, JWKS)", |b| {
+        b.iter(|| {
+            approval::verify(
+                black_box(&token),
+                &jwks,
+                "https://keyward.example",
+                "withdrawals",
+                1_800_000_010,
+            )
+            .unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, details, policy, tokens, approvals);
+criterion_main!(benches);
