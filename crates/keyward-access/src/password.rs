@@ -14,6 +14,7 @@ pub const MAX_PASSWORD_LEN: usize = 256;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordParams {
     /// Memory in KiB.
     pub memory_kib: u32,

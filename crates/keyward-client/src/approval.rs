@@ -158,6 +158,21 @@ pub(crate) fn find_key(set: &JwkSet, kid: &str) -> Result<DecodingKey, TokenErro
     DecodingKey::from_jwk(jwk).map_err(|_| TokenError::Jwks)
 }
 
+/// Verifies `token` against `set` with exactly the steps
+/// [`verify_approval`](crate::KeywardClient::verify_approval) takes once it
+/// has the key set (header, key choice, signature and claims), without any
+/// fetching. For the fuzz target.
+#[doc(hidden)]
+pub fn verify_with_set(
+    token: &str,
+    set: &JwkSet,
+    issuer: &str,
+    leeway: u64,
+) -> Result<ApprovalClaims, TokenError> {
+    let key = find_key(set, &token_kid(token)?)?;
+    decode(token, &key, issuer, leeway)
+}
+
 /// Verifies `token` with `key`: EdDSA only, exact issuer and audience,
 /// `exp` in the future and `iat` not (both within `leeway` seconds).
 pub(crate) fn decode(

@@ -62,3 +62,11 @@ pub use approval::{AUDIENCE, ApprovalClaims, approval_matches};
 pub use client::KeywardClient;
 pub use error::{Error, TokenError};
 pub use types::{ApiKeyRefusal, Redeemed, StepUp, StepUpStatus, VerifiedKey};
+
+/// Offline approval-token verification against a given key set, for the fuzz
+/// target (`fuzz/`); not part of the supported API.
+#[doc(hidden)]
+pub mod offline {
+    pub use crate::approval::verify_with_set;
+    pub use jsonwebtoken::jwk::JwkSet;
+}

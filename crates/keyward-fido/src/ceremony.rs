@@ -128,6 +128,16 @@ impl Fido {
             .webauthn
             .finish_securitykey_registration(response, &state.0)
             .map_err(from_webauthn)?;
+        // The id that is stored and looked up is the attested one (in the
+        // signed authenticator data); the response's `rawId` is unsigned
+        // client JSON, which webauthn-rs does not compare. Check the length
+        // on the attested id, and refuse a `rawId` that names another one.
+        if key.cred_id().len() > MAX_CREDENTIAL_ID_LEN {
+            return Err(FidoError::refused("credential_id_too_long"));
+        }
+        if key.cred_id().as_slice() != response.raw_id.as_slice() {
+            return Err(FidoError::refused("malformed_response"));
+        }
         Ok(EnrolledKey {
             credential_id: key.cred_id().clone(),
             key,
@@ -205,6 +215,66 @@ impl Fido {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use keyward_testkit::{Forge, SoftKey};
+
+    const ORIGIN: &str = "http://localhost:8080";
+
+    fn fido() -> Fido {
+        let rp = RelyingParty {
+            id: "localhost".into(),
+            origin: url::Url::parse(ORIGIN).unwrap(),
+            name: "t".into(),
+        };
+        Fido::new(&rp, AttestationPolicy::Any).unwrap()
+    }
+
+    /// A registration answered by `forge`, with `rawId` (and `id`) replaced.
+    fn register_with_raw_id(forge: &Forge, raw_id: &[u8]) -> Result<EnrolledKey, FidoError> {
+        let fido = fido();
+        let (ccr, state) = fido
+            .start_registration(Uuid::new_v4(), "alice", vec![])
+            .unwrap();
+        let options = serde_json::to_value(&ccr).unwrap();
+        let mut json = SoftKey::new().register_with(&options, ORIGIN, forge);
+        json["rawId"] = URL_SAFE_NO_PAD.encode(raw_id).into();
+        json["id"] = URL_SAFE_NO_PAD.encode(raw_id).into();
+        let response: RegisterPublicKeyCredential = serde_json::from_value(json).unwrap();
+        fido.finish_registration(&response, &state)
+    }
+
+    /// Fuzz finding (webauthn_registration): a `rawId` other than the attested
+    /// credential id was accepted, so the length limit (checked on `rawId`)
+    /// could be bypassed and the response named a credential it did not enrol.
+    #[test]
+    fn registration_raw_id_must_be_the_attested_credential_id() {
+        let attested = vec![7u8; 32];
+        let forge = Forge {
+            credential_id: Some(attested.clone()),
+            ..Forge::default()
+        };
+        let ok = register_with_raw_id(&forge, &attested).unwrap();
+        assert_eq!(ok.credential_id, attested);
+        let err = register_with_raw_id(&forge, &[8u8; 32]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            FidoError::refused("malformed_response").to_string()
+        );
+    }
+
+    #[test]
+    fn oversized_attested_credential_id_is_refused_whatever_raw_id_says() {
+        let forge = Forge {
+            credential_id: Some(vec![1u8; MAX_CREDENTIAL_ID_LEN + 1]),
+            ..Forge::default()
+        };
+        let err = register_with_raw_id(&forge, &[1u8; 16]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            FidoError::refused("credential_id_too_long").to_string()
+        );
+    }
 
     /// Browsers refuse credProtect "userVerificationRequired" unless the
     /// request also requires UV; the options must be consistent as sent.

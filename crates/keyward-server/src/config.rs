@@ -303,14 +303,27 @@ impl Config {
             Some(path) => figment = figment.merge(Toml::file(path)),
             None => figment = figment.merge(Toml::file("keyward.toml")),
         }
-        let config: Config = figment
-            .merge(
+        Self::extract(
+            figment.merge(
                 // Variables that are not settings: the log filter, the config
                 // file path, and the test and load-generator knobs.
                 Env::prefixed("KEYWARD_")
                     .ignore(&["LOG", "CONFIG", "TEST_DATABASE_URL", "LOADGEN_SERVICE_KEY"])
                     .split("__"),
-            )
+            ),
+        )
+    }
+
+    /// Defaults, then the TOML text `toml`, checked as [`Config::load`]
+    /// checks a file — without the environment (used by the fuzz target).
+    pub fn from_toml_str(toml: &str) -> anyhow::Result<Self> {
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)),
+        )
+    }
+
+    fn extract(figment: Figment) -> anyhow::Result<Self> {
+        let config: Config = figment
             .extract()
             .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
         config.validate()?;
@@ -334,6 +347,38 @@ impl Config {
         }
         if self.session.idle_minutes == 0 || self.session.absolute_hours == 0 {
             anyhow::bail!("session.idle_minutes and session.absolute_hours must be positive");
+        }
+        // Upper bounds keep every lifetime the server adds to "now" (in
+        // milliseconds) far from overflow: a wrapped hold or cooling-off
+        // would lift it instead of imposing it.
+        let limits = [
+            ("session.idle_minutes", self.session.idle_minutes, 24 * 60),
+            (
+                "session.absolute_hours",
+                self.session.absolute_hours,
+                24 * 365,
+            ),
+            ("reauth_window_seconds", self.reauth_window_seconds, 86_400),
+            (
+                "withdrawals.step_up_ttl_seconds",
+                self.withdrawals.step_up_ttl_seconds,
+                86_400 * 30,
+            ),
+            (
+                "withdrawals.hold_hours",
+                self.withdrawals.hold_hours,
+                24 * 365 * 10,
+            ),
+            (
+                "withdrawals.address_cooling_hours",
+                self.withdrawals.address_cooling_hours,
+                24 * 365 * 10,
+            ),
+        ];
+        for (name, value, max) in limits {
+            if value > max {
+                anyhow::bail!("{name} must be at most {max}");
+            }
         }
         if self.ceremony_ttl_seconds == 0 || self.ceremony_ttl_seconds > 3600 {
             anyhow::bail!("ceremony_ttl_seconds must be between 1 and 3600");
@@ -412,6 +457,36 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz finding (config): huge lifetimes were accepted and then
+    /// overflowed where the server adds them to "now" in milliseconds.
+    #[test]
+    fn lifetimes_that_would_overflow_are_refused() {
+        for toml in [
+            "[session]\nidle_minutes = 307445734561825861",
+            "[session]\nabsolute_hours = 9223372036854775807",
+            "reauth_window_seconds = 9223372036854775807",
+            "[withdrawals]\nstep_up_ttl_seconds = 9223372036854775807",
+            "[withdrawals]\nhold_hours = 9223372036854775807",
+            "[withdrawals]\naddress_cooling_hours = 9223372036854775807",
+        ] {
+            let err = Config::from_toml_str(toml).unwrap_err().to_string();
+            assert!(err.contains("must be at most"), "{toml}: {err}");
+        }
+        let longest =
+            "[session]\nidle_minutes = 1440\n[withdrawals]\naddress_cooling_hours = 87600";
+        Config::from_toml_str(longest).unwrap();
+    }
+
+    /// Fuzz finding (config): a misspelt `[password]` key was silently
+    /// ignored (the default cost applied), unlike in every other section.
+    #[test]
+    fn unknown_password_keys_are_refused() {
+        let err = Config::from_toml_str("[password]\nparallism = 4")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("parallism"), "{err}");
+    }
 
     #[test]
     fn defaults_are_valid_and_local() {

@@ -11,6 +11,8 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod flows;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

@@ -167,6 +167,12 @@ struct Answerer<'a> {
     pub client: &'a Client,
 }
 
+/// Reads the browser's assertion response; 422 naming `credential` if it is
+/// not one.
+pub fn assertion_response(credential: Value) -> ApiResult<PublicKeyCredential> {
+    serde_json::from_value(credential).map_err(|e| ApiError::invalid("credential", e.to_string()))
+}
+
 /// Finishes an assertion by `user_id`'s key from `client`. Refused while
 /// the account or address is throttled; failures are audited and counted for
 /// throttling before the error is returned; nothing else changes.
@@ -186,8 +192,7 @@ pub async fn finish(
         username: &username,
         client,
     };
-    let response: PublicKeyCredential = serde_json::from_value(credential)
-        .map_err(|e| ApiError::invalid("credential", e.to_string()))?;
+    let response = assertion_response(credential)?;
     // Consume the challenge before anything is verified or acted on.
     let state = take_ceremony(app, ceremony, who.user_id, bound).await?;
     let outcome = match app.fido.finish_authentication(&response, &state, uv) {

@@ -54,6 +54,12 @@ pub struct Enrolled {
     pub new_login: Option<Uuid>,
 }
 
+/// Reads the browser's registration response; 422 naming `credential` if
+/// it is not one.
+pub fn registration_response(credential: Value) -> ApiResult<RegisterPublicKeyCredential> {
+    serde_json::from_value(credential).map_err(|e| ApiError::invalid("credential", e.to_string()))
+}
+
 /// Finishes enrolling a key: verifies attestation per policy and stores it.
 pub async fn finish_enrolment(
     app: &AppState,
@@ -64,8 +70,7 @@ pub async fn finish_enrolment(
     client: &Client,
 ) -> ApiResult<Enrolled> {
     let label = KeyLabel::parse(label)?;
-    let response: RegisterPublicKeyCredential = serde_json::from_value(credential)
-        .map_err(|e| ApiError::invalid("credential", e.to_string()))?;
+    let response = registration_response(credential)?;
     let state: RegistrationState =
         take_ceremony(app, ceremony, who.user_id, Purpose::Register).await?;
     let enrolled = match app.fido.finish_registration(&response, &state) {

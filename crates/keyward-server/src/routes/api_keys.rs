@@ -74,8 +74,17 @@ async fn create(
     client: Client,
     ApiJson(mut body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let step_up_id = body
-        .as_object_mut()
+    let step_up_id = take_step_up_id(&mut body)?;
+    let created = api_keys::create(&app, who.user_id, step_up_id, &body, &client).await?;
+    let mut view = api_keys::view(&created.key);
+    view["secret"] = json!(created.secret.expose_secret());
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Removes and returns the `step_up_id` member of an API-key creation body;
+/// the rest are the details to create.
+pub(crate) fn take_step_up_id(body: &mut Value) -> ApiResult<Uuid> {
+    body.as_object_mut()
         .and_then(|o| o.remove("step_up_id"))
         .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
         .ok_or_else(|| {
@@ -83,11 +92,7 @@ async fn create(
                 "step_up_id",
                 "the id of the approved api_key.create step-up is required",
             )
-        })?;
-    let created = api_keys::create(&app, who.user_id, step_up_id, &body, &client).await?;
-    let mut view = api_keys::view(&created.key);
-    view["secret"] = json!(created.secret.expose_secret());
-    Ok((StatusCode::CREATED, Json(view)))
+        })
 }
 
 /// The user's API keys.
@@ -130,14 +135,30 @@ async fn revoke_all(
 /// A key presented to a gateway.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct VerifyRequest {
+pub(crate) struct VerifyRequest {
     /// The presented key (`kw_api_…`).
     #[schema(format = Password)]
-    key: String,
+    pub(crate) key: String,
     /// `read`, `trade` or `withdraw`.
-    scope: String,
+    pub(crate) scope: String,
     /// The caller's address (IPv4 or IPv6).
-    client_ip: String,
+    pub(crate) client_ip: String,
+}
+
+impl VerifyRequest {
+    /// Checks the scope and returns the client address.
+    pub(crate) fn checked_ip(&self) -> ApiResult<IpAddr> {
+        if !crate::stepup::details::API_KEY_SCOPES.contains(&self.scope.as_str()) {
+            return Err(ApiError::invalid(
+                "scope",
+                "must be read, trade or withdraw",
+            ));
+        }
+        self.client_ip
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::invalid("client_ip", "must be an IPv4 or IPv6 address"))
+    }
 }
 
 /// Checks a user API key for a scope from a client address (service
@@ -165,17 +186,7 @@ async fn verify_key(
     body: VerifyRequest,
 ) -> ApiResult<Json<Value>> {
     service.require("apikeys:verify")?;
-    if !crate::stepup::details::API_KEY_SCOPES.contains(&body.scope.as_str()) {
-        return Err(ApiError::invalid(
-            "scope",
-            "must be read, trade or withdraw",
-        ));
-    }
-    let ip: IpAddr = body
-        .client_ip
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::invalid("client_ip", "must be an IPv4 or IPv6 address"))?;
+    let ip = body.checked_ip()?;
     match key_verify::verify(&app, &body.key, &body.scope, ip).await? {
         Ok(ok) => {
             let k = &ok.key;

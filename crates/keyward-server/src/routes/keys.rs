@@ -39,22 +39,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The answer to a registration challenge.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Registration {
+pub(crate) struct Registration {
     /// Ceremony id from the options response.
-    ceremony: Uuid,
+    pub(crate) ceremony: Uuid,
     /// A name for the key (1-64 characters).
-    label: String,
+    pub(crate) label: String,
     /// The WebAuthn response (`PublicKeyCredential.toJSON()`).
     #[schema(value_type = Object)]
-    credential: Value,
+    pub(crate) credential: Value,
 }
 
 /// A new label.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Rename {
+pub(crate) struct Rename {
     /// A name for the key (1-64 characters).
-    label: String,
+    pub(crate) label: String,
 }
 
 /// A key as the API shows it.

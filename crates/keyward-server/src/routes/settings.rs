@@ -24,9 +24,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// New settings.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Settings {
+pub(crate) struct Settings {
     /// 4-64 characters, no control characters.
-    anti_phishing_phrase: String,
+    pub(crate) anti_phishing_phrase: String,
+}
+
+/// The checked, trimmed phrase of `body`.
+pub(crate) fn phrase(body: &Settings) -> ApiResult<&str> {
+    let phrase = body.anti_phishing_phrase.trim();
+    let len = phrase.chars().count();
+    if !(4..=64).contains(&len) || phrase.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "anti_phishing_phrase",
+            "must be 4-64 characters without control characters",
+        ));
+    }
+    Ok(phrase)
 }
 
 /// The user's settings.
@@ -47,14 +60,7 @@ async fn write(
     client: Client,
     ApiJson(body): ApiJson<Settings>,
 ) -> ApiResult<Json<Value>> {
-    let phrase = body.anti_phishing_phrase.trim();
-    let len = phrase.chars().count();
-    if !(4..=64).contains(&len) || phrase.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "anti_phishing_phrase",
-            "must be 4-64 characters without control characters",
-        ));
-    }
+    let phrase = phrase(&body)?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     users::set_phrase(&mut tx, who.user_id, phrase).await?;

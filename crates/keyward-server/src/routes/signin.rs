@@ -37,12 +37,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Username and password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Credentials {
+pub(crate) struct Credentials {
     /// 3-32 characters: lower-case letters, digits, `.`, `_`, `-`.
-    username: String,
+    pub(crate) username: String,
     /// At least 12 characters.
     #[schema(value_type = String, format = Password)]
-    password: SecretString,
+    pub(crate) password: SecretString,
 }
 
 /// A ceremony answer: the ceremony id and the browser's `credential.toJSON()`.
@@ -201,13 +201,13 @@ async fn sign_out(
 /// A password change.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub(crate) struct PasswordChange {
     /// The current password.
     #[schema(value_type = String, format = Password)]
-    current_password: SecretString,
+    pub(crate) current_password: SecretString,
     /// The new password (at least 12 characters).
     #[schema(value_type = String, format = Password)]
-    new_password: SecretString,
+    pub(crate) new_password: SecretString,
 }
 
 /// Changes the password (needs a fresh key assertion); ends the other

@@ -43,16 +43,16 @@ pub fn service_router() -> OpenApiRouter<AppState> {
 /// A step-up request from the exchange.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateStepUp {
+pub(crate) struct CreateStepUp {
     /// User id or username.
-    user: String,
+    pub(crate) user: String,
     /// `withdrawal` (the other actions are the user's own).
     #[schema(example = "withdrawal")]
-    action: String,
+    pub(crate) action: String,
     /// For `withdrawal`: `{asset, network, amount, destination, memo?,
     /// client_reference}` (amount a decimal string).
     #[schema(value_type = Object)]
-    details: Value,
+    pub(crate) details: Value,
 }
 
 fn step_up_id(raw: &str) -> ApiResult<Uuid> {

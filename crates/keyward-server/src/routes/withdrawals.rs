@@ -88,14 +88,21 @@ async fn my_status(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json
 /// An address to allow-list.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewAddress {
+pub(crate) struct NewAddress {
     /// A configured network, e.g. `bitcoin`.
-    network: String,
+    pub(crate) network: String,
     /// The address, valid for the network.
-    address: String,
+    pub(crate) address: String,
     /// The user's label.
     #[serde(default)]
-    label: Option<String>,
+    pub(crate) label: Option<String>,
+}
+
+impl NewAddress {
+    /// The `address.add` step-up details.
+    pub(crate) fn details(&self) -> Value {
+        json!({ "network": self.network, "address": self.address, "label": self.label })
+    }
 }
 
 /// The withdrawal allow-list.
@@ -128,8 +135,7 @@ async fn add_address(
     client: Client,
     ApiJson(body): ApiJson<NewAddress>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let details = json!({ "network": body.network, "address": body.address, "label": body.label });
-    let canonical = canonicalise("address.add", &details, &app.config.assets)?;
+    let canonical = canonicalise("address.add", &body.details(), &app.config.assets)?;
     let (row, _) =
         stepup::create(&app, Requester::User, who.user_id, &canonical, &client.ip).await?;
     if row.status != "pending" {
@@ -161,9 +167,20 @@ async fn remove_address(
 /// Why the operator freezes withdrawals.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FreezeBody {
+pub(crate) struct FreezeBody {
     /// 1-200 characters.
-    reason: String,
+    pub(crate) reason: String,
+}
+
+impl FreezeBody {
+    /// The trimmed reason, 1-200 bytes.
+    pub(crate) fn reason(&self) -> ApiResult<&str> {
+        let reason = self.reason.trim();
+        if reason.is_empty() || reason.len() > 200 {
+            return Err(ApiError::invalid("reason", "must be 1-200 characters"));
+        }
+        Ok(reason)
+    }
 }
 
 /// The operator's freeze (service `admin`).
@@ -188,10 +205,7 @@ async fn global_freeze(
     ApiJson(body): ApiJson<FreezeBody>,
 ) -> ApiResult<Json<Value>> {
     service.require("admin")?;
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.len() > 200 {
-        return Err(ApiError::invalid("reason", "must be 1-200 characters"));
-    }
+    let reason = body.reason()?;
     withdrawals::set_global_freeze(
         &app.db,
         app.clock.now(),
