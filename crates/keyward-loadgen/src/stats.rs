@@ -7,6 +7,8 @@ use std::time::Duration;
 pub enum Outcome {
     /// 2xx.
     Ok,
+    /// 2xx, with the latency of named steps inside the operation.
+    Phased(Vec<(&'static str, Duration)>),
     /// An HTTP status or transport error, by kind.
     Error(String),
 }
@@ -27,15 +29,36 @@ pub fn outcome(resp: reqwest::Result<reqwest::Response>) -> Outcome {
 pub struct Samples {
     micros: Vec<u64>,
     errors: BTreeMap<String, u64>,
+    phases: BTreeMap<&'static str, Vec<u64>>,
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Latency summary of sorted samples (µs in, ms out).
+fn summary(sorted: &[u64]) -> [f64; 4] {
+    let pct = |p: f64| {
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+        sorted[rank.min(sorted.len() - 1)] as f64 / 1000.0
+    };
+    [pct(50.0), pct(90.0), pct(99.0), pct(100.0)]
 }
 
 impl Samples {
     /// Records one operation.
     pub fn record(&mut self, took: Duration, outcome: Outcome) {
         match outcome {
-            Outcome::Ok => self
-                .micros
-                .push(u64::try_from(took.as_micros()).unwrap_or(u64::MAX)),
+            Outcome::Ok => self.micros.push(micros(took)),
+            Outcome::Phased(steps) => {
+                self.micros.push(micros(took));
+                for (name, d) in steps {
+                    self.phases.entry(name).or_default().push(micros(d));
+                }
+            }
             Outcome::Error(kind) => *self.errors.entry(kind).or_default() += 1,
         }
     }
@@ -46,27 +69,34 @@ impl Samples {
         for (k, v) in other.errors {
             *self.errors.entry(k).or_default() += v;
         }
+        for (k, v) in other.phases {
+            self.phases.entry(k).or_default().extend(v);
+        }
     }
 
     /// Summarises over the measured window.
     pub fn report(mut self, name: &str, window: Duration) -> Report {
         self.micros.sort_unstable();
-        let pct = |p: f64| {
-            if self.micros.is_empty() {
-                return 0.0;
-            }
-            let rank = ((p / 100.0) * (self.micros.len() - 1) as f64).round() as usize;
-            self.micros[rank.min(self.micros.len() - 1)] as f64 / 1000.0
-        };
+        let [p50_ms, p90_ms, p99_ms, max_ms] = summary(&self.micros);
+        let phases = self
+            .phases
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort_unstable();
+                (k.to_owned(), summary(&v))
+            })
+            .collect();
         Report {
             name: name.to_owned(),
             ops: self.micros.len() as u64,
             ops_per_sec: self.micros.len() as f64 / window.as_secs_f64(),
-            p50_ms: pct(50.0),
-            p90_ms: pct(90.0),
-            p99_ms: pct(99.0),
-            max_ms: self.micros.last().map_or(0.0, |m| *m as f64 / 1000.0),
+            p50_ms,
+            p90_ms,
+            p99_ms,
+            max_ms,
             errors: self.errors,
+            phases,
+            ceiling: None,
         }
     }
 }
@@ -90,6 +120,19 @@ pub struct Report {
     pub max_ms: f64,
     /// Errors by kind.
     pub errors: BTreeMap<String, u64>,
+    /// Named steps: p50, p90, p99, max (ms).
+    pub phases: Vec<(String, [f64; 4])>,
+    /// What the throughput is compared with: (name, ops/s).
+    pub ceiling: Option<(String, f64)>,
+}
+
+impl Report {
+    /// Throughput over the ceiling, if there is one.
+    pub fn ratio(&self) -> Option<f64> {
+        self.ceiling
+            .as_ref()
+            .map(|(_, c)| self.ops_per_sec / c.max(f64::MIN_POSITIVE))
+    }
 }
 
 /// The server's resident set size, KiB (Linux /proc).
@@ -112,6 +155,10 @@ pub fn print(reports: &[Report], rss_kib: Option<u64>, concurrency: usize, json:
                 "scenario": r.name, "concurrency": concurrency, "ops": r.ops, "ops_per_sec": r.ops_per_sec,
                 "p50_ms": r.p50_ms, "p90_ms": r.p90_ms, "p99_ms": r.p99_ms, "max_ms": r.max_ms,
                 "errors": r.errors, "server_rss_kib": rss_kib,
+                "phases": r.phases.iter().map(|(k, v)| serde_json::json!({
+                    "phase": k, "p50_ms": v[0], "p90_ms": v[1], "p99_ms": v[2], "max_ms": v[3] })).collect::<Vec<_>>(),
+                "ceiling": r.ceiling.as_ref().map(|(k, v)| serde_json::json!({ "of": k, "ops_per_sec": v })),
+                "ratio": r.ratio(),
             });
             println!("{line}");
         }
@@ -138,6 +185,25 @@ pub fn print(reports: &[Report], rss_kib: Option<u64>, concurrency: usize, json:
                 errors.join(", ")
             }
         );
+        for (phase, [p50, p90, p99, max]) in &r.phases {
+            println!(
+                "{:<16} {:>10} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                format!("  {phase}"),
+                "",
+                "",
+                p50,
+                p90,
+                p99,
+                max
+            );
+        }
+        if let (Some((of, c)), Some(ratio)) = (&r.ceiling, r.ratio()) {
+            println!(
+                "{:<16} {:.1} % of the ceiling ({of}: {c:.0} ops/s)",
+                "  ratio",
+                ratio * 100.0
+            );
+        }
     }
     println!("concurrency {concurrency}; server RSS after the run: {rss}");
 }

@@ -9,6 +9,7 @@
 //! command-line usage errors); 3 approval evidence invalid (`approval verify`).
 
 mod audit;
+mod import;
 mod keys;
 mod ops;
 
@@ -109,6 +110,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ApprovalAction,
     },
+    /// Bulk-load accounts with their security keys from JSON lines, all or
+    /// nothing, in one transaction (audited as `accounts.imported`).
+    #[command(after_help = EXIT_CODES)]
+    Import {
+        /// JSON-lines file (`-` for standard input): one account per line,
+        /// `{"username", "password_hash" (argon2id PHC), "credentials":
+        /// [{"id", "label", "key" (stored webauthn-rs key)}]}`.
+        file: PathBuf,
+    },
 }
 
 /// `keyward config …`
@@ -160,6 +170,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Withdrawals { action } => ops::run_withdrawals(action, &config).await,
         Command::User { action } => ops::run_user(action, &config).await,
         Command::Approval { action } => audit::run_approval(action, &config).await,
+        Command::Import { file } => import::run_import(file, &config).await,
     }
 }
 

@@ -21,11 +21,53 @@ pub enum Db {
 
 /// An open transaction on either backend.
 pub enum Tx {
-    /// SQLite transaction (`BEGIN IMMEDIATE`).
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// SQLite transaction (`BEGIN IMMEDIATE`), holding this process's turn
+    /// to write.
+    Sqlite(SqliteTx),
     /// PostgreSQL transaction.
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
+
+/// A SQLite write transaction with this process's turn to write. SQLite has
+/// one writer at a time; writers of this process queue for their turn here,
+/// without holding a pool connection, instead of in SQLite's busy handler
+/// (which sleeps in steps of up to 100 ms and keeps the connection). So a
+/// transaction's holder can always get a connection for a read, and the
+/// next writer starts as soon as the last one commits.
+pub struct SqliteTx {
+    // Field order matters: the transaction ends before the turn is passed on.
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl std::ops::Deref for SqliteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// The write turn of the SQLite database behind `pool` (one per file).
+fn write_turn(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    type Turns =
+        std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>;
+    static TURNS: std::sync::OnceLock<std::sync::Mutex<Turns>> = std::sync::OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let mut turns = TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    turns.entry(file).or_default().clone()
+}
+
+/// How long a writer waits for its turn (as SQLite's busy timeout).
+const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `$body` with `$c` bound to the pool of whichever backend `$db` is.
 #[macro_export]
@@ -86,10 +128,19 @@ impl Db {
 
     /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which
     /// takes the write lock up front: a deferred transaction that reads and
-    /// then writes can fail with SQLITE_BUSY instead of waiting.
+    /// then writes can fail with SQLITE_BUSY instead of waiting; and it waits
+    /// for this process's write turn first (see [`SqliteTx`]).
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Self::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Sqlite(p) => {
+                let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, write_turn(p).lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                Tx::Sqlite(SqliteTx {
+                    tx: p.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: turn,
+                })
+            }
             Self::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -123,7 +174,7 @@ impl Tx {
     /// Commits. A response that acknowledges a change is sent only after this.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(t) => t.commit().await,
+            Self::Sqlite(t) => t.tx.commit().await,
             Self::Postgres(t) => t.commit().await,
         }
     }

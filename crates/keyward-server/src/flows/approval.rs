@@ -56,6 +56,9 @@ pub async fn approve(
 ) -> ApiResult<Value> {
     let row = stepup::pending(app, id, owner).await?;
     let action = action_of(&row)?;
+    // Before the assertion opens its transaction: no pool reads while it is
+    // held (fail closed: no key, nothing approved).
+    let signer = signing::active(app).await?;
     let bound = Bound {
         purpose: Purpose::StepUp,
         subject: Some(id),
@@ -96,7 +99,7 @@ pub async fn approve(
         aud: "keyward-step-up".into(),
     };
     // Sign before committing: if signing is unavailable nothing is approved.
-    let token = signing::sign(app, &claims).await?;
+    let token = signing::sign_with(&signer, &claims)?;
     if !step_ups::approve(&mut done.tx, id, now, &approval).await? {
         return Err(ApiError::StepUpNotPending(
             "approved or expired meanwhile".into(),

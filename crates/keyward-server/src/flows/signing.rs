@@ -41,14 +41,20 @@ pub async fn rotate(db: &Db, now: Millis) -> anyhow::Result<String> {
     Ok(key.kid)
 }
 
-/// Signs approval claims with the active key.
-pub async fn sign(app: &AppState, claims: &ApprovalClaims) -> ApiResult<String> {
+/// The active signing key. Load it before opening a transaction that will
+/// need it: reading it from the pool while a SQLite write transaction is
+/// held can wait for a connection that the queued writers hold.
+pub async fn active(app: &AppState) -> ApiResult<SigningKey> {
     let row = signing_keys::active(&app.db)
         .await?
         .ok_or_else(|| ApiError::Unavailable(anyhow::anyhow!("no signing key")))?;
-    let key = SigningKey::from_pkcs8_der(&row.kid, &row.private_key)
-        .map_err(|e| ApiError::Unavailable(e.into()))?;
-    approval::sign(&key, claims).map_err(|e| ApiError::Unavailable(e.into()))
+    SigningKey::from_pkcs8_der(&row.kid, &row.private_key)
+        .map_err(|e| ApiError::Unavailable(e.into()))
+}
+
+/// Signs approval claims with `key` (from [`active`]).
+pub fn sign_with(key: &SigningKey, claims: &ApprovalClaims) -> ApiResult<String> {
+    approval::sign(key, claims).map_err(|e| ApiError::Unavailable(e.into()))
 }
 
 /// The JWKS document: public keys only.

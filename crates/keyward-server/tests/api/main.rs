@@ -18,6 +18,7 @@ mod api_keys;
 mod attestation;
 mod audit;
 mod cli;
+mod concurrency;
 mod crash;
 mod errors;
 mod keys;

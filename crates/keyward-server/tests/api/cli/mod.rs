@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod approval;
+mod import;
 
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, assert_problem};
