@@ -239,3 +239,155 @@ async fn https_origin_adds_strict_transport_security() {
         "max-age=63072000; includeSubDomains"
     );
 }
+
+/// The headers every API response must carry (`security_headers.rs`),
+/// with HSTS exactly when the origin is https.
+fn assert_api_headers(resp: &reqwest::Response, https: bool, what: &str) {
+    assert_base_headers(resp, what);
+    assert_eq!(header(resp, "cache-control"), "no-store", "{what}");
+    assert_eq!(
+        header(resp, "content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'",
+        "{what}"
+    );
+    assert_eq!(
+        !header(resp, "strict-transport-security").is_empty(),
+        https,
+        "{what}: HSTS exactly when https"
+    );
+}
+
+/// A server whose configured origin is https (or http) on its own port.
+async fn spawn_on(https: bool) -> TestApp {
+    TestApp::spawn_with(&Backend::Sqlite, |c, _| {
+        if https {
+            let port = c.origin.port().unwrap();
+            c.origin = format!("https://localhost:{port}").parse().unwrap();
+        }
+    })
+    .await
+}
+
+/// 400, 401 (service), 403 (origin), 413, 415 and 422 problems carry the
+/// security headers, on an http and an https origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn problem_responses_carry_the_security_headers() {
+    for https in [false, true] {
+        let app = spawn_on(https).await;
+        let browser = app.browser();
+        let big = "x".repeat(app.state.config.max_body_bytes + 1);
+        let cases: [(&str, &str, String, StatusCode, &str); 5] = [
+            (
+                "/v1/signup",
+                "application/json",
+                "{not json".into(),
+                StatusCode::BAD_REQUEST,
+                "malformed-body",
+            ),
+            (
+                "/v1/signup",
+                "text/plain",
+                "{}".into(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+            ),
+            (
+                "/v1/signup",
+                "application/json",
+                r#"{"username":"x"}"#.into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+            ),
+            (
+                "/v1/signup",
+                "application/json",
+                big,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+            ),
+            (
+                "/v1/step-ups",
+                "application/json",
+                "{}".into(),
+                StatusCode::UNAUTHORIZED,
+                "invalid-service-key",
+            ),
+        ];
+        for (path, ct, body, status, slug) in cases {
+            let resp = browser
+                .post(app.url(path))
+                .header("content-type", ct)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), status, "{path} {slug}");
+            assert_eq!(resp.headers()["content-type"], "application/problem+json");
+            assert_api_headers(&resp, https, slug);
+            let got: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(got["type"], format!("https://keyward.dev/problems/{slug}"));
+        }
+        // A state-changing request from another origin.
+        let resp = reqwest::Client::new()
+            .post(app.url("/v1/signup"))
+            .header("origin", "https://evil.example")
+            .json(&json!({"username": "mallory", "password": "long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_api_headers(&resp, https, "origin-mismatch");
+    }
+}
+
+/// Regression (schemathesis, issue 7): a request with a stale or unknown
+/// session cookie, and a sign-out, get a removal `Set-Cookie` for
+/// `kw_session`; tower-sessions built it without `HttpOnly`,
+/// `SameSite=Strict` and `Secure`. Every `Set-Cookie` of the session cookie
+/// now carries them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_removals_carry_the_cookie_attributes() {
+    for https in [false, true] {
+        let app = spawn_on(https).await;
+        let removal = |resp: &reqwest::Response| {
+            resp.headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .find(|v| v.starts_with("kw_session="))
+                .unwrap_or_else(|| panic!("no kw_session cookie: {:?}", resp.headers()))
+        };
+        let check = |cookie: &str, what: &str| {
+            assert!(
+                cookie.contains("Max-Age=0"),
+                "{what}: not a removal: {cookie}"
+            );
+            assert!(cookie.contains("HttpOnly"), "{what}: {cookie}");
+            assert!(cookie.contains("SameSite=Strict"), "{what}: {cookie}");
+            assert_eq!(cookie.contains("Secure"), https, "{what}: {cookie}");
+        };
+        let resp = reqwest::Client::new()
+            .get(app.url("/v1/keys"))
+            .header("cookie", "kw_session=c3RhbGUgc2Vzc2lvbiBpZA")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        check(&removal(&resp), "stale cookie");
+        if https {
+            // The test client keeps Secure cookies off plain-http loopback,
+            // so a signed-in session is tried on the http origin only.
+            continue;
+        }
+        let mut user = app.enrolled("remover").await;
+        let browser = app.sign_in(&mut user).await;
+        let resp = browser
+            .post(app.url("/v1/signout"))
+            .header("origin", &app.origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        check(&removal(&resp), "sign-out");
+    }
+}
