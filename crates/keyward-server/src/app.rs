@@ -60,10 +60,10 @@ impl App {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let passwords = Passwords::new(hasher, cpus);
+        let passwords = Passwords::new(hasher, cpus)?;
         let db = Db::connect(&config.database_url(), &db_opts).await?;
         let sessions = match &db {
-            Db::Sqlite(pool) => AnySessionStore::sqlite(pool.clone()),
+            Db::Sqlite(sqlite) => AnySessionStore::sqlite(sqlite.pool.clone()),
             Db::Postgres(pool) => {
                 // Sessions live in the same schema as Keyward's tables (the
                 // connection's current schema), so every instance configured

@@ -175,6 +175,7 @@ impl FromRequestParts<AppState> for SignedIn {
         let login = logins::get(&app.db, login_id)
             .await?
             .filter(|l| l.user_id == user_id && l.ended_at.is_none());
+        let last_seen = login.as_ref().map_or(now, |l| l.last_seen_at);
         let live = match login {
             Some(l) if l.expires_at <= now => {
                 account::expire_login(app, user_id, login_id, "absolute_timeout").await?;
@@ -195,7 +196,7 @@ impl FromRequestParts<AppState> for SignedIn {
             session.flush().await?;
             return Err(ApiError::Unauthenticated);
         }
-        logins::touch(&app.db, login_id, now).await?;
+        logins::touch(&app.db, login_id, last_seen, now).await?;
         Ok(Self {
             user_id,
             login_id,

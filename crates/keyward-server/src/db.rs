@@ -2,9 +2,20 @@
 //! `on_db!` / `on_tx!` macros that run one SQL text on whichever backend is in
 //! use. SQL is kept portable (`$1` placeholders, BIGINT millisecond times), so
 //! each store function is written once and type-checked for both backends.
+//!
+//! Write transactions come in two kinds: durable ([`Db::begin`]: on disk
+//! before the caller acknowledges anything) and relaxed ([`Db::begin_relaxed`]:
+//! for short-lived state whose loss in a power cut is harmless, such as an
+//! unanswered challenge). On SQLite, durable commits share fsyncs
+//! ([`group_commit`]); on PostgreSQL its own group commit does that.
+
+mod group_commit;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use group_commit::GroupCommit;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -14,9 +25,33 @@ use sqlx::{PgPool, SqlitePool};
 #[derive(Debug, Clone)]
 pub enum Db {
     /// Embedded SQLite (one file, WAL).
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     /// Shared PostgreSQL.
     Postgres(PgPool),
+}
+
+/// SQLite: a pool for reads and single statements (`synchronous=FULL`), and
+/// a small pool for write transactions (`synchronous=NORMAL`) whose durable
+/// commits then wait for a shared fsync of the WAL.
+#[derive(Debug, Clone)]
+pub struct SqliteDb {
+    /// Reads and single statements.
+    pub pool: SqlitePool,
+    writer: SqlitePool,
+    group: Arc<GroupCommit>,
+}
+
+impl SqliteDb {
+    /// fsyncs done by durable commits so far (tests, metrics).
+    pub fn group_syncs(&self) -> u64 {
+        self.group.syncs()
+    }
+
+    /// Closes both pools.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
 }
 
 /// An open transaction on either backend.
@@ -38,6 +73,8 @@ pub struct SqliteTx {
     // Field order matters: the transaction ends before the turn is passed on.
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// Durable commits wait for a shared fsync; relaxed ones do not.
+    durable: Option<Arc<GroupCommit>>,
 }
 
 impl std::ops::Deref for SqliteTx {
@@ -74,7 +111,10 @@ const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
 macro_rules! on_db {
     ($db:expr, $c:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($c) => $body,
+            $crate::db::Db::Sqlite(sqlite) => {
+                let $c = &sqlite.pool;
+                $body
+            }
             $crate::db::Db::Postgres($c) => $body,
         }
     };
@@ -120,7 +160,11 @@ impl Db {
     /// Applies the embedded migrations for this backend.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Self::Sqlite(p) => sqlx::migrate!("../../migrations/sqlite").run(p).await?,
+            Self::Sqlite(s) => {
+                sqlx::migrate!("../../migrations/sqlite")
+                    .run(&s.pool)
+                    .await?
+            }
             Self::Postgres(p) => sqlx::migrate!("../../migrations/postgres").run(p).await?,
         }
         Ok(())
@@ -129,18 +173,37 @@ impl Db {
     /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which
     /// takes the write lock up front: a deferred transaction that reads and
     /// then writes can fail with SQLITE_BUSY instead of waiting; and it waits
-    /// for this process's write turn first (see [`SqliteTx`]).
+    /// for this process's write turn first (see [`SqliteTx`]). Its commit
+    /// returns once the change is on disk.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.begin_with(true).await
+    }
+
+    /// Begins a write transaction whose commit need not wait for the disk:
+    /// only for state whose loss in a power cut or OS crash is harmless
+    /// (a challenge issued or used up, a last-seen time). Any durable commit
+    /// after it makes it durable too (the WAL is written in order), so a
+    /// relaxed change is never lost once a later acknowledged change is not.
+    pub async fn begin_relaxed(&self) -> Result<Tx, sqlx::Error> {
+        self.begin_with(false).await
+    }
+
+    async fn begin_with(&self, durable: bool) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Self::Sqlite(p) => {
-                let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, write_turn(p).lock_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+            Self::Sqlite(s) => {
+                let turn =
+                    tokio::time::timeout(WRITE_TURN_TIMEOUT, write_turn(&s.pool).lock_owned())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 Tx::Sqlite(SqliteTx {
-                    tx: p.begin_with("BEGIN IMMEDIATE").await?,
+                    tx: s.writer.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: turn,
+                    durable: durable.then(|| s.group.clone()),
                 })
             }
+            // PostgreSQL commits in groups itself; a relaxed transaction
+            // there is an ordinary one (an extra `SET LOCAL` round trip
+            // cost more than the fsync it would spare).
             Self::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -171,21 +234,35 @@ impl Db {
 }
 
 impl Tx {
-    /// Commits. A response that acknowledges a change is sent only after this.
+    /// Commits. A response that acknowledges a change is sent only after
+    /// this; for a durable transaction it returns once the change is on disk.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Self::Sqlite(t) => t.tx.commit().await,
+            Self::Sqlite(SqliteTx {
+                tx,
+                _turn: turn,
+                durable,
+            }) => {
+                tx.commit().await?;
+                // The next writer may go while this one waits for the disk.
+                drop(turn);
+                match durable {
+                    Some(group) => group.sync_after_commit().await.map_err(sqlx::Error::Io),
+                    None => Ok(()),
+                }
+            }
             Self::Postgres(t) => t.commit().await,
         }
     }
 }
 
-async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
+async fn open_sqlite(url: &str) -> anyhow::Result<SqliteDb> {
     let opts = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        // FULL: a transaction the server acknowledged survives power loss,
-        // not only a process crash (NORMAL in WAL mode may lose the last ones).
+        // FULL: a single statement the server acknowledged survives power
+        // loss, not only a process crash (NORMAL in WAL mode may lose the
+        // last ones). Write transactions use the writer pool below.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
@@ -195,10 +272,24 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
         std::fs::create_dir_all(path)
             .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", path.display()))?;
     }
-    Ok(SqlitePoolOptions::new()
+    let pool = SqlitePoolOptions::new()
         .max_connections(8)
-        .connect_with(opts)
-        .await?)
+        .connect_with(opts.clone())
+        .await?;
+    // Writers take turns, so one connection is enough, and it keeps its page
+    // cache: SQLite drops a connection's cache when another connection has
+    // written since its last transaction.
+    // NORMAL: COMMIT does not fsync; durable commits wait for the group's.
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts.synchronous(SqliteSynchronous::Normal))
+        .await?;
+    let group = Arc::new(GroupCommit::new(pool.connect_options().get_filename()));
+    Ok(SqliteDb {
+        pool,
+        writer,
+        group,
+    })
 }
 
 async fn open_postgres(url: &str, opts: &DbOptions) -> anyhow::Result<PgPool> {
@@ -240,5 +331,71 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     db.constraint() == Some(constraint) || {
         let column = constraint.trim_end_matches("_key").replacen('_', ".", 1);
         db.message().contains(&column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite() -> (tempfile::TempDir, SqliteDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/k.db", dir.path().display());
+        let Db::Sqlite(db) = Db::connect(&url, &DbOptions::default()).await.unwrap() else {
+            unreachable!("a sqlite: URL opens SQLite")
+        };
+        (dir, db)
+    }
+
+    async fn write(tx: &mut Tx, key: &str) {
+        on_tx!(tx, c => sqlx::query("INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ($1, 1, 0, 0)")
+            .bind(key).execute(c).await.map(|r| r.rows_affected())).unwrap();
+    }
+
+    #[tokio::test]
+    async fn durable_commits_wait_for_an_fsync_and_relaxed_ones_do_not() {
+        let (_dir, sqlite) = sqlite().await;
+        let db = Db::Sqlite(sqlite.clone());
+        let before = sqlite.group_syncs();
+        let mut tx = db.begin_relaxed().await.unwrap();
+        write(&mut tx, "relaxed").await;
+        tx.commit().await.unwrap();
+        assert_eq!(
+            sqlite.group_syncs(),
+            before,
+            "a relaxed commit does not fsync"
+        );
+        let mut tx = db.begin().await.unwrap();
+        write(&mut tx, "durable").await;
+        tx.commit().await.unwrap();
+        assert_eq!(
+            sqlite.group_syncs(),
+            before + 1,
+            "a durable commit waits for one"
+        );
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT scope_key FROM throttle ORDER BY scope_key")
+                .fetch_all(&sqlite.pool)
+                .await
+                .unwrap();
+        assert_eq!(keys, ["durable", "relaxed"], "both committed");
+    }
+
+    #[tokio::test]
+    async fn writer_connections_commit_without_fsync_and_reads_use_full() {
+        let (_dir, sqlite) = sqlite().await;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&sqlite.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "single statements on the pool: FULL");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&sqlite.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            sync, 1,
+            "transactions: NORMAL, made durable by the group fsync"
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod flows;
 pub mod fuzzing;
 pub mod metrics;
 pub mod openapi;
+pub mod passwords;
 pub mod routes;
 pub mod security_headers;
 pub mod state;

@@ -81,7 +81,7 @@ fn describe() {
 /// The exposition text, after updating the pool gauges of `db`.
 pub fn render(db: &Db) -> String {
     let (size, idle) = match db {
-        Db::Sqlite(pool) => (pool.size(), pool.num_idle()),
+        Db::Sqlite(sqlite) => (sqlite.pool.size(), sqlite.pool.num_idle()),
         Db::Postgres(pool) => (pool.size(), pool.num_idle()),
     };
     metrics::gauge!(DB_POOL_SIZE, "backend" => db.backend()).set(f64::from(size));

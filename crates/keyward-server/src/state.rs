@@ -3,15 +3,12 @@
 
 use std::sync::Arc;
 
-use keyward_access::PasswordHasher;
 use keyward_fido::Fido;
-use secrecy::SecretString;
-use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult};
+pub use crate::passwords::Passwords;
 
 /// Shared state; cheap to clone.
 #[derive(Clone)]
@@ -25,7 +22,7 @@ pub struct Inner {
     pub db: Db,
     /// WebAuthn relying party.
     pub fido: Fido,
-    /// Password hashing on a bounded blocking pool.
+    /// Password hashing on its own threads.
     pub passwords: Passwords,
     /// Time source.
     pub clock: Clock,
@@ -63,54 +60,5 @@ impl AppState {
             clock,
             verifier,
         }))
-    }
-}
-
-/// argon2id off the async runtime: each hash runs on the blocking pool, and a
-/// semaphore bounds how many run at once so a flood of sign-ins queues
-/// instead of exhausting memory (19 MiB each by default).
-#[derive(Clone)]
-pub struct Passwords {
-    hasher: PasswordHasher,
-    permits: Arc<Semaphore>,
-}
-
-impl Passwords {
-    /// At most `concurrency` hashes at once.
-    pub fn new(hasher: PasswordHasher, concurrency: usize) -> Self {
-        Self {
-            hasher,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-        }
-    }
-
-    /// Hashes a new password (checking the length policy).
-    pub async fn hash(&self, password: SecretString) -> ApiResult<String> {
-        let hasher = self.hasher.clone();
-        let result = self.run(move || hasher.hash(&password)).await?;
-        result.map_err(|e| match e {
-            keyward_access::PasswordError::TooShort | keyward_access::PasswordError::TooLong => {
-                ApiError::invalid("password", e.to_string())
-            }
-            other => ApiError::Internal(other.into()),
-        })
-    }
-
-    /// Verifies a password; `stored == None` burns the same time and fails.
-    pub async fn verify(&self, stored: Option<String>, password: SecretString) -> ApiResult<bool> {
-        let hasher = self.hasher.clone();
-        self.run(move || hasher.verify(stored.as_deref(), &password))
-            .await
-    }
-
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))
     }
 }

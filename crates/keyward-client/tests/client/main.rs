@@ -42,9 +42,12 @@ async fn withdrawal_flow_create_wait_verify_redeem() {
 
     // The user approves while the exchange waits.
     let id = step_up.id.to_string();
+    // The server (and its database directory) must outlive the approver.
+    let server = std::sync::Arc::new(server);
+    let approving = server.clone();
     let approver = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        server.approve(&mut alice, &id).await
+        approving.approve(&mut alice, &id).await
     });
     let approved = client
         .wait_for_approval(step_up.id, POLL, WAIT)

@@ -35,12 +35,12 @@ fn ip_key(ip: &str) -> String {
 /// Refuses the attempt if the account is locked or either counter is in backoff.
 pub async fn check(app: &AppState, username: &str, ip: &str) -> ApiResult<()> {
     let now = app.clock.now();
-    let account = throttle::get(&app.db, &account_key(username)).await?;
+    let (account, ip_counter) =
+        throttle::get_both(&app.db, &account_key(username), &ip_key(ip)).await?;
     if account.is_some_and(|c| c.failures >= app.config.throttle.lock_after) {
         crate::metrics::throttled("account_locked");
         return Err(ApiError::Locked);
     }
-    let ip_counter = throttle::get(&app.db, &ip_key(ip)).await?;
     let blocked_until = [account, ip_counter]
         .into_iter()
         .flatten()

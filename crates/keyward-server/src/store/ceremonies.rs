@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::on_db;
+use crate::on_tx;
 
 /// What a ceremony is for; a ceremony of one purpose cannot serve another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,8 @@ pub struct NewCeremony<'a> {
     pub state: &'a str,
 }
 
-/// Stores a new ceremony's state.
+/// Stores a new ceremony's state. Relaxed: a challenge lost in a power cut
+/// only means the user asks for another.
 pub async fn insert(
     db: &Db,
     c: &NewCeremony<'_>,
@@ -55,16 +56,24 @@ pub async fn insert(
     expires_at: Millis,
 ) -> Result<(), sqlx::Error> {
     let row = c;
-    on_db!(db, c => sqlx::query(
+    let mut tx = db.begin_relaxed().await?;
+    on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO ceremonies (id, user_id, purpose, subject, state, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
         .bind(row.id).bind(row.user_id).bind(row.purpose.as_str()).bind(row.subject).bind(row.state).bind(now).bind(expires_at)
         .execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Atomically removes and returns the ceremony `id` if it belongs to
 /// `user_id`, `purpose` and `subject`: `(state, expires_at)`. A second call
 /// returns `None`; so does a ceremony of another user, purpose or subject.
+///
+/// Relaxed: taking it is not on disk when this returns. That is safe because
+/// nothing is acknowledged on the strength of it alone: whatever the
+/// ceremony leads to (a sign-in, an approval, a refusal and its throttle
+/// count) commits durably afterwards, and the WAL is written in order, so
+/// that commit makes the take durable too. Only a challenge whose answer was
+/// never acknowledged can come back after a power cut.
 pub async fn take(
     db: &Db,
     id: Uuid,
@@ -74,15 +83,20 @@ pub async fn take(
 ) -> Result<Option<(String, Millis)>, sqlx::Error> {
     // A ceremony without a subject matches only `subject == None` (nil).
     let nil = Uuid::nil();
-    on_db!(db, c => sqlx::query_as::<_, (String, Millis)>(
+    let mut tx = db.begin_relaxed().await?;
+    let taken = on_tx!(&mut tx, c => sqlx::query_as::<_, (String, Millis)>(
         "DELETE FROM ceremonies WHERE id = $1 AND user_id = $2 AND purpose = $3 AND COALESCE(subject, $5) = $4 \
          RETURNING state, expires_at")
         .bind(id).bind(user_id).bind(purpose.as_str()).bind(subject.unwrap_or(nil)).bind(nil)
-        .fetch_optional(c).await)
+        .fetch_optional(c).await)?;
+    tx.commit().await?;
+    Ok(taken)
 }
 
 /// Deletes expired ceremonies (housekeeping).
 pub async fn delete_expired(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
-    let done = on_db!(db, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    let mut tx = db.begin_relaxed().await?;
+    let done = on_tx!(&mut tx, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
     Ok(done)
 }

@@ -46,13 +46,26 @@ pub async fn get(db: &Db, id: Uuid) -> Result<Option<LoginRow>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, LoginRow>(&sql).bind(id).fetch_optional(c).await)
 }
 
-/// Notes activity on a login (at most once a minute, to spare writes; the
-/// idle timeout is counted in minutes, so this loses nothing that matters).
-pub async fn touch(db: &Db, id: Uuid, now: Millis) -> Result<(), sqlx::Error> {
-    on_db!(db, c => sqlx::query("UPDATE logins SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3")
-        .bind(now).bind(id).bind(now - 60_000).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Notes activity on a login last seen at `last_seen_at`: at most once a
+/// minute, to spare writes (the idle timeout is counted in minutes, so this
+/// loses nothing that matters). Relaxed: a last-seen time lost in a power cut
+/// only makes the session look idle sooner.
+pub async fn touch(
+    db: &Db,
+    id: Uuid,
+    last_seen_at: Millis,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    if now - last_seen_at < TOUCH_EVERY_MS {
+        return Ok(());
+    }
+    let mut tx = db.begin_relaxed().await?;
+    on_tx!(&mut tx, c => sqlx::query("UPDATE logins SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3")
+        .bind(now).bind(id).bind(now - TOUCH_EVERY_MS).execute(c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await
 }
+
+const TOUCH_EVERY_MS: Millis = 60_000;
 
 /// The user's logins that are neither ended nor expired, newest first.
 pub async fn active_for_user(

@@ -23,6 +23,25 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<Counter>, sqlx::Error> {
         .bind(key).fetch_optional(c).await)
 }
 
+/// The counters of two scopes in one query (an account and an address).
+pub async fn get_both(
+    db: &Db,
+    first: &str,
+    second: &str,
+) -> Result<(Option<Counter>, Option<Counter>), sqlx::Error> {
+    let rows: Vec<(String, i64, Millis, Millis)> = on_db!(db, c => sqlx::query_as(
+        "SELECT scope_key, failures, last_failure_at, blocked_until FROM throttle WHERE scope_key IN ($1, $2)")
+        .bind(first).bind(second).fetch_all(c).await)?;
+    let counter_of = |key: &str| {
+        rows.iter().find(|r| r.0 == key).map(|r| Counter {
+            failures: r.1,
+            last_failure_at: r.2,
+            blocked_until: r.3,
+        })
+    };
+    Ok((counter_of(first), counter_of(second)))
+}
+
 /// Counts one failure and sets the block computed by `block_for(failures)`
 /// (milliseconds). Returns the new failure count. `reset_before`: a previous
 /// failure older than this no longer counts (IP counters decay).

@@ -200,7 +200,7 @@ pub(super) async fn check_counters(
 /// Closes the test's own pool, so no connection of it outlives the check.
 pub(super) async fn close(db: Db) {
     match db {
-        Db::Sqlite(pool) => pool.close().await,
+        Db::Sqlite(sqlite) => sqlite.close().await,
         Db::Postgres(pool) => pool.close().await,
     }
 }

@@ -355,6 +355,16 @@ pub(super) async fn approve(sh: &Shared, user: &mut User, id: &str, mode: Mode) 
                 ledger.approvals.insert(id.to_owned(), token.clone());
                 return Some(token);
             }
+            // An earlier verify that was cut off may still commit (on
+            // PostgreSQL a COMMIT sent before the kill completes without
+            // its client): its outcome was never acknowledged, like above.
+            Answer::Got(status, reply)
+                if lost
+                    && status == StatusCode::CONFLICT
+                    && problem_type(&reply) == "step-up-not-pending" =>
+            {
+                return None;
+            }
             Answer::Got(status, reply) => panic!("verify {id}: {status} {reply}"),
         }
     }

@@ -1,0 +1,153 @@
+//! argon2id off the async runtime, on a fixed set of hashing threads.
+//!
+//! Why not `spawn_blocking`: each argon2id run allocates its memory cost
+//! (19 MiB by default), and the blocking pool hands jobs to whichever of up
+//! to 512 threads is idle; the allocator keeps a memory arena per thread, so
+//! resident memory grew with every thread that had ever hashed (measured:
+//! ~250 MiB after a sign-in benchmark). A fixed set of threads bounds it at
+//! threads × memory cost, each thread reuses its own block, and a flood of
+//! sign-ins queues instead of exhausting memory.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use keyward_access::PasswordHasher;
+use secrecy::SecretString;
+
+use crate::error::{ApiError, ApiResult};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Password hashing and verification on `threads` dedicated threads.
+#[derive(Clone)]
+pub struct Passwords {
+    hasher: PasswordHasher,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Passwords {
+    /// Starts `threads` hashing threads (at least one). They stop when the
+    /// last clone of this is dropped.
+    pub fn new(hasher: PasswordHasher, threads: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("keyward-hash-{n}"))
+                .spawn(move || hashing_thread(&queue))?;
+        }
+        Ok(Self { hasher, jobs })
+    }
+
+    /// Hashes a new password (checking the length policy).
+    pub async fn hash(&self, password: SecretString) -> ApiResult<String> {
+        let hasher = self.hasher.clone();
+        let result = self.run(move || hasher.hash(&password)).await?;
+        result.map_err(|e| match e {
+            keyward_access::PasswordError::TooShort | keyward_access::PasswordError::TooLong => {
+                ApiError::invalid("password", e.to_string())
+            }
+            other => ApiError::Internal(other.into()),
+        })
+    }
+
+    /// Verifies a password; `stored == None` burns the same time and fails.
+    pub async fn verify(&self, stored: Option<String>, password: SecretString) -> ApiResult<bool> {
+        let hasher = self.hasher.clone();
+        self.run(move || hasher.verify(stored.as_deref(), &password))
+            .await
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The caller may have gone away (client disconnected): fine.
+            let _ = done.send(f());
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("hashing threads stopped")))?;
+        result
+            .await
+            .map_err(|_| ApiError::Internal(anyhow::anyhow!("hashing job failed")))
+    }
+}
+
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // Holding the lock only while taking a job: the others wait for theirs.
+        let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        let Ok(job) = next else {
+            return; // every sender dropped
+        };
+        // A panicking job drops its result sender (the caller gets an
+        // error); the thread stays.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use keyward_access::PasswordParams;
+
+    use super::*;
+
+    fn cheap() -> PasswordHasher {
+        PasswordHasher::new(PasswordParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn hashes_run_on_the_fixed_threads_only() {
+        let passwords = Passwords::new(cheap(), 2).unwrap();
+        let names: Vec<_> = (0..16)
+            .map(|_| {
+                let p = passwords.clone();
+                tokio::spawn(async move {
+                    p.run(|| std::thread::current().name().map(str::to_owned))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut seen = HashSet::new();
+        for n in names {
+            seen.insert(n.await.unwrap().unwrap());
+        }
+        assert!(!seen.is_empty() && seen.len() <= 2, "{seen:?}");
+        assert!(
+            seen.iter().all(|n| n.starts_with("keyward-hash-")),
+            "{seen:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn hash_and_verify_round_trip_and_a_panic_keeps_the_thread() {
+        let passwords = Passwords::new(cheap(), 1).unwrap();
+        let pw = || SecretString::from("correct horse battery staple");
+        let stored = passwords.hash(pw()).await.unwrap();
+        assert!(passwords.verify(Some(stored.clone()), pw()).await.unwrap());
+        let wrong = SecretString::from("wrong horse battery staple");
+        assert!(!passwords.verify(Some(stored.clone()), wrong).await.unwrap());
+        assert!(!passwords.verify(None, pw()).await.unwrap(), "no account");
+        let short = passwords.hash(SecretString::from("short")).await;
+        assert!(
+            matches!(short, Err(ApiError::Validation { .. })),
+            "{short:?}"
+        );
+        let panicked = passwords.run(|| -> bool { panic!("boom") }).await;
+        assert!(matches!(panicked, Err(ApiError::Internal(_))));
+        assert!(
+            passwords.verify(Some(stored), pw()).await.unwrap(),
+            "the one thread still works"
+        );
+    }
+}
