@@ -2,6 +2,8 @@
 //! slots spread over the imported range; no two workers share a slot (and
 //! so an account and its key's counter).
 
+use std::time::{Duration, Instant};
+
 use keyward_loadgen::bulk;
 use keyward_testkit::SoftKey;
 use serde_json::{Value, json};
@@ -55,24 +57,34 @@ impl Imported {
 }
 
 /// Signs `account` in on `browser` (password, then a key assertion).
+/// Returns how long each request took: `password`, `key options`,
+/// `key verify`.
 pub async fn sign_in(
     browser: &mut Browser,
     account: &mut Account,
     origin: &str,
-) -> Result<(), String> {
+) -> Result<Vec<(&'static str, Duration)>, String> {
+    let started = Instant::now();
     let body = json!({ "username": account.username, "password": PASSWORD });
     browser
         .post("password", "/v1/signin/password", &body)
         .await?;
+    let password = started.elapsed();
     let options = browser
         .post("key options", "/v1/signin/key/options", &json!({}))
         .await?;
+    let options_took = started.elapsed() - password;
     let credential = assert(&mut account.key, &options, origin)?;
     let body = json!({ "ceremony": options["ceremony"], "credential": credential });
+    let verifying = Instant::now();
     browser
         .post("key verify", "/v1/signin/key/verify", &body)
         .await?;
-    Ok(())
+    Ok(vec![
+        ("password", password),
+        ("key options", options_took),
+        ("key verify", verifying.elapsed()),
+    ])
 }
 
 /// The soft key's answer to `options`.

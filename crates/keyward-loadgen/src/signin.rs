@@ -57,7 +57,7 @@ pub async fn once(
         return Outcome::Error("derive".into());
     };
     match accounts::sign_in(&mut browser, account, origin).await {
-        Ok(()) => Outcome::Ok,
+        Ok(phases) => Outcome::Phased(phases),
         Err(kind) => Outcome::Error(kind),
     }
 }
