@@ -9,7 +9,7 @@ pub mod session;
 pub mod token;
 
 pub use approval::{ApprovalClaims, ApprovalError, SigningKey, jwks, sign, verify};
-pub use password::{PasswordError, PasswordHasher, PasswordParams};
+pub use password::{HashMemory, PasswordError, PasswordHasher, PasswordParams};
 pub use secret::constant_time_eq;
 pub use session::{AnySessionStore, SessionSettings};
 pub use token::{NewToken, TokenError, TokenHash, TokenKind};

@@ -6,18 +6,19 @@
 //! resident memory grew with every thread that had ever hashed (measured:
 //! ~250 MiB after a sign-in benchmark). A fixed set of threads bounds it at
 //! threads × memory cost, each thread reuses its own block, and a flood of
-//! sign-ins queues instead of exhausting memory.
+//! sign-ins queues instead of exhausting memory. Each thread keeps its
+//! argon2 working memory between verifications ([`HashMemory`]).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use keyward_access::PasswordHasher;
+use keyward_access::{HashMemory, PasswordHasher};
 use secrecy::SecretString;
 
 use crate::error::{ApiError, ApiResult};
 
-type Job = Box<dyn FnOnce() + Send>;
+type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
 
 /// Password hashing and verification on `threads` dedicated threads.
 #[derive(Clone)]
@@ -44,7 +45,7 @@ impl Passwords {
     /// Hashes a new password (checking the length policy).
     pub async fn hash(&self, password: SecretString) -> ApiResult<String> {
         let hasher = self.hasher.clone();
-        let result = self.run(move || hasher.hash(&password)).await?;
+        let result = self.run(move |_| hasher.hash(&password)).await?;
         result.map_err(|e| match e {
             keyward_access::PasswordError::TooShort | keyward_access::PasswordError::TooLong => {
                 ApiError::invalid("password", e.to_string())
@@ -56,15 +57,18 @@ impl Passwords {
     /// Verifies a password; `stored == None` burns the same time and fails.
     pub async fn verify(&self, stored: Option<String>, password: SecretString) -> ApiResult<bool> {
         let hasher = self.hasher.clone();
-        self.run(move || hasher.verify(stored.as_deref(), &password))
+        self.run(move |memory| hasher.verify_with(stored.as_deref(), &password, memory))
             .await
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut HashMemory) -> T + Send + 'static,
+    ) -> ApiResult<T> {
         let (done, result) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
+        let job: Job = Box::new(move |memory| {
             // The caller may have gone away (client disconnected): fine.
-            let _ = done.send(f());
+            let _ = done.send(f(memory));
         });
         self.jobs
             .send(job)
@@ -76,6 +80,7 @@ impl Passwords {
 }
 
 fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory = HashMemory::default();
     loop {
         // Holding the lock only while taking a job: the others wait for theirs.
         let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
@@ -84,7 +89,7 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
         };
         // A panicking job drops its result sender (the caller gets an
         // error); the thread stays.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
     }
 }
 
@@ -112,7 +117,7 @@ mod tests {
             .map(|_| {
                 let p = passwords.clone();
                 tokio::spawn(async move {
-                    p.run(|| std::thread::current().name().map(str::to_owned))
+                    p.run(|_| std::thread::current().name().map(str::to_owned))
                         .await
                         .unwrap()
                 })
@@ -143,11 +148,13 @@ mod tests {
             matches!(short, Err(ApiError::Validation { .. })),
             "{short:?}"
         );
-        let panicked = passwords.run(|| -> bool { panic!("boom") }).await;
+        let panicked = passwords.run(|_| -> bool { panic!("boom") }).await;
         assert!(matches!(panicked, Err(ApiError::Internal(_))));
         assert!(
             passwords.verify(Some(stored), pw()).await.unwrap(),
             "the one thread still works"
         );
+        let kept = passwords.run(|memory| memory.bytes()).await.unwrap();
+        assert_eq!(kept, 1024 * 1024, "the thread keeps its argon2 memory");
     }
 }
