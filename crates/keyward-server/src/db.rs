@@ -137,6 +137,29 @@ macro_rules! on_tx {
     };
 }
 
+/// Runs one statement `$body` (with `$c` bound to a connection) as a relaxed
+/// write (see [`Db::begin_relaxed`]): on SQLite in a relaxed transaction,
+/// in this process's write turn; on PostgreSQL as one autocommitted
+/// statement on the pool (one round trip instead of BEGIN, it, COMMIT).
+/// Evaluates to the statement's `Result<_, sqlx::Error>`.
+#[macro_export]
+macro_rules! relaxed {
+    ($db:expr, $c:ident => $body:expr) => {
+        match $db {
+            db @ $crate::db::Db::Sqlite(_) => {
+                async {
+                    let mut tx = db.begin_relaxed().await?;
+                    let out = $crate::on_tx!(&mut tx, $c => $body)?;
+                    tx.commit().await?;
+                    Ok::<_, sqlx::Error>(out)
+                }
+                .await
+            }
+            $crate::db::Db::Postgres($c) => $body,
+        }
+    };
+}
+
 /// Options for opening the database.
 #[derive(Debug, Clone, Default)]
 pub struct DbOptions {
@@ -360,6 +383,8 @@ mod tests {
         let mut tx = db.begin_relaxed().await.unwrap();
         write(&mut tx, "relaxed").await;
         tx.commit().await.unwrap();
+        crate::relaxed!(&db, c => sqlx::query("INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ('relaxed!', 1, 0, 0)")
+            .execute(c).await.map(|_| ())).unwrap();
         assert_eq!(
             sqlite.group_syncs(),
             before,
@@ -378,7 +403,7 @@ mod tests {
                 .fetch_all(&sqlite.pool)
                 .await
                 .unwrap();
-        assert_eq!(keys, ["durable", "relaxed"], "both committed");
+        assert_eq!(keys, ["durable", "relaxed", "relaxed!"], "all committed");
     }
 
     #[tokio::test]

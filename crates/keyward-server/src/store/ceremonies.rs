@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::on_tx;
+use crate::relaxed;
 
 /// What a ceremony is for; a ceremony of one purpose cannot serve another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,12 +56,10 @@ pub async fn insert(
     expires_at: Millis,
 ) -> Result<(), sqlx::Error> {
     let row = c;
-    let mut tx = db.begin_relaxed().await?;
-    on_tx!(&mut tx, c => sqlx::query(
+    relaxed!(db, c => sqlx::query(
         "INSERT INTO ceremonies (id, user_id, purpose, subject, state, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
         .bind(row.id).bind(row.user_id).bind(row.purpose.as_str()).bind(row.subject).bind(row.state).bind(now).bind(expires_at)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-    tx.commit().await
+        .execute(c).await.map(|_| ()))
 }
 
 /// Atomically removes and returns the ceremony `id` if it belongs to
@@ -83,20 +81,14 @@ pub async fn take(
 ) -> Result<Option<(String, Millis)>, sqlx::Error> {
     // A ceremony without a subject matches only `subject == None` (nil).
     let nil = Uuid::nil();
-    let mut tx = db.begin_relaxed().await?;
-    let taken = on_tx!(&mut tx, c => sqlx::query_as::<_, (String, Millis)>(
+    relaxed!(db, c => sqlx::query_as::<_, (String, Millis)>(
         "DELETE FROM ceremonies WHERE id = $1 AND user_id = $2 AND purpose = $3 AND COALESCE(subject, $5) = $4 \
          RETURNING state, expires_at")
         .bind(id).bind(user_id).bind(purpose.as_str()).bind(subject.unwrap_or(nil)).bind(nil)
-        .fetch_optional(c).await)?;
-    tx.commit().await?;
-    Ok(taken)
+        .fetch_optional(c).await)
 }
 
 /// Deletes expired ceremonies (housekeeping).
 pub async fn delete_expired(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
-    let mut tx = db.begin_relaxed().await?;
-    let done = on_tx!(&mut tx, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    tx.commit().await?;
-    Ok(done)
+    relaxed!(db, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))
 }

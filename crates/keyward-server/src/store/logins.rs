@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::{on_db, on_tx, relaxed};
 
 /// A signed-in session.
 #[derive(Debug, Clone, FromRow)]
@@ -59,10 +59,8 @@ pub async fn touch(
     if now - last_seen_at < TOUCH_EVERY_MS {
         return Ok(());
     }
-    let mut tx = db.begin_relaxed().await?;
-    on_tx!(&mut tx, c => sqlx::query("UPDATE logins SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3")
-        .bind(now).bind(id).bind(now - TOUCH_EVERY_MS).execute(c).await.map(|r| r.rows_affected()))?;
-    tx.commit().await
+    relaxed!(db, c => sqlx::query("UPDATE logins SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $3")
+        .bind(now).bind(id).bind(now - TOUCH_EVERY_MS).execute(c).await.map(|_| ()))
 }
 
 const TOUCH_EVERY_MS: Millis = 60_000;
