@@ -59,7 +59,7 @@ pub async fn create(
     };
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    users::lock(&mut tx, user_id).await?;
+    let user = users::lock_with_policy(&mut tx, user_id).await?;
     let row = step_ups::get_in(&mut tx, step_up_id)
         .await?
         .filter(|r| r.user_id == user_id && r.action == "api_key.create");
@@ -75,9 +75,7 @@ pub async fn create(
     if row.digest != canonical.digest_hex() {
         return Err(ApiError::StepUpMismatch);
     }
-    let user = users::policy(&mut tx, user_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let user = user.ok_or(ApiError::Unauthenticated)?;
     let account = AccountFacts {
         user_frozen: user.frozen_at.is_some(),
         ..AccountFacts::default()

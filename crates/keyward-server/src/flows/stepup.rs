@@ -37,7 +37,9 @@ pub async fn resolve_user(app: &AppState, user: &str) -> ApiResult<Uuid> {
     found.map(|u| u.id).ok_or(ApiError::NotFound("user"))
 }
 
-/// Loads the policy facts for `details` inside `tx` (after the user row lock).
+/// Locks the user row and loads the policy facts for `details` inside `tx`.
+/// The lock serialises this user's step-up creations and redeems, so the
+/// daily total read here cannot go stale before the transaction commits.
 async fn facts(
     app: &AppState,
     tx: &mut Tx,
@@ -45,10 +47,10 @@ async fn facts(
     c: &Canonical,
     now: Millis,
 ) -> ApiResult<(AccountFacts, Option<WithdrawalFacts>)> {
-    let global_freeze = controls::global_freeze(tx).await?;
-    let user = users::policy(tx, user_id)
+    let user = users::lock_with_policy(tx, user_id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
+    let global_freeze = controls::global_freeze(tx).await?;
     let account = AccountFacts {
         global_freeze,
         user_frozen: user.frozen_at.is_some(),
@@ -102,7 +104,6 @@ pub async fn create(
     }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    users::lock(&mut tx, user_id).await?;
     let (account, withdrawal) = facts(app, &mut tx, user_id, c, now).await?;
     let decision = policy::decide(c.action, &account, withdrawal.as_ref(), now);
     let (status, reason, held_until) = match &decision {
@@ -253,8 +254,7 @@ pub async fn redeem(
     if row.approval_expires_at.is_none_or(|t| t <= now) {
         return Err(ApiError::ApprovalExpired);
     }
-    // Serialise this user's redeems: the daily total below must not go stale.
-    users::lock(&mut tx, row.user_id).await?;
+    // `facts` locks the user row: this user's redeems go one at a time.
     let decision = match recanonicalise(app, &row) {
         Ok(c) => {
             let (account, withdrawal) = facts(app, &mut tx, row.user_id, &c, now).await?;

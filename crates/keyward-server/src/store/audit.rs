@@ -63,7 +63,8 @@ pub fn entry_hash(
 
 /// Appends an event inside `tx`. Taking the chain head with an UPDATE locks it
 /// until commit, so concurrent appends (on any instance) queue up and each
-/// links to the one before.
+/// links to the one before. The INSERT's trigger (migration 0004) moves the
+/// head's hash to the new entry.
 pub async fn append(tx: &mut Tx, e: &Event<'_>, now: Millis) -> Result<(), sqlx::Error> {
     let (seq, prev): (i64, String) = on_tx!(tx, c => sqlx::query_as(
         "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
@@ -73,8 +74,7 @@ pub async fn append(tx: &mut Tx, e: &Event<'_>, now: Millis) -> Result<(), sqlx:
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO audit_log (seq, at, user_id, event, detail, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
         .bind(seq).bind(now).bind(e.user_id).bind(e.event).bind(&detail).bind(e.ip).bind(&prev).bind(&hash)
-        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    on_tx!(tx, c => sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(c).await.map(|r| r.rows_affected()))?;
+        .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
