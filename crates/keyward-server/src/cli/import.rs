@@ -14,7 +14,8 @@
 //! keys whose `id` is the stored key's credential id) and the whole file goes
 //! in ONE transaction in multi-row statements: a bad line, or a username or
 //! credential id that is taken (in the file or the database), imports
-//! nothing. The import is audited once (`accounts.imported`).
+//! nothing. The import is audited once (`accounts.imported`). On PostgreSQL
+//! it then refreshes the planner's statistics of the tables it filled.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ use uuid::Uuid;
 use super::{connect, now};
 use crate::clock::Millis;
 use crate::config::Config;
-use crate::db::Tx;
+use crate::db::{Db, Tx};
 use crate::flows::names::{KeyLabel, Username};
 use crate::on_tx;
 use crate::store::audit;
@@ -235,6 +236,15 @@ pub(super) async fn run_import(file: PathBuf, config: &Config) -> anyhow::Result
     };
     audit::append(&mut tx, &event, at).await?;
     tx.commit().await?;
+    if let Db::Postgres(pg) = &db {
+        // Until autovacuum gets to them, the planner's statistics describe
+        // the tables as they were before (measured right after importing
+        // 1 M accounts: step-ups at 94/s instead of ~300/s). SQLite plans
+        // by its indexes without statistics; it measured the same either way.
+        sqlx::query("ANALYZE users, credentials")
+            .execute(pg)
+            .await?;
+    }
     println!(
         "imported {accounts} accounts with {key_count} keys in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -6,6 +6,7 @@ use keyward_access::PasswordParams;
 use keyward_access::password::PasswordHasher;
 use keyward_fido::RelyingParty;
 use keyward_loadgen::bulk::{self, Synthetic};
+use keyward_server::db::Db;
 use keyward_server::store::users;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -103,6 +104,16 @@ async fn imported_accounts_sign_in_with_their_derived_keys(b: Backend) {
         (&imported[0].1["accounts"], &imported[0].1["keys"]),
         (&5.into(), &10.into())
     );
+    if let Db::Postgres(pg) = &app.state.db {
+        // Never analysed, a table's reltuples is -1; autovacuum ignores 10 rows.
+        let tuples: f32 = sqlx::query_scalar(
+            "SELECT reltuples FROM pg_class WHERE oid = 'credentials'::regclass",
+        )
+        .fetch_one(pg)
+        .await
+        .unwrap();
+        assert!(tuples >= 10.0, "import refreshed the statistics: {tuples}");
+    }
 }
 
 async fn a_bad_line_imports_nothing_and_names_the_line(b: Backend) {
