@@ -13,6 +13,12 @@ use keyward_fido::UserVerification;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod sections;
+pub use sections::{
+    ApiKeyConfig, AssetConfig, AttestationConfig, AttestationMode, ExtraCa, LogFormat,
+    SessionConfig, ThrottleConfig, UvConfig, WithdrawalConfig, default_assets,
+};
+
 /// Everything Keyward can be told at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -60,163 +66,6 @@ pub struct Config {
     pub max_body_bytes: usize,
 }
 
-/// Attestation policy settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AttestationConfig {
-    /// `any` (development) or `trusted`.
-    pub policy: AttestationMode,
-    /// Under `trusted`: include the built-in Yubico root and YubiKey 5 AAGUIDs.
-    pub yubico: bool,
-    /// Under `trusted`: extra CA files and the AAGUIDs each may attest.
-    pub extra_cas: Vec<ExtraCa>,
-}
-
-/// `any` or `trusted`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum AttestationMode {
-    /// Accept every authenticator.
-    Any,
-    /// Accept only attested, allow-listed models.
-    Trusted,
-}
-
-/// An operator-supplied attestation root.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExtraCa {
-    /// PEM file of the CA certificate.
-    pub pem_file: PathBuf,
-    /// AAGUIDs this CA may attest.
-    pub aaguids: Vec<uuid::Uuid>,
-}
-
-/// Session lifetimes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SessionConfig {
-    /// Idle timeout, minutes.
-    pub idle_minutes: u64,
-    /// Absolute timeout, hours.
-    pub absolute_hours: u64,
-}
-
-/// UV requirement per action.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct UvConfig {
-    /// Signing in.
-    pub sign_in: UserVerification,
-    /// Adding or removing keys (re-authentication).
-    pub key_management: UserVerification,
-    /// Approving a withdrawal.
-    pub withdrawal: UserVerification,
-    /// Approving an allow-list addition.
-    pub address_add: UserVerification,
-    /// Approving an API-key creation.
-    pub api_key_create: UserVerification,
-}
-
-/// Step-up lifetimes and withdrawal policy timings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WithdrawalConfig {
-    /// How long a pending step-up waits for the user's key, seconds.
-    pub step_up_ttl_seconds: u64,
-    /// How long an approval stays redeemable (and its token valid), seconds.
-    pub approval_ttl_seconds: u64,
-    /// Withdrawal hold after a security change, hours.
-    pub hold_hours: u64,
-    /// Cooling-off before a new allow-list address is usable, hours.
-    pub address_cooling_hours: u64,
-}
-
-/// User API-key rules.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ApiKeyConfig {
-    /// Live keys a user may have.
-    pub max_per_user: i64,
-    /// Longest life of a key without an IP allow-list, days.
-    pub max_days_without_ip: u32,
-    /// Failed verifications allowed per client IP per minute.
-    pub failures_per_minute_ip: u32,
-    /// Failed verifications allowed per key prefix per minute.
-    pub failures_per_minute_prefix: u32,
-}
-
-impl Default for ApiKeyConfig {
-    fn default() -> Self {
-        Self {
-            max_per_user: 30,
-            max_days_without_ip: 30,
-            failures_per_minute_ip: 30,
-            failures_per_minute_prefix: 10,
-        }
-    }
-}
-
-/// One supported asset.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AssetConfig {
-    /// Decimal places of the smallest unit (BTC: 8).
-    pub decimals: u32,
-    /// Per-user limit over any 24 hours, as a decimal string; none = unlimited.
-    #[serde(default)]
-    pub daily_limit: Option<String>,
-}
-
-/// The assets Keyward knows out of the box.
-pub fn default_assets() -> BTreeMap<String, AssetConfig> {
-    let asset = |decimals, limit: &str| AssetConfig {
-        decimals,
-        daily_limit: Some(limit.into()),
-    };
-    BTreeMap::from([
-        ("BTC".into(), asset(8, "10")),
-        ("ETH".into(), asset(18, "200")),
-        ("USDT".into(), asset(6, "1000000")),
-        ("USDC".into(), asset(6, "1000000")),
-    ])
-}
-
-impl Default for WithdrawalConfig {
-    fn default() -> Self {
-        Self {
-            step_up_ttl_seconds: 300,
-            approval_ttl_seconds: 300,
-            hold_hours: 24,
-            address_cooling_hours: 24,
-        }
-    }
-}
-
-/// Throttling of failed password and key attempts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ThrottleConfig {
-    /// Consecutive failures after which an account is locked.
-    pub lock_after: i64,
-    /// Failures allowed before backoff starts (per account).
-    pub free_failures: i64,
-    /// Failures allowed per client IP before backoff starts.
-    pub ip_free_failures: i64,
-    /// Longest backoff, seconds.
-    pub max_backoff_seconds: i64,
-}
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Plain,
-    /// One JSON object per line.
-    Json,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -247,48 +96,6 @@ impl Default for Config {
 #[allow(clippy::expect_used)] // a constant that parses; covered by `defaults_are_valid_and_local`
 fn default_origin() -> Url {
     Url::parse("http://localhost:8080").expect("constant URL")
-}
-
-impl Default for AttestationConfig {
-    fn default() -> Self {
-        Self {
-            policy: AttestationMode::Any,
-            yubico: true,
-            extra_cas: Vec::new(),
-        }
-    }
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self {
-            idle_minutes: 15,
-            absolute_hours: 12,
-        }
-    }
-}
-
-impl Default for UvConfig {
-    fn default() -> Self {
-        Self {
-            sign_in: UserVerification::Preferred,
-            key_management: UserVerification::Preferred,
-            withdrawal: UserVerification::Required,
-            address_add: UserVerification::Required,
-            api_key_create: UserVerification::Required,
-        }
-    }
-}
-
-impl Default for ThrottleConfig {
-    fn default() -> Self {
-        Self {
-            lock_after: 100,
-            free_failures: 5,
-            ip_free_failures: 20,
-            max_backoff_seconds: 900,
-        }
-    }
 }
 
 impl Config {
