@@ -107,14 +107,7 @@ impl TestApp {
 
     /// A new browser: its own cookie jar, sending Keyward's Origin.
     pub fn browser(&self) -> reqwest::Client {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(reqwest::header::ORIGIN, self.origin.parse().unwrap());
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .default_headers(headers)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap()
+        browser_for(&self.origin)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -464,4 +457,16 @@ async fn launch(
         _dir: dir,
         _server: server,
     }
+}
+
+/// A browser-like client for `origin`: a cookie jar and the `Origin` header.
+pub fn browser_for(origin: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ORIGIN, origin.parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .default_headers(headers)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }

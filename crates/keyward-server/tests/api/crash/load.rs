@@ -160,14 +160,7 @@ impl User {
 }
 
 pub(super) fn browser() -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::ORIGIN, ORIGIN.parse().unwrap());
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .default_headers(headers)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    crate::helpers::browser_for(ORIGIN)
 }
 
 pub(super) fn problem_type(body: &Value) -> &str {
