@@ -1,5 +1,6 @@
-//! Password hashing with argon2id. Hashing is CPU-bound: callers run it on a
-//! blocking pool, never on the async runtime.
+//! Password hashing with argon2id. Hashing is CPU-bound: callers run it off
+//! the async runtime (the server: on its hashing threads, each with a
+//! [`HashMemory`]).
 
 use argon2::password_hash::{Output, PasswordHash, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
