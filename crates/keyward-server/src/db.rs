@@ -31,8 +31,8 @@ pub enum Db {
 }
 
 /// SQLite: a pool for reads and single statements (`synchronous=FULL`), and
-/// a small pool for write transactions (`synchronous=NORMAL`) whose durable
-/// commits then wait for a shared fsync of the WAL.
+/// one writer connection for write transactions (`synchronous=NORMAL`) whose
+/// durable commits then wait for a shared fsync of the WAL.
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
     /// Reads and single statements.
