@@ -46,6 +46,8 @@ export async function startServer(env = {}) {
     KEYWARD_DATA_DIR: dataDir,
     KEYWARD_LISTEN: `127.0.0.1:${port}`,
     KEYWARD_ORIGIN: origin,
+    // Every page test signs up from 127.0.0.1: lift the per-address limit.
+    KEYWARD_THROTTLE__SIGNUPS_PER_IP: '100000',
     ...env,
   };
   const child = spawn(BIN, ['serve'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });

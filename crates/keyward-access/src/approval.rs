@@ -104,8 +104,10 @@ pub struct ApprovalClaims {
     pub sub: String,
     /// The approved action, e.g. `withdrawal.create`. JSON `action`.
     pub action: String,
-    /// Hex digest of the action's canonical details (amount, address, ...),
-    /// so the approval cannot be moved to other details. JSON `details_digest`.
+    /// Lower-case hex SHA-256 of the canonical JSON of `{"action": …,
+    /// "details": …}` (keys sorted, no whitespace) — the action and its
+    /// details together — so the approval cannot be moved to other details
+    /// or another action. JSON `details_digest`.
     pub details_digest: String,
     /// The WebAuthn credential id that signed the assertion, base64url.
     /// JSON `cred_id`.

@@ -195,7 +195,10 @@ pub fn parse(kind: TokenKind, presented: &str) -> Result<TokenHash, TokenError> 
     Ok(TokenHash::of(presented))
 }
 
-fn assemble(kind: TokenKind, body: &str) -> String {
+/// The well-formed token of `kind` with `body` (its checksum appended).
+/// The checksum only catches typos: anyone can compute it, so a
+/// well-formed token proves nothing (tests use this to forge guesses).
+pub fn assemble(kind: TokenKind, body: &str) -> String {
     let mut token = String::with_capacity(kind.prefix().len() + BODY_LEN + CHECKSUM_LEN);
     token.push_str(kind.prefix());
     token.push_str(body);

@@ -31,7 +31,8 @@ pub struct ApprovalClaims {
     pub sub: String,
     /// The approved action, e.g. `withdrawal`.
     pub action: String,
-    /// Hex SHA-256 of the canonical details (same as the step-up's `digest`).
+    /// Hex SHA-256 of the canonical JSON of `{"action": …, "details": …}`
+    /// (keys sorted, no whitespace; the same as the step-up's `digest`).
     pub details_digest: String,
     /// The WebAuthn credential id that signed, base64url. JSON `cred_id`.
     #[serde(rename = "cred_id")]

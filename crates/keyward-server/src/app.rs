@@ -60,7 +60,7 @@ impl App {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let passwords = Passwords::new(hasher, cpus)?;
+        let passwords = Passwords::new(hasher, cpus, config.throttle.hash_queue)?;
         let db = Db::connect(&config.database_url(), &db_opts).await?;
         let sessions = match &db {
             Db::Sqlite(sqlite) => AnySessionStore::sqlite(sqlite.pool.clone()),
@@ -77,6 +77,7 @@ impl App {
         };
         sessions.migrate().await?;
         crate::flows::signing::ensure_key(&db, clock.now()).await?;
+        let devices = device_key(&db).await?;
         let settings = SessionSettings {
             secure: config.is_https(),
             idle: Duration::from_secs(config.session.idle_minutes * 60),
@@ -85,7 +86,8 @@ impl App {
         let https = config.is_https();
         // Installed once per process; every app shares it.
         crate::metrics::handle();
-        let state = AppState::new(config, db, fido, passwords, clock);
+        let devices = crate::device::Devices::new(devices, config.is_https());
+        let state = AppState::new(config, db, fido, passwords, clock, devices);
         let router = routes::router(state.clone())
             .layer(settings.layer(sessions.clone()))
             .layer(DefaultBodyLimit::max(body_limit))
@@ -126,7 +128,15 @@ impl App {
     }
 }
 
-/// Deletes expired ceremonies and sessions once a minute.
+/// The device-cookie MAC key every instance shares (made by the first).
+async fn device_key(db: &crate::Db) -> anyhow::Result<[u8; 32]> {
+    let fresh: [u8; 32] = rand::random();
+    let key = crate::store::secrets::get_or_create(db, "device_mac", &fresh).await?;
+    key.try_into()
+        .map_err(|_| anyhow::anyhow!("stored device_mac secret is not 32 bytes"))
+}
+
+/// Deletes expired ceremonies, sessions and throttle counters once a minute.
 async fn housekeeping(app: AppState, sessions: AnySessionStore) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -136,6 +146,15 @@ async fn housekeeping(app: AppState, sessions: AnySessionStore) {
         }
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+        let now = app.clock.now();
+        let window = app
+            .config
+            .throttle
+            .failure_window_minutes
+            .saturating_mul(60_000);
+        if let Err(e) = crate::store::throttle::forget_old(&app.db, now - window, now).await {
+            tracing::warn!(error = %e, "could not delete old throttle counters");
         }
     }
 }
@@ -157,6 +176,7 @@ async fn api_key_upkeep(app: AppState) {
                 }
             },
             _ = flush.tick() => {
+                app.verifier.prune();
                 let uses = app.verifier.drain_last_used();
                 if let Err(e) = crate::store::api_keys::record_last_used(&app.db, &uses).await {
                     tracing::warn!(error = %e, "could not record API-key last use");

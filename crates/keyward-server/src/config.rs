@@ -208,8 +208,15 @@ impl Config {
                 "withdrawals.step_up_ttl_seconds must be positive and approval_ttl_seconds 1..=3600"
             );
         }
-        if self.throttle.lock_after < 1 {
-            anyhow::bail!("throttle.lock_after must be at least 1");
+        let t = &self.throttle;
+        if !(1..=100).contains(&t.lock_after) {
+            // NIST SP 800-63B 5.2.2: no more than 100 consecutive failures.
+            anyhow::bail!("throttle.lock_after must be 1..=100");
+        }
+        if !(1..=10_080).contains(&t.failure_window_minutes) || t.hash_queue == 0 {
+            anyhow::bail!(
+                "throttle.failure_window_minutes must be 1..=10080 and throttle.hash_queue positive"
+            );
         }
         Ok(())
     }

@@ -75,8 +75,8 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: u64,
     },
-    /// The account is locked after too many failures.
-    #[error("this account is locked after too many failed attempts; contact support")]
+    /// The operator locked the account (`keyward user lock`).
+    #[error("this account is locked; contact support")]
     Locked,
     /// Missing, malformed, unknown or revoked service key.
     #[error("a valid service key is required (Authorization: Bearer kw_svc_...)")]
@@ -116,6 +116,12 @@ pub enum ApiError {
     PolicyRefused {
         /// Stable reason code.
         reason: String,
+    },
+    /// Too much work queued (password hashing): try again shortly.
+    #[error("the server is busy; try again in {retry_after} seconds")]
+    Busy {
+        /// Seconds to wait.
+        retry_after: u64,
     },
     /// Signing or another dependency is unavailable: fail closed.
     #[error("service unavailable; nothing was approved")]
@@ -210,6 +216,7 @@ impl ApiError {
             Self::ApiKeyRefused(_) => (S::FORBIDDEN, "api-key-refused", "API key refused"),
             Self::ApprovalExpired => (S::GONE, "approval-expired", "Approval expired"),
             Self::PolicyRefused { .. } => (S::CONFLICT, "policy-refused", "Refused by policy"),
+            Self::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy", "Server busy"),
             Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Self::RouteNotFound => (S::NOT_FOUND, "route-not-found", "No such endpoint"),
             Self::MethodNotAllowed => (
@@ -285,7 +292,7 @@ impl IntoResponse for ApiError {
         if matches!(self, Self::ServiceUnauthenticated) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Self::Throttled { retry_after } = self
+        if let Self::Throttled { retry_after } | Self::Busy { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
@@ -398,6 +405,11 @@ mod tests {
                 ApiError::PolicyRefused { reason: "x".into() },
                 S::CONFLICT,
                 "policy-refused",
+            ),
+            (
+                ApiError::Busy { retry_after: 1 },
+                S::SERVICE_UNAVAILABLE,
+                "busy",
             ),
             (
                 ApiError::Unavailable(anyhow::anyhow!("x")),

@@ -44,7 +44,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// Deserialises JSON, naming the path of the first offending field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
@@ -54,7 +54,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             _ => ApiError::MalformedBody(inner.to_string()),
         }
-    })
+    })?;
+    // One JSON value and nothing after it but whitespace: `{...}garbage`
+    // is malformed, not a body with an ignorable tail.
+    de.end()
+        .map_err(|e| ApiError::MalformedBody(e.to_string()))?;
+    Ok(value)
 }
 
 /// The field a serde error is about: its path, or for a missing or unknown
@@ -82,6 +87,8 @@ pub struct Client {
     pub ip: String,
     /// `User-Agent`, truncated.
     pub user_agent: String,
+    /// The device cookie, unverified ([`crate::device`]).
+    pub device_cookie: Option<String>,
 }
 
 /// The client's address: the peer, or — when the peer is a configured
@@ -129,7 +136,12 @@ impl FromRequestParts<AppState> for Client {
             .chars()
             .take(256)
             .collect();
-        Ok(Self { ip, user_agent })
+        let device_cookie = app.devices.from_headers(&parts.headers);
+        Ok(Self {
+            ip,
+            user_agent,
+            device_cookie,
+        })
     }
 }
 

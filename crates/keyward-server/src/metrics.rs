@@ -96,9 +96,9 @@ pub fn render(db: &Db) -> String {
 }
 
 /// One served request.
-pub fn http(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let (method, route) = (method.to_owned(), route.to_owned());
-    metrics::counter!(HTTP_REQUESTS, "method" => method.clone(), "route" => route.clone(),
+pub fn http(method: &'static str, route: &str, status: u16, elapsed: Duration) {
+    let route = route.to_owned();
+    metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(),
         "status" => status.to_string())
     .increment(1);
     metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)

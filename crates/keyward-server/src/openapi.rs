@@ -134,6 +134,7 @@ fn samples() -> Vec<ApiError> {
         E::PolicyRefused {
             reason: String::new(),
         },
+        E::Busy { retry_after: 1 },
         E::Unavailable(err()),
         E::RouteNotFound,
         E::MethodNotAllowed,
@@ -178,6 +179,7 @@ fn exhaustive(e: &ApiError) {
         | E::AlreadyRedeemed
         | E::ApprovalExpired
         | E::PolicyRefused { .. }
+        | E::Busy { .. }
         | E::Unavailable(_)
         | E::RouteNotFound
         | E::MethodNotAllowed

@@ -8,6 +8,10 @@
 //! threads × memory cost, each thread reuses its own block, and a flood of
 //! sign-ins queues instead of exhausting memory. Each thread keeps its
 //! argon2 working memory between verifications ([`HashMemory`]).
+//!
+//! The queue is bounded: when it is full the request is refused at once
+//! (503 with Retry-After) rather than waiting behind minutes of work, and a
+//! queued job whose client has gone is skipped instead of hashed.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -24,14 +28,15 @@ type Job = Box<dyn FnOnce(&mut HashMemory) + Send>;
 #[derive(Clone)]
 pub struct Passwords {
     hasher: PasswordHasher,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
 }
 
 impl Passwords {
-    /// Starts `threads` hashing threads (at least one). They stop when the
-    /// last clone of this is dropped.
-    pub fn new(hasher: PasswordHasher, threads: usize) -> std::io::Result<Self> {
-        let (jobs, queue) = mpsc::channel::<Job>();
+    /// Starts `threads` hashing threads (at least one) behind a queue of
+    /// `queue` jobs (at least one). They stop when the last clone of this is
+    /// dropped.
+    pub fn new(hasher: PasswordHasher, threads: usize, queue: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::sync_channel::<Job>(queue.max(1));
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
             let queue = queue.clone();
@@ -67,12 +72,23 @@ impl Passwords {
     ) -> ApiResult<T> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |memory| {
-            // The caller may have gone away (client disconnected): fine.
+            // The caller went away (client disconnected, request dropped):
+            // nobody would read the answer, so spend no time on it.
+            if done.is_closed() {
+                crate::metrics::throttled("hash_abandoned");
+                return;
+            }
             let _ = done.send(f(memory));
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("hashing threads stopped")))?;
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => {
+                crate::metrics::throttled("hash_queue_full");
+                ApiError::Busy { retry_after: 1 }
+            }
+            mpsc::TrySendError::Disconnected(_) => {
+                ApiError::Internal(anyhow::anyhow!("hashing threads stopped"))
+            }
+        })?;
         result
             .await
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("hashing job failed")))
@@ -112,7 +128,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_run_on_the_fixed_threads_only() {
-        let passwords = Passwords::new(cheap(), 2).unwrap();
+        let passwords = Passwords::new(cheap(), 2, 64).unwrap();
         let names: Vec<_> = (0..16)
             .map(|_| {
                 let p = passwords.clone();
@@ -134,9 +150,68 @@ mod tests {
         );
     }
 
+    /// A full queue refuses at once, and a job whose caller has gone is
+    /// skipped by the thread.
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_abandoned_jobs_are_skipped() {
+        let passwords = Passwords::new(cheap(), 1, 2).unwrap();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        // Occupy the one thread until released.
+        let busy = {
+            let (p, gate) = (passwords.clone(), gate.clone());
+            tokio::spawn(async move {
+                p.run(move |_| {
+                    let _ = gate.lock().map(|g| g.recv());
+                })
+                .await
+            })
+        };
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Wait until the thread has taken the blocking job off the queue.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let mut queued = Vec::new();
+        for _ in 0..2 {
+            let (p, ran) = (passwords.clone(), ran.clone());
+            queued.push(tokio::spawn(async move {
+                p.run(move |_| {
+                    ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                })
+                .await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let refused = passwords.run(|_| ()).await;
+        assert!(
+            matches!(refused, Err(ApiError::Busy { retry_after: 1 })),
+            "{refused:?}"
+        );
+        // Both queued callers give up; the thread must not run their jobs.
+        for q in &queued {
+            q.abort();
+        }
+        for q in queued {
+            let _ = q.await;
+        }
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        // A later job runs once the thread has taken the abandoned ones
+        // off the queue (without running them).
+        let mut later = passwords.run(|_| ()).await;
+        for _ in 0..100 {
+            if !matches!(later, Err(ApiError::Busy { .. })) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            later = passwords.run(|_| ()).await;
+        }
+        later.unwrap();
+        assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
     #[tokio::test]
     async fn hash_and_verify_round_trip_and_a_panic_keeps_the_thread() {
-        let passwords = Passwords::new(cheap(), 1).unwrap();
+        let passwords = Passwords::new(cheap(), 1, 64).unwrap();
         let pw = || SecretString::from("correct horse battery staple");
         let stored = passwords.hash(pw()).await.unwrap();
         assert!(passwords.verify(Some(stored.clone()), pw()).await.unwrap());

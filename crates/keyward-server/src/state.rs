@@ -28,6 +28,8 @@ pub struct Inner {
     pub clock: Clock,
     /// API-key verification cache and failure limits.
     pub verifier: crate::flows::key_verify::Verifier,
+    /// Device cookies (throttling that strangers cannot turn on the owner).
+    pub devices: crate::device::Devices,
 }
 
 impl std::ops::Deref for AppState {
@@ -46,7 +48,14 @@ impl AppState {
     }
 
     /// Wraps the parts.
-    pub fn new(config: Config, db: Db, fido: Fido, passwords: Passwords, clock: Clock) -> Self {
+    pub fn new(
+        config: Config,
+        db: Db,
+        fido: Fido,
+        passwords: Passwords,
+        clock: Clock,
+        devices: crate::device::Devices,
+    ) -> Self {
         let keys = &config.api_keys;
         let verifier = crate::flows::key_verify::Verifier::new(
             keys.failures_per_minute_ip,
@@ -59,6 +68,7 @@ impl AppState {
             passwords,
             clock,
             verifier,
+            devices,
         }))
     }
 }

@@ -41,11 +41,28 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
+/// The method as a label from a fixed set: a client may send any token as
+/// a method (`curl -X AAAA1`), and each distinct label would be a new
+/// metrics series kept for good.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::HEAD => "HEAD",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 /// Middleware: request id, span, access log line and HTTP metrics.
 pub async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -76,7 +93,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
             tracing::info!("request");
         }
     });
-    crate::metrics::http(&method, &route, status, elapsed);
+    crate::metrics::http(method, &route, status, elapsed);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

@@ -38,14 +38,14 @@ pub enum UserAction {
         /// The username (case-insensitive).
         username: String,
     },
-    /// Lock an account as `throttle.lock_after` failed sign-ins would: no
-    /// sign-in or approval until unlocked (audited as `account.locked`).
+    /// Lock an account until unlocked: no sign-in or approval, every session
+    /// ends, its API keys stop verifying (audited as `account.locked`).
     Lock {
         /// The username (case-insensitive).
         username: String,
     },
-    /// Unlock an account: clear its failed sign-in count and backoff
-    /// (audited as `account.unlocked`).
+    /// Unlock an account: lift the lock and clear every browser's failed
+    /// attempts and backoff (audited as `account.unlocked`).
     Unlock {
         /// The username (case-insensitive).
         username: String,
@@ -114,7 +114,7 @@ pub(super) async fn run_user(action: UserAction, config: &Config) -> anyhow::Res
     let lock_after = config.throttle.lock_after;
     match action {
         UserAction::Show { username } => {
-            let a = admin::account(&db, &username, lock_after).await?;
+            let a = admin::account(&db, &username).await?;
             let policy = a.policy.as_ref();
             let frozen = policy.and_then(|p| p.frozen_at);
             let hold = policy
@@ -138,24 +138,33 @@ pub(super) async fn run_user(action: UserAction, config: &Config) -> anyhow::Res
                 ))
             );
             println!(
-                "locked:   {} ({failures} of {lock_after} failed attempts)",
-                if a.locked { "yes" } else { "no" }
+                "locked:   {}",
+                a.locked_at
+                    .map_or("no".to_owned(), |t| format!("yes, since {}", rfc3339(t)))
+            );
+            let blocked = a.throttle.map(|c| c.blocked_until).filter(|&t| t > now());
+            println!(
+                "failures: {failures} of {lock_after} from unknown browsers{}",
+                blocked.map_or(String::new(), |t| format!(", refused until {}", rfc3339(t)))
             );
         }
         UserAction::Lock { username } => {
-            if admin::lock_account(&db, &username, lock_after, now()).await? {
+            if admin::lock_account(&db, &username, now()).await? {
                 println!("account {username} locked");
             } else {
                 println!("account {username} was already locked; nothing changed");
             }
         }
-        UserAction::Unlock { username } => match admin::unlock_account(&db, &username, now())
-            .await?
-        {
-            Some(n) if n >= lock_after => println!("account {username} unlocked"),
-            Some(n) => println!("account {username} was not locked; cleared {n} failed attempts"),
-            None => println!("account {username} was not locked; nothing changed"),
-        },
+        UserAction::Unlock { username } => {
+            let done = admin::unlock_account(&db, &username, now()).await?;
+            match (done.lock, done.scopes) {
+                (true, _) => println!("account {username} unlocked"),
+                (false, 0) => println!("account {username} was not locked; nothing changed"),
+                (false, n) => println!(
+                    "account {username} was not locked; cleared failed attempts of {n} browser scope(s)"
+                ),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

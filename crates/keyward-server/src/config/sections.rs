@@ -144,14 +144,25 @@ impl Default for WithdrawalConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottleConfig {
-    /// Consecutive failures after which an account is locked.
+    /// Consecutive failures (of one account from browsers it has not signed
+    /// in from, or of one trusted browser) after which that scope is refused
+    /// until `failure_window_minutes` have passed since the last failure.
+    /// NIST SP 800-63B: at most 100.
     pub lock_after: i64,
-    /// Failures allowed before backoff starts (per account).
+    /// Failures allowed before backoff starts (per account scope).
     pub free_failures: i64,
-    /// Failures allowed per client IP before backoff starts.
+    /// Failures allowed per client IP (IPv6: per /64) before backoff starts.
     pub ip_free_failures: i64,
     /// Longest backoff, seconds.
     pub max_backoff_seconds: i64,
+    /// Failures older than this (counted from the latest) are forgotten;
+    /// also how long a scope that reached `lock_after` stays refused.
+    pub failure_window_minutes: i64,
+    /// Sign-ups allowed per client IP (IPv6: per /64) before backoff starts.
+    pub signups_per_ip: i64,
+    /// Password checks that may wait for a hashing thread; beyond this the
+    /// server answers 503 with Retry-After instead of queueing without end.
+    pub hash_queue: usize,
 }
 
 /// Log output format.
@@ -202,6 +213,9 @@ impl Default for ThrottleConfig {
             free_failures: 5,
             ip_free_failures: 20,
             max_backoff_seconds: 900,
+            failure_window_minutes: 60,
+            signups_per_ip: 10,
+            hash_queue: 64,
         }
     }
 }

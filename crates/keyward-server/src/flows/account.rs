@@ -9,7 +9,7 @@ use crate::db::{Tx, is_unique_violation};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::names::Username;
-use crate::flows::throttle;
+use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
 use crate::store::{audit, credentials, logins, users};
 
@@ -29,6 +29,8 @@ pub async fn sign_up(
     password: SecretString,
     client: &Client,
 ) -> ApiResult<Uuid> {
+    // Counted per address before anything else: sign-ups cost a hash each.
+    let _counted = throttle::reserve_sign_up(app, &client.ip).await?;
     let username = Username::parse(username)?;
     let password_hash = app.passwords.hash(password).await?;
     let now = app.clock.now();
@@ -58,30 +60,39 @@ pub async fn sign_up(
 }
 
 /// Checks username and password. Takes as long for an unknown user as for a
-/// wrong password, and says the same thing.
+/// wrong password, and says the same thing. The attempt is counted before
+/// the hash ([`throttle`]) and given back if the password is right.
 pub async fn password_step(
     app: &AppState,
     username: &str,
     password: SecretString,
     client: &Client,
 ) -> ApiResult<(Uuid, Next)> {
-    // A malformed name cannot exist; still spend the hashing time.
+    // A malformed name cannot exist; still spend the hashing time, counted
+    // against the address like any other wrong guess.
     let Ok(name) = Username::parse(username) else {
+        let _guess = throttle::reserve_guess(app, &client.ip).await?;
         app.passwords.verify(None, password).await?;
         return Err(ApiError::InvalidCredentials);
     };
-    throttle::check(app, name.as_str(), &client.ip).await?;
-    let user = users::by_name(&app.db, name.as_str()).await?;
-    let ok = app
-        .passwords
-        .verify(user.as_ref().map(|u| u.password_hash.clone()), password)
-        .await?;
+    let via = Via::browser(app, client, name.as_str());
+    let attempt = throttle::reserve(app, name.as_str(), via, Some(&client.ip)).await?;
+    let user = match users::by_name(&app.db, name.as_str()).await {
+        Ok(user) => user,
+        Err(e) => return Err(attempt.abandon(app, e.into()).await),
+    };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = match app.passwords.verify(stored, password).await {
+        Ok(ok) => ok,
+        Err(e) => return Err(attempt.abandon(app, e).await),
+    };
     let user = match user {
         Some(user) if ok => user,
         other => {
             let user_id = other.map(|u| u.id);
+            let failure = attempt.failed(app).await?;
             let mut tx = app.db.begin().await?;
-            throttle::record_failure(app, &mut tx, name.as_str(), user_id, &client.ip).await?;
+            throttle::audit_failure(app, &mut tx, failure, user_id, Some(&client.ip)).await?;
             let event = audit::Event {
                 user_id,
                 event: "signin.password_failed",
@@ -93,6 +104,8 @@ pub async fn password_step(
             return Err(ApiError::InvalidCredentials);
         }
     };
+    attempt.give_back(app).await?;
+    throttle::refuse_if_locked(app, user.id).await?;
     let has_keys = !credentials::for_user(&app.db, user.id).await?.is_empty();
     Ok((user.id, if has_keys { Next::Key } else { Next::EnrolKey }))
 }
@@ -187,14 +200,20 @@ pub async fn change_password(
     let user = users::by_id(&app.db, who.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    throttle::check(app, &user.username, &client.ip).await?;
-    if !app
+    let via = Via::browser(app, client, &user.username);
+    let attempt = throttle::reserve(app, &user.username, via, Some(&client.ip)).await?;
+    let ok = match app
         .passwords
         .verify(Some(user.password_hash.clone()), current)
-        .await?
+        .await
     {
+        Ok(ok) => ok,
+        Err(e) => return Err(attempt.abandon(app, e).await),
+    };
+    if !ok {
+        let failure = attempt.failed(app).await?;
         let mut tx = app.db.begin().await?;
-        throttle::record_failure(app, &mut tx, &user.username, Some(user.id), &client.ip).await?;
+        throttle::audit_failure(app, &mut tx, failure, Some(user.id), Some(&client.ip)).await?;
         let event = audit::Event {
             user_id: Some(user.id),
             event: "password.change_refused",
@@ -205,6 +224,7 @@ pub async fn change_password(
         tx.commit().await?;
         return Err(ApiError::InvalidCredentials);
     }
+    attempt.give_back(app).await?;
     let hash = app.passwords.hash(new).await.map_err(|e| match e {
         ApiError::Validation { detail, .. } => ApiError::invalid("new_password", detail),
         other => other,

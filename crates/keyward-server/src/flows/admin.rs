@@ -13,15 +13,16 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::config::Config;
-use crate::db::{Db, Tx};
+use crate::db::Db;
 use crate::flows::names::Username;
+use crate::flows::throttle::account_prefixes;
 use crate::flows::{approval, signing};
+use crate::on_db;
 use crate::stepup::details::canonical_json;
 use crate::store::audit::{self, AuditRow};
 use crate::store::service_keys::{self, ServiceKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
-use crate::store::{credentials, throttle, users};
-use crate::{on_db, on_tx};
+use crate::store::{api_keys, credentials, logins, throttle, users};
 
 /// Who the audit entries of these actions name.
 const BY: &str = "cli";
@@ -130,56 +131,60 @@ async fn user_named(db: &Db, raw: &str) -> anyhow::Result<users::UserRow> {
         .ok_or_else(|| anyhow::anyhow!("no account named `{}`", name.as_str()))
 }
 
-/// The failure count of a throttle scope, inside `tx`.
-async fn failures_in(tx: &mut Tx, key: &str) -> Result<Option<i64>, sqlx::Error> {
-    on_tx!(tx, c => sqlx::query_scalar::<_, i64>("SELECT failures FROM throttle WHERE scope_key = $1")
-        .bind(key).fetch_optional(c).await)
-}
-
-fn account_key(username: &str) -> String {
-    format!("acct:{username}")
-}
-
-/// Locks an account as too many failed sign-ins would: its failure count is
-/// raised to `lock_after`. Returns false if it was already locked.
-pub async fn lock_account(
-    db: &Db,
-    username: &str,
-    lock_after: i64,
-    now: Millis,
-) -> anyhow::Result<bool> {
+/// Locks an account (operator lock, until unlocked): sign-in and approvals
+/// are refused, every session ends, its API keys stop verifying and its
+/// withdrawals are refused. Returns false if it was already locked.
+pub async fn lock_account(db: &Db, username: &str, now: Millis) -> anyhow::Result<bool> {
     let user = user_named(db, username).await?;
-    let key = account_key(&user.username);
     let mut tx = db.begin().await?;
-    let failures = failures_in(&mut tx, &key).await?;
-    if failures.is_some_and(|f| f >= lock_after) {
+    if !users::set_locked(&mut tx, user.id, Some(now)).await? {
         return Ok(false);
     }
-    on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ($1, $2, $3, 0) \
-         ON CONFLICT (scope_key) DO UPDATE SET failures = $2, last_failure_at = $3")
-        .bind(&key).bind(lock_after).bind(now).execute(c).await.map(|r| r.rows_affected()))?;
-    let locked = event(Some(user.id), "account.locked", json!({ "by": BY }));
+    let ended = logins::end_others(&mut tx, user.id, None, "account_locked", now).await?;
+    // Cached API-key state on every instance must see the lock.
+    api_keys::bump_epoch(&mut tx).await?;
+    let locked = event(
+        Some(user.id),
+        "account.locked",
+        json!({ "by": BY, "sessions_ended": ended }),
+    );
     audit::append(&mut tx, &locked, now).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Clears an account's failure count (and so its lock and backoff). Returns
-/// the count it had, or `None` if there was nothing to clear.
-pub async fn unlock_account(db: &Db, username: &str, now: Millis) -> anyhow::Result<Option<i64>> {
+/// What an unlock cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unlocked {
+    /// The operator lock was lifted.
+    pub lock: bool,
+    /// Throttling scopes of the account cleared (its browsers, API mode).
+    pub scopes: u64,
+}
+
+/// Lifts the operator lock and clears the account's throttling (every
+/// browser's failures and backoff).
+pub async fn unlock_account(db: &Db, username: &str, now: Millis) -> anyhow::Result<Unlocked> {
     let user = user_named(db, username).await?;
-    let key = account_key(&user.username);
     let mut tx = db.begin().await?;
-    let failures = failures_in(&mut tx, &key).await?;
-    if failures.is_none() {
-        return Ok(None);
+    let lock = users::set_locked(&mut tx, user.id, None).await?;
+    let mut scopes = 0;
+    for prefix in account_prefixes(&user.username) {
+        scopes += throttle::reset_prefix(&mut tx, &prefix).await?;
     }
-    throttle::reset(&mut tx, &key).await?;
-    let unlocked = event(Some(user.id), "account.unlocked", json!({ "by": BY }));
-    audit::append(&mut tx, &unlocked, now).await?;
+    if !lock && scopes == 0 {
+        return Ok(Unlocked { lock, scopes });
+    }
+    api_keys::bump_epoch(&mut tx).await?;
+    let detail = json!({ "by": BY, "lock_lifted": lock, "throttles_cleared": scopes });
+    audit::append(
+        &mut tx,
+        &event(Some(user.id), "account.unlocked", detail),
+        now,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(failures)
+    Ok(Unlocked { lock, scopes })
 }
 
 /// What `user show` prints about an account. Never the password hash.
@@ -195,18 +200,20 @@ pub struct AccountSummary {
     pub keys: usize,
     /// Self-freeze, policy hold.
     pub policy: Option<users::PolicyRow>,
-    /// Consecutive failed sign-ins and backoff.
+    /// Failed attempts from browsers the account has not signed in from.
     pub throttle: Option<throttle::Counter>,
-    /// Whether the failure count has reached the lock.
-    pub locked: bool,
+    /// When the operator locked it, if locked.
+    pub locked_at: Option<Millis>,
 }
 
 /// Summarises an account.
-pub async fn account(db: &Db, username: &str, lock_after: i64) -> anyhow::Result<AccountSummary> {
+pub async fn account(db: &Db, username: &str) -> anyhow::Result<AccountSummary> {
     let user = user_named(db, username).await?;
     let keys = credentials::for_user(db, user.id).await?.len();
     let policy = users::policy_now(db, user.id).await?;
-    let counter = throttle::get(db, &account_key(&user.username)).await?;
+    let locked_at = policy.as_ref().and_then(|p| p.locked_at);
+    let [untrusted, ..] = account_prefixes(&user.username);
+    let counter = throttle::get(db, &untrusted).await?;
     Ok(AccountSummary {
         id: user.id,
         username: user.username,
@@ -214,7 +221,7 @@ pub async fn account(db: &Db, username: &str, lock_after: i64) -> anyhow::Result
         keys,
         policy,
         throttle: counter,
-        locked: counter.is_some_and(|c| c.failures >= lock_after),
+        locked_at,
     })
 }
 

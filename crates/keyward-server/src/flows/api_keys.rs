@@ -77,7 +77,7 @@ pub async fn create(
     }
     let user = user.ok_or(ApiError::Unauthenticated)?;
     let account = AccountFacts {
-        user_frozen: user.frozen_at.is_some(),
+        user_frozen: user.stopped(),
         ..AccountFacts::default()
     };
     if let Decision::Denied { reason } = policy::decide(canonical.action, &account, None, now) {

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::assertion::{self, Bound};
 use crate::flows::signing;
-use crate::flows::stepup::{self, action_of};
+use crate::flows::stepup::{self, Party, action_of};
 use crate::state::AppState;
 use crate::stepup::details::{Action, Details};
 use crate::store::audit;
@@ -36,8 +36,8 @@ pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
 
 /// Assertion options for a pending step-up, plus the step-up itself so the
 /// page can show exactly what is being approved.
-pub async fn options(app: &AppState, id: Uuid, owner: Option<Uuid>) -> ApiResult<Value> {
-    let row = stepup::pending(app, id, owner).await?;
+pub async fn options(app: &AppState, id: Uuid, party: Party) -> ApiResult<Value> {
+    let row = stepup::pending(app, id, party).await?;
     let uv = app.config.uv_for(action_of(&row)?);
     let mut options =
         assertion::start_bound(app, row.user_id, row.id, uv, challenge_of(&row)?).await?;
@@ -49,12 +49,13 @@ pub async fn options(app: &AppState, id: Uuid, owner: Option<Uuid>) -> ApiResult
 pub async fn approve(
     app: &AppState,
     id: Uuid,
-    owner: Option<Uuid>,
+    party: Party,
     ceremony: Uuid,
     credential: Value,
     client: &Client,
+    sender: assertion::Sender<'_>,
 ) -> ApiResult<Value> {
-    let row = stepup::pending(app, id, owner).await?;
+    let row = stepup::pending(app, id, party).await?;
     let action = action_of(&row)?;
     // Before the assertion opens its transaction: no pool reads while it is
     // held (fail closed: no key, nothing approved).
@@ -67,6 +68,7 @@ pub async fn approve(
         app,
         row.user_id,
         client,
+        sender,
         bound,
         ceremony,
         credential,

@@ -14,7 +14,7 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::account::username_of;
-use crate::flows::throttle;
+use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::ceremonies::{self, Purpose};
@@ -153,18 +153,38 @@ pub struct Asserted {
     pub response: PublicKeyCredential,
     /// The signing key, as updated by this assertion.
     pub key: SecurityKey,
-    /// The user's username (the account throttle key).
+    /// The user's username.
     pub username: String,
+    /// The account's throttling scope for this sender (cleared by a
+    /// complete sign-in).
+    pub account_scope: String,
+}
+
+/// Who sends an assertion: the user's browser, or a service's back end
+/// forwarding it (API mode) with the end user's address if it stated one.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender<'a> {
+    /// The user's browser (its device cookie and address are the client's).
+    Browser,
+    /// A service (its own address is never throttled on the user's behalf).
+    Service {
+        /// The end user's address, as the service stated it.
+        user_ip: Option<&'a str>,
+    },
 }
 
 /// Who is answering, for the audit log and throttling.
 struct Answerer<'a> {
     /// The user the ceremony was issued for.
     pub user_id: Uuid,
-    /// Their username (the account throttle key).
-    pub username: &'a str,
     /// The client.
     pub client: &'a Client,
+    /// The address failures count against, if any.
+    pub ip: Option<&'a str>,
+    /// The account's username.
+    pub username: &'a str,
+    /// Who answers for the account.
+    pub via: Via,
 }
 
 /// Reads the browser's assertion response; 422 naming `credential` if it is
@@ -176,21 +196,32 @@ pub fn assertion_response(credential: Value) -> ApiResult<PublicKeyCredential> {
 /// Finishes an assertion by `user_id`'s key from `client`. Refused while
 /// the account or address is throttled; failures are audited and counted for
 /// throttling before the error is returned; nothing else changes.
+#[allow(clippy::too_many_arguments)] // each is one fact about the answer
 pub async fn finish(
     app: &AppState,
     user_id: Uuid,
     client: &Client,
+    sender: Sender<'_>,
     bound: impl Into<Bound>,
     ceremony: Uuid,
     credential: Value,
     uv: UserVerification,
 ) -> ApiResult<Asserted> {
     let username = username_of(app, user_id).await?;
-    throttle::check(app, &username, &client.ip).await?;
+    let (via, ip) = match sender {
+        Sender::Browser => (
+            Via::browser(app, client, &username),
+            Some(client.ip.as_str()),
+        ),
+        Sender::Service { user_ip } => (Via::Service, user_ip),
+    };
+    throttle::check(app, &username, via, ip).await?;
     let who = &Answerer {
         user_id,
-        username: &username,
         client,
+        ip,
+        username: &username,
+        via,
     };
     let response = assertion_response(credential)?;
     // Consume the challenge before anything is verified or acted on.
@@ -198,7 +229,7 @@ pub async fn finish(
     let outcome = match app.fido.finish_authentication(&response, &state, uv) {
         Ok(outcome) => outcome,
         Err(FidoError::CounterRegression) => {
-            return Err(possible_clone(app, who, &response.raw_id).await);
+            return Err(possible_clone(app, who, true, &response.raw_id).await);
         }
         Err(err) => return Err(refuse(app, who, err.into()).await),
     };
@@ -208,15 +239,12 @@ pub async fn finish(
         .find(|(r, _)| r.credential_id == outcome.credential_id)
     else {
         // The key was removed while the ceremony was open.
-        return Err(refuse(
-            app,
-            who,
-            ApiError::CeremonyRefused {
-                reason: "credential_not_allowed",
-            },
-        )
-        .await);
+        let err = ApiError::CeremonyRefused {
+            reason: "credential_not_allowed",
+        };
+        return Err(refuse(app, who, err).await);
     };
+    throttle::refuse_if_locked(app, user_id).await?;
     key.update_credential(&outcome.result);
     let key_json = key_to_json(&key).map_err(|e| ApiError::Internal(e.into()))?;
     let mut tx = app.db.begin().await?;
@@ -225,7 +253,8 @@ pub async fn finish(
     {
         // Another assertion with this counter (or a higher one) won the race.
         drop(tx);
-        return Err(possible_clone(app, who, &outcome.credential_id).await);
+        // The signature was genuine: nothing to count against the user.
+        return Err(possible_clone(app, who, false, &outcome.credential_id).await);
     }
     Ok(Asserted {
         tx,
@@ -233,6 +262,7 @@ pub async fn finish(
         user_verified: outcome.user_verified,
         response,
         key,
+        account_scope: throttle::account_scope(&username, via),
         username,
     })
 }
@@ -244,15 +274,10 @@ async fn refuse(app: &AppState, who: &Answerer<'_>, err: ApiError) -> ApiError {
         _ => "error",
     };
     let result = async {
+        let attempt = throttle::count_failure(app, who.username, who.via, who.ip).await?;
+        let failure = attempt.failed(app).await?;
         let mut tx = app.db.begin().await?;
-        throttle::record_failure(
-            app,
-            &mut tx,
-            who.username,
-            Some(who.user_id),
-            &who.client.ip,
-        )
-        .await?;
+        throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
         let event = audit::Event {
             user_id: Some(who.user_id),
             event: "key.assertion_refused",
@@ -271,18 +296,25 @@ async fn refuse(app: &AppState, who: &Answerer<'_>, err: ApiError) -> ApiError {
 }
 
 /// A non-increasing counter: flag the key, audit, refuse.
-async fn possible_clone(app: &AppState, who: &Answerer<'_>, credential_id: &[u8]) -> ApiError {
+async fn possible_clone(
+    app: &AppState,
+    who: &Answerer<'_>,
+    count: bool,
+    credential_id: &[u8],
+) -> ApiError {
     let result = async {
+        let failure = match count {
+            true => {
+                let attempt = throttle::count_failure(app, who.username, who.via, who.ip).await?;
+                Some(attempt.failed(app).await?)
+            }
+            false => None,
+        };
         let mut tx = app.db.begin().await?;
         let key = credentials::mark_possibly_cloned(&mut tx, who.user_id, credential_id).await?;
-        throttle::record_failure(
-            app,
-            &mut tx,
-            who.username,
-            Some(who.user_id),
-            &who.client.ip,
-        )
-        .await?;
+        if let Some(failure) = failure {
+            throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
+        }
         let detail =
             json!({ "key_id": key, "credential_id": URL_SAFE_NO_PAD.encode(credential_id) });
         let event = audit::Event {

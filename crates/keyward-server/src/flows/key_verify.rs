@@ -183,6 +183,30 @@ impl Verifier {
         }
     }
 
+    /// Forgets failure counts and blocks that no longer matter, so strangers
+    /// sending ever-new addresses or prefixes cannot grow the maps for good.
+    pub fn prune(&self) {
+        self.failures_by_ip.retain_recent();
+        self.failures_by_prefix.retain_recent();
+        self.failures_by_ip.shrink_to_fit();
+        self.failures_by_prefix.shrink_to_fit();
+        if let Ok(mut blocked) = self.blocked.lock() {
+            let now = Instant::now();
+            blocked.retain(|_, until| *until > now);
+            blocked.shrink_to_fit();
+        }
+    }
+
+    /// Counters kept: (IP limiter, prefix limiter, blocks). For tests.
+    pub fn tracked(&self) -> (usize, usize, usize) {
+        let blocked = self.blocked.lock().map(|b| b.len()).unwrap_or(0);
+        (
+            self.failures_by_ip.len(),
+            self.failures_by_prefix.len(),
+            blocked,
+        )
+    }
+
     /// Takes the batched last-used times.
     pub fn drain_last_used(&self) -> Vec<(Uuid, Millis)> {
         self.last_used
@@ -236,7 +260,7 @@ async fn load(app: &AppState, hash: &token::TokenHash) -> ApiResult<Option<Arc<C
     };
     let frozen = users::policy_now(&app.db, row.user_id)
         .await?
-        .is_some_and(|p| p.frozen_at.is_some());
+        .is_some_and(|p| p.stopped());
     let ips: Vec<String> =
         serde_json::from_str(&row.ip_allowlist).map_err(|e| ApiError::Internal(e.into()))?;
     let mut networks = Vec::new();
@@ -265,30 +289,44 @@ async fn load(app: &AppState, hash: &token::TokenHash) -> ApiResult<Option<Arc<C
 }
 
 /// Checks a presented key for `scope` from `client_ip`.
+///
+/// Failures are limited per client IP (every failure) and per key prefix
+/// (well-formed tokens only: a typo or a made-up string says nothing about
+/// the key whose prefix it shows). A blocked prefix never refuses the
+/// genuine key: anyone can write a live key's public prefix in front of
+/// wrong secrets, so such a block only hides why other tokens fail.
 pub async fn verify(
     app: &AppState,
     presented: &str,
     scope: &str,
     client_ip: IpAddr,
 ) -> ApiResult<Result<Verified, (Refusal, Option<Arc<CachedKey>>)>> {
-    let ip_scope = format!("ip:{client_ip}");
-    let display = presented
-        .get(..TokenKind::ApiKey.prefix().len() + token::DISPLAY_LEN)
-        .map(|p| format!("prefix:{p}"));
-    let scopes: Vec<String> = [Some(ip_scope.clone()), display.clone()]
-        .into_iter()
-        .flatten()
-        .collect();
-    if let Some(retry_after) = app.verifier.blocked_for(&scopes) {
+    let ip_scope = crate::flows::throttle::ip_scope(&client_ip.to_string());
+    if let Some(retry_after) = app.verifier.blocked_for(std::slice::from_ref(&ip_scope)) {
         crate::metrics::throttled("api_key");
         return Err(ApiError::Throttled { retry_after });
     }
-    let refuse = |r: Refusal, key: Option<Arc<CachedKey>>| {
-        app.verifier.record_failure(&ip_scope, display.as_deref());
-        Ok(Err((r, key)))
+    let presented = presented.trim();
+    let Ok(hash) = token::parse(TokenKind::ApiKey, presented) else {
+        app.verifier.record_failure(&ip_scope, None);
+        return Ok(Err((Refusal::Malformed, None)));
     };
-    let Ok(hash) = token::parse(TokenKind::ApiKey, presented.trim()) else {
-        return refuse(Refusal::Malformed, None);
+    let prefix_scope = presented
+        .get(..TokenKind::ApiKey.prefix().len() + token::DISPLAY_LEN)
+        .map(|p| format!("prefix:{p}"));
+    let refuse = |r: Refusal, key: Option<Arc<CachedKey>>| {
+        let blocked = prefix_scope
+            .as_ref()
+            .and_then(|p| app.verifier.blocked_for(std::slice::from_ref(p)));
+        app.verifier
+            .record_failure(&ip_scope, prefix_scope.as_deref());
+        match blocked {
+            Some(retry_after) => {
+                crate::metrics::throttled("api_key");
+                Err(ApiError::Throttled { retry_after })
+            }
+            None => Ok(Err((r, key))),
+        }
     };
     let Some(key) = load(app, &hash).await? else {
         return refuse(Refusal::Unknown, None);

@@ -25,6 +25,35 @@ pub enum Requester {
     User,
 }
 
+/// Who acts on an existing step-up: its user (in the browser), or a service
+/// key. A service sees only the step-ups it created itself; a user only
+/// their own. To anyone else a step-up does not exist (404).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The signed-in user.
+    User(Uuid),
+    /// A service key.
+    Service(Uuid),
+}
+
+impl Party {
+    /// Whether this party may see and act on `row`.
+    pub fn may_act_on(self, row: &StepUpRow) -> bool {
+        match self {
+            Self::User(id) => row.user_id == id,
+            Self::Service(id) => row.service_key_id == Some(id),
+        }
+    }
+}
+
+/// The step-up `id` as `party` may see it.
+pub async fn get_for(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpRow> {
+    step_ups::get(&app.db, id)
+        .await?
+        .filter(|row| party.may_act_on(row))
+        .ok_or(ApiError::NotFound("step-up"))
+}
+
 /// Finds the user a service names, by id or username.
 pub async fn resolve_user(app: &AppState, user: &str) -> ApiResult<Uuid> {
     let found = match Uuid::parse_str(user) {
@@ -53,7 +82,7 @@ async fn facts(
     let global_freeze = controls::global_freeze(tx).await?;
     let account = AccountFacts {
         global_freeze,
-        user_frozen: user.frozen_at.is_some(),
+        user_frozen: user.stopped(),
         hold: user.hold_until.map(|until| {
             (
                 until,
@@ -98,7 +127,7 @@ pub async fn create(
         Requester::User => None,
     };
     if let (Some(service), Some(reference)) = (service_key_id, c.client_reference())
-        && let Some(existing) = step_ups::by_reference(&app.db, service, reference).await?
+        && let Some(existing) = step_ups::by_reference(&app.db, service, user_id, reference).await?
     {
         return same_request(existing, c).map(|row| (row, true));
     }
@@ -146,7 +175,8 @@ pub async fn create(
         // A concurrent request with the same reference won the insert.
         if is_unique_violation(&e, UNIQUE_CLIENT_REFERENCE)
             && let (Some(service), Some(reference)) = (service_key_id, c.client_reference())
-            && let Some(existing) = step_ups::by_reference(&app.db, service, reference).await?
+            && let Some(existing) =
+                step_ups::by_reference(&app.db, service, user_id, reference).await?
         {
             return same_request(existing, c).map(|row| (row, true));
         }
@@ -240,6 +270,7 @@ pub async fn redeem(
     let mut tx = app.db.begin().await?;
     let row = step_ups::get_in(&mut tx, id)
         .await?
+        .filter(|row| Party::Service(service_key_id).may_act_on(row))
         .ok_or(ApiError::NotFound("step-up"))?;
     match row.status.as_str() {
         "approved" => {}
@@ -297,15 +328,9 @@ pub async fn redeem(
     Ok(redeemed)
 }
 
-/// Loads a step-up that is waiting for approval; `owner` (browser mode)
-/// must be its user — another user's step-up does not exist for them.
-pub async fn pending(app: &AppState, id: Uuid, owner: Option<Uuid>) -> ApiResult<StepUpRow> {
-    let row = step_ups::get(&app.db, id)
-        .await?
-        .ok_or(ApiError::NotFound("step-up"))?;
-    if owner.is_some_and(|o| o != row.user_id) {
-        return Err(ApiError::NotFound("step-up"));
-    }
+/// Loads a step-up that is waiting for approval, as `party` may see it.
+pub async fn pending(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpRow> {
+    let row = get_for(app, id, party).await?;
     if row.status != "pending" {
         return Err(ApiError::StepUpNotPending(row.status));
     }

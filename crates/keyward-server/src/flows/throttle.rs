@@ -1,6 +1,25 @@
-//! Brute-force throttling of password and key attempts, per account and per
-//! client IP, with exponential backoff and a lock after too many consecutive
-//! account failures. Counters live in the database (shared by instances).
+//! Brute-force throttling of password and key attempts that a stranger
+//! cannot turn against the account's owner (OWASP "slow down online
+//! guessing attacks with device cookies"; NIST SP 800-63B 5.2.2).
+//!
+//! Password attempts are counted before they are evaluated (one
+//! compare-and-set in [`crate::store::throttle::take`]), so however many
+//! arrive at once no more are hashed than the counter allows. Key
+//! assertions cost no hash and cannot be guessed: they are checked against
+//! the counter first and counted when they fail, so a user's own concurrent
+//! approvals never throttle each other. Both count against two scopes:
+//! - the client address (`ip:`; IPv6 grouped by /64), and
+//! - the account, split by who is answering: browsers the account has not
+//!   signed in from share `acct:<name>`; a browser with a valid device cookie
+//!   for the account has its own `dev:<name>:<device>`; assertions a service
+//!   forwards in API mode count against `api:<name>`, never the service's
+//!   address. A stranger can exhaust `acct:` but not the owner's browser.
+//!
+//! After `free` failures a scope backs off (1 s, 2 s, 4 s, … up to the
+//! maximum); at `lock_after` it is refused for `failure_window_minutes`.
+//! Failures older than that window are forgotten: nothing locks for good.
+
+use std::net::IpAddr;
 
 use serde_json::json;
 use uuid::Uuid;
@@ -8,87 +27,311 @@ use uuid::Uuid;
 use crate::clock::Millis;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Client;
 use crate::state::AppState;
-use crate::store::{audit, throttle};
-
-/// IP failure counts older than this start again from zero.
-const IP_MEMORY_MS: Millis = 60 * 60 * 1000;
+use crate::store::throttle::{self, Schedule};
+use crate::store::{audit, users};
 
 /// Backoff after `failures` consecutive failures: none for the first `free`,
 /// then 1 s, 2 s, 4 s, … up to `max_seconds`.
 pub fn backoff_ms(failures: i64, free: i64, max_seconds: i64) -> Millis {
-    if failures <= free {
-        return 0;
+    Schedule {
+        free,
+        lock_after: i64::MAX,
+        window_ms: 0,
+        max_backoff_ms: max_seconds.saturating_mul(1000),
     }
-    let doublings = u32::try_from((failures - free - 1).clamp(0, 30)).unwrap_or(30);
-    (1000_i64 << doublings).min(max_seconds.saturating_mul(1000))
+    .wait_after(failures)
 }
 
-fn account_key(username: &str) -> String {
-    format!("acct:{username}")
+/// Who answers for an account: a browser (with the device id of its valid
+/// device cookie for this account, if it has one) or a service forwarding
+/// the user's assertion (API mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A browser; `Some` when it has signed in to this account before.
+    Browser(Option<Uuid>),
+    /// A service's back end (API mode).
+    Service,
 }
 
-fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
+impl Via {
+    /// The browser `client`, trusted for `username` when its device cookie
+    /// is valid for it.
+    pub fn browser(app: &AppState, client: &Client, username: &str) -> Self {
+        Self::Browser(
+            client
+                .device_cookie
+                .as_deref()
+                .and_then(|c| app.devices.verify(c, username)),
+        )
+    }
 }
 
-/// Refuses the attempt if the account is locked or either counter is in backoff.
-pub async fn check(app: &AppState, username: &str, ip: &str) -> ApiResult<()> {
+/// The throttling scope of a client address: the address, or its /64 for
+/// IPv6 (one subscriber usually holds a whole /64).
+pub fn ip_scope(ip: &str) -> String {
+    match ip.parse::<IpAddr>().map(|a| a.to_canonical()) {
+        Ok(IpAddr::V6(v6)) => match ipnet::Ipv6Net::new(v6, 64) {
+            Ok(net) => format!("ip:{}", net.trunc()),
+            Err(_) => format!("ip:{v6}"),
+        },
+        Ok(v4) => format!("ip:{v4}"),
+        Err(_) => format!("ip:{ip}"),
+    }
+}
+
+/// An attempt counted against its scopes; give it back on success.
+#[derive(Debug)]
+#[must_use = "an attempt is a failure unless given back"]
+pub struct Attempt {
+    taken: Vec<(String, Schedule, i64)>,
+    /// Checked before, counted only if the attempt fails: the address
+    /// scope of a password attempt (many people may sign in at once from
+    /// one address, and their in-flight attempts must not add up).
+    on_failure: Vec<(String, Schedule)>,
+}
+
+/// A failed attempt, counted; [`audit_failure`] records what it locked.
+#[derive(Debug)]
+#[must_use = "audit the failure"]
+pub struct Failure {
+    locked: Option<(String, i64)>,
+}
+
+impl Attempt {
+    /// The attempt failed: it stays counted, and the scopes it was only
+    /// checked against count it now. Call before opening the transaction
+    /// that audits it (SQLite: one write turn at a time).
+    pub async fn failed(mut self, app: &AppState) -> ApiResult<Failure> {
+        let now = app.clock.now();
+        for (key, rule) in std::mem::take(&mut self.on_failure) {
+            if let Ok(n) = take_one(app, &key, rule, now, true).await? {
+                self.taken.push((key, rule, n));
+            }
+        }
+        let locked = self.taken.iter().find_map(|(k, rule, n)| {
+            let kind = k.split(':').next().unwrap_or(k);
+            (rule.lock_after == *n).then(|| (kind.to_owned(), *n))
+        });
+        Ok(Failure { locked })
+    }
+
+    /// The attempt succeeded (or was not evaluated): it no longer counts.
+    pub async fn give_back(self, app: &AppState) -> ApiResult<()> {
+        for (key, rule, _) in &self.taken {
+            throttle::give_back(&app.db, key, rule.free).await?;
+        }
+        Ok(())
+    }
+
+    /// As [`Self::give_back`], then returns `err`: for errors that end an
+    /// attempt before it was evaluated.
+    pub async fn abandon(self, app: &AppState, err: ApiError) -> ApiError {
+        match self.give_back(app).await {
+            Ok(()) => err,
+            Err(e) => e,
+        }
+    }
+}
+
+fn account_rule(app: &AppState) -> Schedule {
+    let t = &app.config.throttle;
+    Schedule {
+        free: t.free_failures,
+        lock_after: t.lock_after,
+        window_ms: t.failure_window_minutes.saturating_mul(60_000),
+        max_backoff_ms: t.max_backoff_seconds.saturating_mul(1000),
+    }
+}
+
+fn ip_rule(app: &AppState, free: i64) -> Schedule {
+    Schedule {
+        free,
+        lock_after: i64::MAX,
+        ..account_rule(app)
+    }
+}
+
+/// The key of an account scope.
+pub fn account_scope(username: &str, via: Via) -> String {
+    match via {
+        Via::Browser(None) => format!("acct:{username}"),
+        Via::Browser(Some(device)) => format!("dev:{username}:{}", device.simple()),
+        Via::Service => format!("api:{username}"),
+    }
+}
+
+/// Every account-scope key of `username` starts with one of these.
+pub fn account_prefixes(username: &str) -> [String; 3] {
+    [
+        format!("acct:{username}"),
+        format!("dev:{username}:"),
+        format!("api:{username}"),
+    ]
+}
+
+/// Counts one attempt against `key`, unless it is blocked (`Err(until)`),
+/// or — `force`, for a failure already evaluated — even then.
+async fn take_one(
+    app: &AppState,
+    key: &str,
+    rule: Schedule,
+    now: Millis,
+    force: bool,
+) -> ApiResult<Result<i64, Millis>> {
+    if let Some(n) = throttle::count(&app.db, key, now, rule, force).await? {
+        return Ok(Ok(n));
+    }
+    let counter = throttle::get(&app.db, key).await?;
+    let locked = counter.is_some_and(|c| c.failures >= rule.lock_after);
+    crate::metrics::throttled(if locked { "locked" } else { "backoff" });
+    Ok(Err(
+        counter.map_or(now + 1000, |c| c.blocked_until.max(now + 1000))
+    ))
+}
+
+/// Counts an attempt against every scope, in order, or none of them.
+async fn take_all(app: &AppState, scopes: Vec<(String, Schedule)>) -> ApiResult<Attempt> {
+    take_scopes(app, scopes, false).await
+}
+
+async fn take_scopes(
+    app: &AppState,
+    scopes: Vec<(String, Schedule)>,
+    force: bool,
+) -> ApiResult<Attempt> {
     let now = app.clock.now();
-    let (account, ip_counter) =
-        throttle::get_both(&app.db, &account_key(username), &ip_key(ip)).await?;
-    if account.is_some_and(|c| c.failures >= app.config.throttle.lock_after) {
-        crate::metrics::throttled("account_locked");
-        return Err(ApiError::Locked);
+    let mut attempt = Attempt {
+        taken: Vec::new(),
+        on_failure: Vec::new(),
+    };
+    for (key, rule) in scopes {
+        match take_one(app, &key, rule, now, force).await? {
+            Ok(n) => attempt.taken.push((key, rule, n)),
+            Err(until) => {
+                let retry_after = u64::try_from((until - now + 999) / 1000)
+                    .unwrap_or(1)
+                    .max(1);
+                return Err(attempt
+                    .abandon(app, ApiError::Throttled { retry_after })
+                    .await);
+            }
+        }
     }
-    let blocked_until = [account, ip_counter]
-        .into_iter()
-        .flatten()
-        .map(|c| c.blocked_until)
-        .max()
-        .unwrap_or(0);
-    if blocked_until > now {
-        let retry_after = u64::try_from((blocked_until - now + 999) / 1000).unwrap_or(1);
-        crate::metrics::throttled("backoff");
-        return Err(ApiError::Throttled { retry_after });
+    Ok(attempt)
+}
+
+fn scopes_of(
+    app: &AppState,
+    username: &str,
+    via: Via,
+    ip: Option<&str>,
+) -> Vec<(String, Schedule)> {
+    let mut scopes = Vec::with_capacity(2);
+    if let Some(ip) = ip {
+        scopes.push((
+            ip_scope(ip),
+            ip_rule(app, app.config.throttle.ip_free_failures),
+        ));
+    }
+    scopes.push((account_scope(username, via), account_rule(app)));
+    scopes
+}
+
+/// Counts an attempt at `username`'s password, answered `via` from client
+/// address `ip` (`None`: unknown), against the account scope; the address
+/// is checked now and counted if the attempt fails. Refused (429 with
+/// Retry-After) while either scope is blocked.
+pub async fn reserve(
+    app: &AppState,
+    username: &str,
+    via: Via,
+    ip: Option<&str>,
+) -> ApiResult<Attempt> {
+    check(app, username, via, ip).await?;
+    let mut scopes = scopes_of(app, username, via, ip);
+    let account = scopes.split_off(scopes.len() - 1);
+    let mut attempt = take_all(app, account).await?;
+    attempt.on_failure = scopes;
+    Ok(attempt)
+}
+
+/// Refuses (429 with Retry-After) a key assertion while either scope is
+/// blocked; counts nothing.
+pub async fn check(app: &AppState, username: &str, via: Via, ip: Option<&str>) -> ApiResult<()> {
+    let now = app.clock.now();
+    for (key, rule) in scopes_of(app, username, via, ip) {
+        if let Some(c) = throttle::get(&app.db, &key).await?
+            && c.blocked_until > now
+        {
+            let locked = c.failures >= rule.lock_after;
+            crate::metrics::throttled(if locked { "locked" } else { "backoff" });
+            let retry_after = u64::try_from((c.blocked_until - now + 999) / 1000).unwrap_or(1);
+            return Err(ApiError::Throttled { retry_after });
+        }
     }
     Ok(())
 }
 
-/// Counts a failed attempt against the account and the IP (inside `tx`), and
-/// audits the lock when the account reaches the limit.
-pub async fn record_failure(
+/// Counts a key assertion that failed (blocked or not: it was evaluated).
+pub async fn count_failure(
+    app: &AppState,
+    username: &str,
+    via: Via,
+    ip: Option<&str>,
+) -> ApiResult<Attempt> {
+    take_scopes(app, scopes_of(app, username, via, ip), true).await
+}
+
+/// Counts a sign-in with a username that cannot exist, against the address.
+pub async fn reserve_guess(app: &AppState, ip: &str) -> ApiResult<Attempt> {
+    let rule = ip_rule(app, app.config.throttle.ip_free_failures);
+    take_all(app, vec![(ip_scope(ip), rule)]).await
+}
+
+/// Counts a sign-up from `ip` (sign-ups are never given back).
+pub async fn reserve_sign_up(app: &AppState, ip: &str) -> ApiResult<Attempt> {
+    let rule = ip_rule(app, app.config.throttle.signups_per_ip);
+    let key = ip_scope(ip).replacen("ip:", "signup:", 1);
+    take_all(app, vec![(key, rule)]).await
+}
+
+/// Audits (inside `tx`) the lock a failure reached, if it reached one.
+pub async fn audit_failure(
     app: &AppState,
     tx: &mut Tx,
-    username: &str,
+    failure: Failure,
     user_id: Option<Uuid>,
-    ip: &str,
+    ip: Option<&str>,
 ) -> ApiResult<()> {
-    let now = app.clock.now();
-    let t = &app.config.throttle;
-    let failures = throttle::record_failure(tx, &account_key(username), now, None, |n| {
-        backoff_ms(n, t.free_failures, t.max_backoff_seconds)
-    })
-    .await?;
-    throttle::record_failure(tx, &ip_key(ip), now, Some(now - IP_MEMORY_MS), |n| {
-        backoff_ms(n, t.ip_free_failures, t.max_backoff_seconds)
-    })
-    .await?;
-    if failures == t.lock_after {
+    if let Some((scope, failures)) = failure.locked {
+        let minutes = app.config.throttle.failure_window_minutes;
         let event = audit::Event {
             user_id,
             event: "account.locked",
-            detail: json!({ "failures": failures }),
-            ip: Some(ip),
+            detail: json!({ "failures": failures, "scope": scope, "minutes": minutes }),
+            ip,
         };
-        audit::append(tx, &event, now).await?;
+        audit::append(tx, &event, app.clock.now()).await?;
     }
     Ok(())
 }
 
-/// Clears the account's failures after a complete sign-in.
-pub async fn reset_account(tx: &mut Tx, username: &str) -> ApiResult<()> {
-    Ok(throttle::reset(tx, &account_key(username)).await?)
+/// Clears the failures of the account scope the attempt used, after a
+/// complete sign-in.
+pub async fn reset_account(tx: &mut Tx, attempt_key: &str) -> ApiResult<()> {
+    Ok(throttle::reset(tx, attempt_key).await?)
+}
+
+/// Refuses a locked account (operator lock): checked once the password or
+/// key has proven who is asking, so strangers learn nothing of it.
+pub async fn refuse_if_locked(app: &AppState, user_id: Uuid) -> ApiResult<()> {
+    if users::locked_at(&app.db, user_id).await?.is_some() {
+        crate::metrics::throttled("account_locked");
+        return Err(ApiError::Locked);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -102,5 +345,27 @@ mod tests {
         assert_eq!(backoff_ms(7, 5, 900), 2000);
         assert_eq!(backoff_ms(9, 5, 900), 8000);
         assert_eq!(backoff_ms(99, 5, 900), 900_000);
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64_and_mapped_ipv4_is_ipv4() {
+        assert_eq!(ip_scope("2001:db8:1:2:aaaa::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(ip_scope("2001:db8:1:2:bbbb::9"), "ip:2001:db8:1:2::/64");
+        assert_ne!(ip_scope("2001:db8:1:3::1"), ip_scope("2001:db8:1:2::1"));
+        assert_eq!(ip_scope("::ffff:192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(ip_scope("192.0.2.7"), "ip:192.0.2.7");
+    }
+
+    #[test]
+    fn a_lock_lasts_the_window_and_no_longer() {
+        let rule = Schedule {
+            free: 2,
+            lock_after: 4,
+            window_ms: 60_000,
+            max_backoff_ms: 900_000,
+        };
+        assert_eq!(rule.wait_after(2), 0);
+        assert_eq!(rule.wait_after(3), 1000);
+        assert_eq!(rule.wait_after(4), 60_000);
     }
 }

@@ -17,9 +17,10 @@ use crate::auth::{self, AuthState, MayEnrol, SignedIn};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
+use crate::flows::account::username_of;
 use crate::flows::{assertion, keys};
 use crate::routes::schemas;
-use crate::routes::signin::CeremonyAnswer;
+use crate::routes::signin::{CeremonyAnswer, DeviceCookie, remember_device};
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::ceremonies::Purpose;
@@ -114,7 +115,7 @@ async fn registration_verify(
     who: MayEnrol,
     client: Client,
     ApiJson(body): ApiJson<Registration>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Option<DeviceCookie>, Json<Value>)> {
     let result = enrol(app, who, client, body).await;
     crate::metrics::ceremony("registration", crate::metrics::outcome(&result));
     result
@@ -125,7 +126,7 @@ async fn enrol(
     who: MayEnrol,
     client: Client,
     body: Registration,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Option<DeviceCookie>, Json<Value>)> {
     let enrolled = keys::finish_enrolment(
         &app,
         &who,
@@ -135,6 +136,7 @@ async fn enrol(
         &client,
     )
     .await?;
+    let mut device = None;
     if let Some(login_id) = enrolled.new_login {
         // First key: the account is now usable and the user is signed in.
         let state = AuthState::SignedIn {
@@ -143,8 +145,10 @@ async fn enrol(
             key_at: app.clock.now(),
         };
         auth::advance(&who.session, state).await?;
+        let username = username_of(&app, who.user_id).await?;
+        device = Some(remember_device(&app, &client, &username));
     }
-    Ok((StatusCode::CREATED, Json(key_json(&enrolled.key))))
+    Ok((StatusCode::CREATED, device, Json(key_json(&enrolled.key))))
 }
 
 /// Renames a key.
@@ -222,6 +226,7 @@ async fn reauthenticate(
         &app,
         who.user_id,
         &client,
+        assertion::Sender::Browser,
         Purpose::Reauth,
         body.ceremony,
         body.credential,

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::AppendHeaders;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -65,6 +66,8 @@ fn next_json(next: Next) -> Value {
     responses(
         (status = 201, description = "Account created", body = schemas::SignedUp),
         (status = 409, description = "username-taken", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "busy", body = crate::openapi::Problem, content_type = "application/problem+json"),
     ))]
 async fn sign_up(
     State(app): State<AppState>,
@@ -93,6 +96,7 @@ async fn sign_up(
         (status = 200, description = "Password accepted; the key step follows", body = schemas::NextStep),
         (status = 401, description = "invalid-credentials", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "busy", body = crate::openapi::Problem, content_type = "application/problem+json"),
     ))]
 async fn password(
     State(app): State<AppState>,
@@ -138,23 +142,27 @@ async fn key_verify(
     who: PasswordDone,
     client: Client,
     ApiJson(body): ApiJson<CeremonyAnswer>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<SignedInResponse> {
     let result = sign_in_with_key(app, who, client, body).await;
     crate::metrics::ceremony("sign_in", crate::metrics::outcome(&result));
     result
 }
+
+/// The sign-in answer and the device cookie that remembers the browser.
+type SignedInResponse = (DeviceCookie, Json<Value>);
 
 async fn sign_in_with_key(
     app: AppState,
     who: PasswordDone,
     client: Client,
     body: CeremonyAnswer,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<SignedInResponse> {
     let uv = app.config.user_verification.sign_in;
     let mut done = assertion::finish(
         &app,
         who.user_id,
         &client,
+        assertion::Sender::Browser,
         Purpose::SignIn,
         body.ceremony,
         body.credential,
@@ -163,7 +171,7 @@ async fn sign_in_with_key(
     .await?;
     let now = app.clock.now();
     let login_id = open_login(&app, &mut done.tx, who.user_id, &client, now).await?;
-    throttle::reset_account(&mut done.tx, &done.username).await?;
+    throttle::reset_account(&mut done.tx, &done.account_scope).await?;
     let detail = json!({ "key_id": done.credential.id, "login_id": login_id, "user_verified": done.user_verified });
     let event = audit::Event {
         user_id: Some(who.user_id),
@@ -182,7 +190,24 @@ async fn sign_in_with_key(
         },
     )
     .await?;
-    Ok(Json(json!({ "signed_in": true, "user_id": who.user_id })))
+    Ok((
+        remember_device(&app, &client, &done.username),
+        Json(json!({ "signed_in": true, "user_id": who.user_id })),
+    ))
+}
+
+/// A `Set-Cookie` header.
+pub(crate) type DeviceCookie = AppendHeaders<[(header::HeaderName, String); 1]>;
+
+/// The device cookie that remembers this browser for `username` once it has
+/// signed in: its failed attempts then no longer share the scope strangers
+/// can exhaust (see `flows::throttle`). Keeps the device id it had.
+pub(crate) fn remember_device(app: &AppState, client: &Client, username: &str) -> DeviceCookie {
+    let known = client
+        .device_cookie
+        .as_deref()
+        .and_then(|c| app.devices.verify(c, username));
+    AppendHeaders([(header::SET_COOKIE, app.devices.set_cookie(username, known))])
 }
 
 /// Ends the session server-side.

@@ -34,9 +34,13 @@ pub struct StepUp {
     /// The canonical details the key approves.
     #[schema(value_type = Object)]
     pub details: Value,
-    /// SHA-256 of the canonical details (hex).
+    /// Lower-case hex SHA-256 of the canonical JSON of
+    /// `{"action": action, "details": details}` (keys sorted, no
+    /// whitespace): the action and the details together, not the details
+    /// alone. Approval tokens carry the same value as `details_digest`.
     pub digest: String,
-    /// `pending`, `held`, `denied`, `approved`, `redeemed` or `expired`.
+    /// `pending`, `held`, `denied`, `approved`, `redeemed`, `expired` or
+    /// `refused` (the policy refused at redeem; `reason` says why).
     pub status: String,
     /// Why held or denied (`withdrawals_frozen`, `account_frozen`, `held`,
     /// `address_not_allowed`, `address_cooling_off`, `daily_limit_exceeded`).

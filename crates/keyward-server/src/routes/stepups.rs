@@ -16,13 +16,12 @@ use uuid::Uuid;
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client, Service, bearer};
-use crate::flows::approval;
-use crate::flows::stepup::{self, Requester};
+use crate::flows::stepup::{self, Party, Requester};
+use crate::flows::{approval, assertion};
 use crate::routes::schemas;
 use crate::routes::signin::CeremonyAnswer;
 use crate::state::AppState;
-use crate::stepup::details::canonicalise;
-use crate::store::step_ups;
+use crate::stepup::details::{Action, canonicalise};
 
 /// Routes a browser session or a service may call (Origin-checked for browsers).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,8 +45,9 @@ pub fn service_router() -> OpenApiRouter<AppState> {
 pub(crate) struct CreateStepUp {
     /// User id or username.
     pub(crate) user: String,
-    /// `withdrawal` (the other actions are the user's own).
-    #[schema(example = "withdrawal")]
+    /// `withdrawal`, the only action a service may ask for (allow-list
+    /// additions and API keys are the user's own).
+    #[schema(example = "withdrawal", pattern = "^withdrawal$")]
     pub(crate) action: String,
     /// For `withdrawal`: `{asset, network, amount, destination, memo?,
     /// client_reference}` (amount a decimal string).
@@ -76,6 +76,14 @@ async fn create(
     ApiJson(body): ApiJson<CreateStepUp>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     service.require("stepup:create")?;
+    // Allow-list additions and API keys are the user's own, asked for in
+    // their signed-in session: a payout service asks for withdrawals only.
+    if body.action != Action::Withdrawal.as_str() {
+        return Err(ApiError::invalid(
+            "action",
+            "a service may ask only for `withdrawal` approvals",
+        ));
+    }
     let canonical = canonicalise(&body.action, &body.details, &app.config.assets)?;
     let user_id = stepup::resolve_user(&app, &body.user).await?;
     let (row, existing) = stepup::create(
@@ -104,18 +112,24 @@ async fn status(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     service.require("stepup:read")?;
-    let row = step_ups::get(&app.db, step_up_id(&id)?)
-        .await?
-        .ok_or(ApiError::NotFound("step-up"))?;
+    let row = stepup::get_for(&app, step_up_id(&id)?, Party::Service(service.0.id)).await?;
     Ok(Json(stepup::view(&app, &row)))
 }
 
 /// Who may answer a step-up's challenge: the signed-in user it belongs to,
-/// or a service with the `stepup:approve` scope (API mode).
+/// or a service with the `stepup:approve` scope (API mode). A service may
+/// state the end user's address in [`END_USER_IP`]: failures then count
+/// against that address, and never against the service's own.
 enum Approver {
     User(Uuid),
-    Service,
+    Service {
+        key_id: Uuid,
+        user_ip: Option<String>,
+    },
 }
+
+/// The header in which a service states the end user's address (API mode).
+pub const END_USER_IP: &str = "keyward-end-user-ip";
 
 impl FromRequestParts<AppState> for Approver {
     type Rejection = ApiError;
@@ -124,7 +138,23 @@ impl FromRequestParts<AppState> for Approver {
         if bearer(parts).is_some() {
             let service = Service::from_request_parts(parts, app).await?;
             service.require("stepup:approve")?;
-            return Ok(Self::Service);
+            let user_ip = match parts.headers.get(END_USER_IP) {
+                None => None,
+                Some(v) => Some(
+                    v.to_str()
+                        .ok()
+                        .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+                        .ok_or_else(|| {
+                            ApiError::invalid("Keyward-End-User-IP", "not an IP address")
+                        })?
+                        .to_canonical()
+                        .to_string(),
+                ),
+            };
+            return Ok(Self::Service {
+                key_id: service.0.id,
+                user_ip,
+            });
         }
         let user = SignedIn::from_request_parts(parts, app).await?;
         Ok(Self::User(user.user_id))
@@ -132,10 +162,19 @@ impl FromRequestParts<AppState> for Approver {
 }
 
 impl Approver {
-    fn owner(&self) -> Option<Uuid> {
+    fn party(&self) -> Party {
         match self {
-            Self::User(id) => Some(*id),
-            Self::Service => None,
+            Self::User(id) => Party::User(*id),
+            Self::Service { key_id, .. } => Party::Service(*key_id),
+        }
+    }
+
+    fn sender(&self) -> assertion::Sender<'_> {
+        match self {
+            Self::User(_) => assertion::Sender::Browser,
+            Self::Service { user_ip, .. } => assertion::Sender::Service {
+                user_ip: user_ip.as_deref(),
+            },
         }
     }
 }
@@ -150,10 +189,7 @@ async fn summary(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let row = step_ups::get(&app.db, step_up_id(&id)?)
-        .await?
-        .filter(|r| r.user_id == who.user_id)
-        .ok_or(ApiError::NotFound("step-up"))?;
+    let row = stepup::get_for(&app, step_up_id(&id)?, Party::User(who.user_id)).await?;
     let phrase = crate::store::users::phrase(&app.db, who.user_id).await?;
     let seconds_left = ((row.expires_at - app.clock.now()) / 1000).max(0);
     Ok(Json(
@@ -177,14 +213,15 @@ async fn options(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        approval::options(&app, step_up_id(&id)?, who.owner()).await?,
+        approval::options(&app, step_up_id(&id)?, who.party()).await?,
     ))
 }
 
 /// Verifies the key assertion and approves the step-up.
 #[utoipa::path(post, path = "/v1/step-ups/{id}/verify", tag = "step-ups",
     security(("session" = []), ("service" = [])),
-    params(("id" = Uuid, Path, description = "Step-up id")),
+    params(("id" = Uuid, Path, description = "Step-up id"),
+        ("Keyward-End-User-IP" = Option<String>, Header, description = "API mode: the end user's address; failed assertions count against it (never against the service's)")),
     request_body = CeremonyAnswer,
     responses(
         (status = 200, description = "Approved", body = schemas::Approved),
@@ -205,10 +242,11 @@ async fn verify(
     let result = approval::approve(
         &app,
         id,
-        who.owner(),
+        who.party(),
         body.ceremony,
         body.credential,
         &client,
+        who.sender(),
     )
     .await;
     crate::metrics::ceremony("step_up", crate::metrics::outcome(&result));

@@ -8,6 +8,7 @@ pub mod ceremonies;
 pub mod controls;
 pub mod credentials;
 pub mod logins;
+pub mod secrets;
 pub mod service_keys;
 pub mod signing_keys;
 pub mod step_ups;

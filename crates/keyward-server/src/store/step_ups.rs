@@ -92,16 +92,19 @@ pub async fn get_in(tx: &mut Tx, id: Uuid) -> Result<Option<StepUpRow>, sqlx::Er
     on_tx!(tx, c => sqlx::query_as::<_, StepUpRow>(&sql).bind(id).fetch_optional(c).await)
 }
 
-/// The step-up a service created with this reference.
+/// The step-up a service created for this user with this reference.
 pub async fn by_reference(
     db: &Db,
     service_key_id: Uuid,
+    user_id: Uuid,
     reference: &str,
 ) -> Result<Option<StepUpRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM step_ups WHERE service_key_id = $1 AND client_reference = $2"
+        "SELECT {COLUMNS} FROM step_ups \
+         WHERE service_key_id = $1 AND user_id = $2 AND client_reference = $3"
     );
-    on_db!(db, c => sqlx::query_as::<_, StepUpRow>(&sql).bind(service_key_id).bind(reference).fetch_optional(c).await)
+    on_db!(db, c => sqlx::query_as::<_, StepUpRow>(&sql)
+        .bind(service_key_id).bind(user_id).bind(reference).fetch_optional(c).await)
 }
 
 /// What an approval records.

@@ -43,6 +43,21 @@ pub async fn by_id(db: &Db, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
         .bind(id).fetch_optional(c).await)
 }
 
+/// When the operator locked the account, if locked.
+pub async fn locked_at(db: &Db, id: Uuid) -> Result<Option<Millis>, sqlx::Error> {
+    let row: Option<(Option<Millis>,)> = on_db!(db, c => sqlx::query_as(
+        "SELECT locked_at FROM users WHERE id = $1").bind(id).fetch_optional(c).await)?;
+    Ok(row.and_then(|(at,)| at))
+}
+
+/// Sets or clears the operator lock. Returns whether it changed.
+pub async fn set_locked(tx: &mut Tx, id: Uuid, at: Option<Millis>) -> Result<bool, sqlx::Error> {
+    let changed = on_tx!(tx, c => sqlx::query(
+        "UPDATE users SET locked_at = $2 WHERE id = $1 AND (locked_at IS NULL) <> ($2 IS NULL)")
+        .bind(id).bind(at).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(changed == 1)
+}
+
 /// Locks the user row inside `tx` (a no-op write: PostgreSQL takes a row
 /// lock, SQLite's transaction holds the write lock anyway). Done first in
 /// every transaction that reads-then-changes per-user state — key count,
@@ -63,6 +78,16 @@ pub struct PolicyRow {
     pub hold_until: Option<Millis>,
     /// Why.
     pub hold_reason: Option<String>,
+    /// When the operator locked the account, if locked.
+    pub locked_at: Option<Millis>,
+}
+
+impl PolicyRow {
+    /// Frozen by the user, or locked by the operator: no withdrawal, no
+    /// API key with effect.
+    pub fn stopped(&self) -> bool {
+        self.frozen_at.is_some() || self.locked_at.is_some()
+    }
 }
 
 /// Locks the user row inside `tx`, as [`lock`], and returns its policy state
@@ -73,13 +98,13 @@ pub async fn lock_with_policy(
 ) -> Result<Option<PolicyRow>, sqlx::Error> {
     on_tx!(tx, c => sqlx::query_as::<_, PolicyRow>(
         "UPDATE users SET keys_version = keys_version + 1 WHERE id = $1 \
-         RETURNING frozen_at, hold_until, hold_reason")
+         RETURNING frozen_at, hold_until, hold_reason, locked_at")
         .bind(user_id).fetch_optional(c).await)
 }
 
 /// Reads the user's policy state outside a transaction.
 pub async fn policy_now(db: &Db, user_id: Uuid) -> Result<Option<PolicyRow>, sqlx::Error> {
-    on_db!(db, c => sqlx::query_as::<_, PolicyRow>("SELECT frozen_at, hold_until, hold_reason FROM users WHERE id = $1")
+    on_db!(db, c => sqlx::query_as::<_, PolicyRow>("SELECT frozen_at, hold_until, hold_reason, locked_at FROM users WHERE id = $1")
         .bind(user_id).fetch_optional(c).await)
 }
 

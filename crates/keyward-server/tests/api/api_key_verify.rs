@@ -17,6 +17,7 @@ backend_tests!(
     keys_without_ip_list_expire,
     malformed_key_is_refused_without_a_query,
     failed_verifications_are_rate_limited,
+    wrong_secrets_under_a_live_prefix_do_not_lock_the_key_out,
     frozen_user_keys_stop_verifying,
     verify_input_and_service_scope_are_checked,
     revocation_on_one_instance_holds_on_another_within_a_second,
@@ -169,6 +170,71 @@ async fn failed_verifications_are_rate_limited(b: Backend) {
         StatusCode::OK,
         "other addresses are unaffected"
     );
+}
+
+/// Review finding: 11 wrong secrets written after a live key's public
+/// prefix locked the genuine key out for a minute. Now the genuine key
+/// always verifies; made-up tokens under that prefix are throttled, and
+/// malformed ones do not count against the prefix at all.
+async fn wrong_secrets_under_a_live_prefix_do_not_lock_the_key_out(b: Backend) {
+    use keyward_access::token::{self, TokenKind};
+    let app = TestApp::spawn_with(&b, |c: &mut keyward_server::Config, _| {
+        c.api_keys.failures_per_minute_prefix = 3;
+        c.api_keys.failures_per_minute_ip = 1000;
+    })
+    .await;
+    let mut alice = app.enrolled("alice").await;
+    let gw = app.service(&app.service_key(GATEWAY).await);
+    let secret = new_key(
+        &app,
+        &mut alice,
+        json!({ "label": "bot", "scopes": ["read"] }),
+    )
+    .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = &secret[..TokenKind::ApiKey.prefix().len() + token::DISPLAY_LEN];
+    let body_start = TokenKind::ApiKey.prefix().len();
+    let forged = |i: usize| {
+        // Same public prefix, another secret, a valid checksum.
+        let mut body = secret[body_start..body_start + token::BODY_LEN].to_owned();
+        body.replace_range(token::BODY_LEN - 4.., &format!("{i:04}"));
+        token::assemble(TokenKind::ApiKey, &body)
+    };
+    // Malformed tokens under the prefix: refused, never counted for it.
+    for _ in 0..10 {
+        let typo = format!("{shown}{}", "x".repeat(10));
+        refused(
+            &verify(&app, &gw, &typo, "read", "198.51.100.1").await,
+            "malformed",
+        );
+    }
+    assert_eq!(
+        verify(&app, &gw, &forged(0), "read", "198.51.100.1")
+            .await
+            .1["reason"],
+        "unknown"
+    );
+    // Well-formed guesses exhaust the prefix's allowance…
+    let mut throttled = 0;
+    for i in 1..=11 {
+        let got = verify(&app, &gw, &forged(i), "read", "198.51.100.2").await;
+        if got.0 == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+        } else {
+            refused(&got, "unknown");
+        }
+    }
+    assert!(throttled >= 7, "{throttled} of 11 guesses throttled");
+    // …but the genuine key still verifies, from anywhere.
+    for ip in ["198.51.100.2", "198.51.100.3"] {
+        let got = verify(&app, &gw, &secret, "read", ip).await;
+        assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    }
+    // The limiter's maps are pruned once their entries no longer matter.
+    let (ips, prefixes, _) = app.state.verifier.tracked();
+    assert!(ips >= 2 && prefixes >= 1, "{ips} {prefixes}");
 }
 
 async fn frozen_user_keys_stop_verifying(b: Backend) {

@@ -59,6 +59,8 @@ impl Deployment {
             // New keys and addresses usable at once (the policy is tested elsewhere).
             ("KEYWARD_WITHDRAWALS__HOLD_HOURS", "0".into()),
             ("KEYWARD_WITHDRAWALS__ADDRESS_COOLING_HOURS", "0".into()),
+            // Every simulated user signs up from 127.0.0.1.
+            ("KEYWARD_THROTTLE__SIGNUPS_PER_IP", "100000".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

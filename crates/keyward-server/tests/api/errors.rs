@@ -62,6 +62,16 @@ async fn malformed_and_mistyped_bodies(b: Backend) {
     )
     .await;
     assert_problem(&extra, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    // One JSON value, then anything but whitespace, is malformed (was
+    // accepted on every endpoint, the tail ignored).
+    for tail in ["garbage", "{}", r#"{"admin":true}"#, "]"] {
+        let body: &'static str = Box::leak(
+            format!(r#"{{"username":"zed","password":"long enough password"}}{tail}"#)
+                .into_boxed_str(),
+        );
+        let trailing = raw(&app, body, "application/json").await;
+        assert_problem(&trailing, StatusCode::BAD_REQUEST, "malformed-body");
+    }
     assert!(
         keyward_server::store::users::by_name(&app.state.db, "zed")
             .await

@@ -9,6 +9,31 @@ use crate::helpers::{Backend, DEST, TestApp};
 
 backend_tests!(metrics_show_route_templates_and_domain_counters);
 
+/// Review finding: every distinct method a client sent (`curl -X AAAA1`)
+/// added series to the metrics for good. Methods are a fixed set of labels.
+#[tokio::test]
+async fn unknown_methods_share_one_metrics_label() {
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let client = reqwest::Client::new();
+    for method in ["AAAA1", "AAAA2", "BREW"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let resp = client
+            .request(method, app.url("/v1/keys"))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_client_error(), "{}", resp.status());
+    }
+    let text = metrics_text(&app).await;
+    assert!(!text.contains("AAAA1") && !text.contains("BREW"), "{text}");
+    let other = samples(&text, "keyward_http_requests_total", &["method=\"OTHER\""]);
+    let total: u64 = other
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(total, 3, "{other:?}");
+}
+
 async fn metrics_text(app: &TestApp) -> String {
     let resp = reqwest::get(app.url("/metrics")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);

@@ -84,7 +84,9 @@ function fromProblem(p) {
     case 'throttled':
       return { title: 'Too many attempts', text: `For your safety, wait ${WAIT(p.retryAfter)} before trying again.`, retry: true };
     case 'account-locked':
-      return { title: 'Account locked', text: 'This account is locked after too many failed attempts. Contact support to unlock it.', retry: false };
+      return { title: 'Account locked', text: 'Support has locked this account to protect it. Contact support to unlock it.', retry: false };
+    case 'busy':
+      return { title: 'Keyward is busy', text: `Many people are signing in right now. Wait ${WAIT(p.retryAfter)} and try again.`, retry: true };
     case 'username-taken':
       return { title: 'Username taken', text: 'Someone already uses that username. Choose another.', retry: true };
     case 'validation':

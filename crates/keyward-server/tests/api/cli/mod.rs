@@ -329,11 +329,25 @@ async fn user_lock_blocks_sign_in_until_unlocked(b: Backend) {
         "{shown}"
     );
 
+    let (status, _) = app.get(&u.browser, "/v1/keys").await;
+    assert_eq!(status, StatusCode::OK, "signed in before the lock");
     cli.says("user lock CliUser1", "account CliUser1 locked")
         .await;
+    // The lock ends every session at once…
+    let (status, _) = app.get(&u.browser, "/v1/keys").await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the session ended with the lock"
+    );
+    // …and refuses the right password, only once it is proven right (a
+    // stranger learns nothing of the lock).
     let body = json!({ "username": u.username, "password": u.password });
     let refused = app.post(&app.browser(), "/v1/signin/password", body).await;
     assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, "account-locked");
+    let wrong = json!({ "username": u.username, "password": "not the password!" });
+    let stranger = app.post(&app.browser(), "/v1/signin/password", wrong).await;
+    assert_problem(&stranger, StatusCode::UNAUTHORIZED, "invalid-credentials");
     cli.says("user show cliuser1", "locked:   yes").await;
     cli.says("user lock cliuser1", "already locked").await;
 
@@ -345,7 +359,8 @@ async fn user_lock_blocks_sign_in_until_unlocked(b: Backend) {
         cli.exits(line, 1).await;
     }
 
-    let by_cli = json!({ "by": "cli" });
+    let locked = json!({ "by": "cli", "sessions_ended": 1 });
+    let unlocked = json!({ "by": "cli", "lock_lifted": true, "throttles_cleared": 1 });
     let locks: Vec<(String, Value)> = events(&app.state.db)
         .await
         .into_iter()
@@ -354,8 +369,8 @@ async fn user_lock_blocks_sign_in_until_unlocked(b: Backend) {
     assert_eq!(
         locks,
         [
-            ("account.locked".into(), by_cli.clone()),
-            ("account.unlocked".into(), by_cli)
+            ("account.locked".into(), locked),
+            ("account.unlocked".into(), unlocked)
         ]
     );
 }
