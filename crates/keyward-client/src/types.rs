@@ -129,8 +129,12 @@ pub enum ApiKeyRefusal {
     ScopeNotGranted,
     /// The client address is not on the key's allow-list.
     IpNotAllowed,
-    /// The owner's withdrawals are frozen.
+    /// The owner's withdrawals are frozen (or the account is locked).
     UserFrozen,
+    /// `withdraw` scope while the operator has frozen all withdrawals.
+    WithdrawalsFrozen,
+    /// `withdraw` scope while the owner's withdrawals are held.
+    Held,
     /// A reason this version of the client does not know.
     Other(String),
 }
@@ -146,6 +150,8 @@ impl ApiKeyRefusal {
             "scope_not_granted" => Self::ScopeNotGranted,
             "ip_not_allowed" => Self::IpNotAllowed,
             "user_frozen" => Self::UserFrozen,
+            "withdrawals_frozen" => Self::WithdrawalsFrozen,
+            "held" => Self::Held,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -160,6 +166,8 @@ impl ApiKeyRefusal {
             Self::ScopeNotGranted => "scope_not_granted",
             Self::IpNotAllowed => "ip_not_allowed",
             Self::UserFrozen => "user_frozen",
+            Self::WithdrawalsFrozen => "withdrawals_frozen",
+            Self::Held => "held",
             Self::Other(code) => code,
         }
     }

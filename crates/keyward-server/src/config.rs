@@ -208,6 +208,17 @@ impl Config {
                 "withdrawals.step_up_ttl_seconds must be positive and approval_ttl_seconds 1..=3600"
             );
         }
+        let k = &self.api_keys;
+        if k.max_days == 0
+            || k.max_days_without_ip == 0
+            || k.max_days > 3650
+            || k.min_prefix_v4 > 32
+            || k.min_prefix_v6 > 128
+        {
+            anyhow::bail!(
+                "api_keys: max_days 1..=3650, max_days_without_ip positive, min_prefix_v4 <= 32, min_prefix_v6 <= 128"
+            );
+        }
         let t = &self.throttle;
         if !(1..=100).contains(&t.lock_after) {
             // NIST SP 800-63B 5.2.2: no more than 100 consecutive failures.

@@ -87,6 +87,13 @@ pub struct ApiKeyConfig {
     pub max_per_user: i64,
     /// Longest life of a key without an IP allow-list, days.
     pub max_days_without_ip: u32,
+    /// Longest life of any key, days (every key expires).
+    pub max_days: u32,
+    /// Narrowest IPv4 prefix an allow-list entry may be (wider networks,
+    /// such as `0.0.0.0/0`, are refused).
+    pub min_prefix_v4: u8,
+    /// Narrowest IPv6 prefix an allow-list entry may be (`::/0` is refused).
+    pub min_prefix_v6: u8,
     /// Failed verifications allowed per client IP per minute.
     pub failures_per_minute_ip: u32,
     /// Failed verifications allowed per key prefix per minute.
@@ -98,6 +105,9 @@ impl Default for ApiKeyConfig {
         Self {
             max_per_user: 30,
             max_days_without_ip: 30,
+            max_days: 365,
+            min_prefix_v4: 24,
+            min_prefix_v6: 48,
             failures_per_minute_ip: 30,
             failures_per_minute_prefix: 10,
         }

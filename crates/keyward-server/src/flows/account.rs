@@ -11,7 +11,7 @@ use crate::extract::Client;
 use crate::flows::names::Username;
 use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
-use crate::store::{audit, credentials, logins, users};
+use crate::store::{api_keys, audit, credentials, logins, users};
 
 /// What the user must do after the password step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub async fn change_password(
     current: SecretString,
     new: SecretString,
     client: &Client,
-) -> ApiResult<u64> {
+) -> ApiResult<PasswordChanged> {
     let user = users::by_id(&app.db, who.user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
@@ -241,13 +241,30 @@ pub async fn change_password(
         now,
     )
     .await?;
+    // Whoever changed the password may have taken the account: the API keys
+    // made before stop working everywhere (the user makes new ones).
+    let revoked = api_keys::revoke_all(&mut tx, user.id, now).await?;
+    api_keys::bump_epoch(&mut tx).await?;
     let event = audit::Event {
         user_id: Some(user.id),
         event: "password.changed",
-        detail: json!({ "sessions_ended": ended }),
+        detail: json!({ "sessions_ended": ended, "api_keys_revoked": revoked }),
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
-    Ok(ended)
+    app.verifier.invalidate();
+    Ok(PasswordChanged {
+        sessions_ended: ended,
+        api_keys_revoked: revoked,
+    })
+}
+
+/// What a password change ended.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordChanged {
+    /// The user's other sessions.
+    pub sessions_ended: u64,
+    /// The user's API keys.
+    pub api_keys_revoked: u64,
 }

@@ -11,11 +11,57 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::stepup::{self, Requester};
 use crate::state::AppState;
-use crate::stepup::details::{Details, canonicalise};
+use crate::stepup::details::{Canonical, Details, canonicalise};
 use crate::stepup::policy::{self, AccountFacts, Decision};
 use crate::store::api_keys::{self, ApiKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
 use crate::store::{audit, users};
+
+/// The key the server will create for `details`: allow-list entries no
+/// wider than the configured prefixes, and a lifetime no longer than the
+/// limit (30 days without an allow-list, a year with one, by default) —
+/// set in the details, so the user approves the expiry the key will have.
+/// A pure function of the details and the config: the request and the
+/// creation give the same digest.
+pub fn effective(app: &AppState, details: &Value) -> ApiResult<Canonical> {
+    let canonical = canonicalise("api_key.create", details, &app.config.assets)?;
+    let Details::ApiKeyCreate(spec) = &canonical.details else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "api_key.create without key details"
+        )));
+    };
+    let cfg = &app.config.api_keys;
+    for entry in &spec.ip_allowlist {
+        let net = match entry.parse::<std::net::IpAddr>() {
+            Ok(addr) => ipnet::IpNet::from(addr),
+            Err(_) => entry
+                .parse::<ipnet::IpNet>()
+                .map_err(|_| ApiError::invalid("ip_allowlist", "not an address or network"))?,
+        };
+        let (min, family) = match net {
+            ipnet::IpNet::V4(_) => (cfg.min_prefix_v4, "IPv4"),
+            ipnet::IpNet::V6(_) => (cfg.min_prefix_v6, "IPv6"),
+        };
+        if net.prefix_len() < min {
+            return Err(ApiError::invalid(
+                "ip_allowlist",
+                format!("{entry} is too wide: {family} networks may be /{min} or narrower"),
+            ));
+        }
+    }
+    let limit = if spec.ip_allowlist.is_empty() {
+        cfg.max_days_without_ip
+    } else {
+        cfg.max_days
+    };
+    let days = spec.expires_in_days.unwrap_or(limit).min(limit);
+    if spec.expires_in_days == Some(days) {
+        return Ok(canonical);
+    }
+    let mut clamped = details.clone();
+    clamped["expires_in_days"] = json!(days);
+    canonicalise("api_key.create", &clamped, &app.config.assets)
+}
 
 /// Creates the `api_key.create` step-up the user must approve.
 pub async fn request(
@@ -24,7 +70,7 @@ pub async fn request(
     details: &Value,
     client: &Client,
 ) -> ApiResult<StepUpRow> {
-    let canonical = canonicalise("api_key.create", details, &app.config.assets)?;
+    let canonical = effective(app, details)?;
     let (row, _) = stepup::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
     if row.status != "pending" {
         return Err(ApiError::PolicyRefused {
@@ -51,7 +97,7 @@ pub async fn create(
     details: &Value,
     client: &Client,
 ) -> ApiResult<Created> {
-    let canonical = canonicalise("api_key.create", details, &app.config.assets)?;
+    let canonical = effective(app, details)?;
     let Details::ApiKeyCreate(spec) = &canonical.details else {
         return Err(ApiError::Internal(anyhow::anyhow!(
             "api_key.create without key details"
@@ -89,16 +135,9 @@ pub async fn create(
     if api_keys::count_live(&mut tx, user_id, now).await? >= cfg.max_per_user {
         return Err(ApiError::TooManyKeys(cfg.max_per_user));
     }
-    // A key usable from anywhere must expire; one bound to addresses may live longer.
-    let days = match (spec.ip_allowlist.is_empty(), spec.expires_in_days) {
-        (true, requested) => Some(
-            requested
-                .unwrap_or(cfg.max_days_without_ip)
-                .min(cfg.max_days_without_ip),
-        ),
-        (false, requested) => requested,
-    };
-    let expires_at = days.map(|d| now + i64::from(d) * 86_400_000);
+    // `effective` set the lifetime the user approved; every key expires.
+    let days = spec.expires_in_days.unwrap_or(cfg.max_days_without_ip);
+    let expires_at = Some(now + i64::from(days) * 86_400_000);
     if step_ups::redeem(&mut tx, step_up_id, now, user_id)
         .await?
         .is_none()

@@ -59,8 +59,13 @@ pub enum Refusal {
     ScopeNotGranted,
     /// The client address is not on the key's allow-list.
     IpNotAllowed,
-    /// The owner froze the account.
+    /// The owner froze the account (or the operator locked it).
     UserFrozen,
+    /// `withdraw` scope while the operator froze all withdrawals.
+    WithdrawalsFrozen,
+    /// `withdraw` scope while the owner's withdrawals are held (after a
+    /// security change).
+    Held,
 }
 
 impl Refusal {
@@ -74,6 +79,8 @@ impl Refusal {
             Self::ScopeNotGranted => "scope_not_granted",
             Self::IpNotAllowed => "ip_not_allowed",
             Self::UserFrozen => "user_frozen",
+            Self::WithdrawalsFrozen => "withdrawals_frozen",
+            Self::Held => "held",
         }
     }
 }
@@ -242,6 +249,25 @@ pub async fn service_key(
     Ok(Some(row))
 }
 
+/// Why withdrawals of `user_id` are paused at `now`, if they are: the
+/// operator's freeze, the owner's freeze or lock, or a hold.
+async fn withdraw_paused(app: &AppState, user_id: Uuid, now: Millis) -> ApiResult<Option<Refusal>> {
+    let (global, _, _) = crate::store::controls::global_freeze_now(&app.db).await?;
+    if global {
+        return Ok(Some(Refusal::WithdrawalsFrozen));
+    }
+    let Some(policy) = users::policy_now(&app.db, user_id).await? else {
+        return Ok(Some(Refusal::Unknown));
+    };
+    if policy.stopped() {
+        return Ok(Some(Refusal::UserFrozen));
+    }
+    Ok(policy
+        .hold_until
+        .filter(|&t| t > now)
+        .map(|_| Refusal::Held))
+}
+
 /// A successful verification.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -347,6 +373,14 @@ pub async fn verify(
     };
     if let Some(r) = refusal {
         return refuse(r, Some(key));
+    }
+    // A withdraw-scoped key moves money: the withdrawal policy in force
+    // right now applies, read fresh (never from the cache). Not counted as
+    // a failure: the key is genuine, the account is paused.
+    if scope == "withdraw"
+        && let Some(r) = withdraw_paused(app, key.user_id, now).await?
+    {
+        return Ok(Err((r, Some(key))));
     }
     if let Ok(mut uses) = app.verifier.last_used.lock() {
         uses.insert(key.id, now);

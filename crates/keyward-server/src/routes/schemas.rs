@@ -67,6 +67,8 @@ pub struct PasswordChanged {
     pub changed: bool,
     /// How many other sessions were ended.
     pub sessions_ended: u64,
+    /// How many API keys were revoked (all of the user's).
+    pub api_keys_revoked: u64,
 }
 
 /// An enrolled security key.

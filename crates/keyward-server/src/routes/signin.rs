@@ -252,7 +252,7 @@ async fn change_password(
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> ApiResult<Json<Value>> {
     who.require_fresh_key(&app)?;
-    let ended = account::change_password(
+    let done = account::change_password(
         &app,
         &who,
         body.current_password,
@@ -260,7 +260,11 @@ async fn change_password(
         &client,
     )
     .await?;
-    Ok(Json(json!({ "changed": true, "sessions_ended": ended })))
+    Ok(Json(json!({
+        "changed": true,
+        "sessions_ended": done.sessions_ended,
+        "api_keys_revoked": done.api_keys_revoked,
+    })))
 }
 
 /// The session's stage and, when signed in, the user.

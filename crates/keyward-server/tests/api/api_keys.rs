@@ -193,20 +193,24 @@ async fn withdraw_scope_needs_an_ip_list_and_starts_a_hold(b: Backend) {
     let details = json!({ "label": "payout bot", "scopes": ["read", "withdraw"], "ip_allowlist": ["192.0.2.10"] });
     let created = new_key(&app, &mut alice, details).await;
     assert!(
-        created["expires_at"].is_null(),
-        "an IP-bound key may live on"
+        created["expires_at"].is_string(),
+        "an IP-bound key expires too (later)"
     );
     let (_, status) = app.get(&alice.browser, "/v1/withdrawal-status").await;
     assert_eq!(status["hold_reason"], "api_key_withdraw");
-    let (code, _) = verify(
-        &app,
-        &gw,
-        created["secret"].as_str().unwrap(),
-        "withdraw",
-        "192.0.2.10",
-    )
-    .await;
+    let secret = created["secret"].as_str().unwrap();
+    // The hold applies to the key itself: it cannot withdraw until it ends
+    // (before, the key verified for `withdraw` at once).
+    refused(
+        &verify(&app, &gw, secret, "withdraw", "192.0.2.10").await,
+        "held",
+    );
+    let read = verify(&app, &gw, secret, "read", "192.0.2.10").await;
+    assert_eq!(read.0, StatusCode::OK, "other scopes are not held");
+    app.advance(std::time::Duration::from_secs(24 * 3600 + 1));
+    let (code, _) = verify(&app, &gw, secret, "withdraw", "192.0.2.10").await;
     assert_eq!(code, StatusCode::OK);
+    alice.browser = app.sign_in(&mut alice).await;
     let (_, audit) = app.get(&alice.browser, "/v1/audit").await;
     assert!(
         audit["events"]

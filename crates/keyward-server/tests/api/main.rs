@@ -13,6 +13,7 @@
 mod helpers;
 
 mod accounts;
+mod api_key_rules;
 mod api_key_verify;
 mod api_keys;
 mod attestation;

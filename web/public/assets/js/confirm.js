@@ -50,7 +50,7 @@ function detailsList(action, d) {
       row('Name', d.label),
       row('Access', (d.scopes ?? []).join(', ')),
       row('IP allow-list', (d.ip_allowlist ?? []).join(', ') || 'any address'),
-      row('Expires after', d.expires_in_days ? `${d.expires_in_days} days` : 'the default period'));
+      row('Stops working', d.expires_in_days ? `${d.expires_in_days} days after it is created` : 'after the longest period allowed'));
   }
   return h('dl', { class: 'details' }, Object.entries(d ?? {}).map(([k, v]) => row(k, String(v))));
 }

@@ -105,7 +105,7 @@ function createCard(flash, secretSlot, reload) {
   const scopes = h('fieldset', { class: 'field' }, h('legend', {}, 'Access'), boxes.map((b) => b.el), scopeError);
   const ips = field('IP allow-list', {
     multiline: true,
-    hint: 'One address or range per line, e.g. 203.0.113.7 or 203.0.113.0/24. Required for Withdraw. A key without a list expires after 30 days.',
+    hint: 'One address or range per line, e.g. 203.0.113.7 or 203.0.113.0/24. Required for Withdraw. Every key expires: after at most 30 days without a list, a year with one.',
     input: { rows: '3', spellcheck: 'false', autocapitalize: 'none' },
   });
   const expiry = h('select', { id: nextId('expiry') },
