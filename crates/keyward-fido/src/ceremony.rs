@@ -13,7 +13,7 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, RequestChallengeResponse, SecurityKey, SecurityKeyAuthentication,
     SecurityKeyRegistration,
 };
-use webauthn_rs_proto::{AttestationConveyancePreference, UserVerificationPolicy};
+use webauthn_rs_proto::{AttestationConveyancePreference, COSEAlgorithm, UserVerificationPolicy};
 
 use crate::credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN, attestation_facts};
 use crate::error::from_webauthn;
@@ -107,6 +107,12 @@ impl Fido {
         if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
             selection.user_verification = UserVerificationPolicy::Required;
         }
+        // Only ES256: an approval's evidence must be checkable by anyone
+        // (`evidence.rs` handles ES256), so a key that could sign in but
+        // never approve is not enrolled. Every FIDO2 key offers ES256.
+        ccr.public_key
+            .pub_key_cred_params
+            .retain(|p| p.alg == COSEAlgorithm::ES256 as i64);
         Ok((ccr, RegistrationState(state)))
     }
 
@@ -120,9 +126,24 @@ impl Fido {
         if response.raw_id.len() > MAX_CREDENTIAL_ID_LEN {
             return Err(FidoError::refused("credential_id_too_long"));
         }
+        if response.type_ != PUBLIC_KEY {
+            return Err(FidoError::refused("malformed_response"));
+        }
+        refuse_cross_origin(&response.response.client_data_json)?;
         let facts = attestation_facts(&response.response.attestation_object)?;
         if !self.policy.is_any() && facts.format == "none" {
             return Err(FidoError::refused("untrusted_attestation"));
+        }
+        // §8.7: `none` carries an empty statement; anything else in it is a
+        // statement nobody verified, dressed as none.
+        if facts.format == "none" && !facts.empty_statement {
+            return Err(FidoError::refused("malformed_attestation"));
+        }
+        // The options required UV (see `start_registration`); webauthn-rs's
+        // security-key state would store a key enrolled without it, and that
+        // key would then sign in without UV (§7.1 step 15).
+        if !facts.user_verified {
+            return Err(FidoError::refused("user_not_verified"));
         }
         let key = self
             .webauthn
@@ -137,6 +158,9 @@ impl Fido {
         }
         if key.cred_id().as_slice() != response.raw_id.as_slice() {
             return Err(FidoError::refused("malformed_response"));
+        }
+        if *key.cred_algorithm() != COSEAlgorithm::ES256 {
+            return Err(FidoError::refused("unsupported_algorithm"));
         }
         Ok(EnrolledKey {
             credential_id: key.cred_id().clone(),
@@ -188,18 +212,32 @@ impl Fido {
         Ok((options, bound))
     }
 
-    /// Verifies an assertion against the stored state. Keyward enforces the
-    /// UV requirement itself: webauthn-rs's security-key flow only prefers it.
+    /// Verifies an assertion by one of `user_id`'s keys against the stored
+    /// state. Keyward enforces the UV requirement itself: webauthn-rs's
+    /// security-key flow only prefers it. A `userHandle`, if the
+    /// authenticator sent one, must be this user's (§7.2 step 6), and the
+    /// ceremony must not have run in a cross-origin frame.
     pub fn finish_authentication(
         &self,
         response: &PublicKeyCredential,
         state: &AuthenticationState,
         uv: UserVerification,
+        user_id: Uuid,
     ) -> Result<AssertionOutcome, FidoError> {
+        if response.type_ != PUBLIC_KEY {
+            return Err(FidoError::refused("malformed_response"));
+        }
+        refuse_cross_origin(&response.response.client_data_json)?;
         let result = self
             .webauthn
             .finish_securitykey_authentication(response, &state.0)
             .map_err(from_webauthn)?;
+        // After the credential was found among the user's (§7.2 step 5).
+        if let Some(handle) = &response.response.user_handle
+            && handle.as_slice() != user_id.as_bytes()
+        {
+            return Err(FidoError::refused("user_handle_mismatch"));
+        }
         if uv == UserVerification::Required && !result.user_verified() {
             return Err(FidoError::refused("user_not_verified"));
         }
@@ -210,6 +248,26 @@ impl Fido {
             result,
         })
     }
+}
+
+/// The only credential type (§5.1).
+const PUBLIC_KEY: &str = "public-key";
+
+/// Refuses a ceremony the browser ran in a cross-origin frame (`crossOrigin:
+/// true` in clientDataJSON): Keyward's pages never embed the ceremony, so a
+/// frame doing it is someone else's page borrowing the user's key.
+fn refuse_cross_origin(client_data_json: &[u8]) -> Result<(), FidoError> {
+    #[derive(Deserialize)]
+    struct ClientData {
+        #[serde(rename = "crossOrigin", default)]
+        cross_origin: Option<bool>,
+    }
+    let data: ClientData = serde_json::from_slice(client_data_json)
+        .map_err(|_| FidoError::refused("malformed_response"))?;
+    if data.cross_origin == Some(true) {
+        return Err(FidoError::refused("cross_origin"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -296,6 +354,11 @@ mod tests {
             "required"
         );
         assert_eq!(options["attestation"], "direct");
+        // Only ES256 is offered: every enrolled key can also approve.
+        assert_eq!(
+            options["pubKeyCredParams"],
+            serde_json::json!([{ "type": "public-key", "alg": -7 }])
+        );
         let protect = &options["extensions"]["credentialProtectionPolicy"];
         assert!(
             protect.is_null() || protect == "userVerificationRequired",

@@ -40,6 +40,10 @@ pub(crate) struct AttestationFacts {
     pub format: String,
     pub aaguid: Option<Uuid>,
     pub counter: u32,
+    /// The UV flag of the attested authenticator data.
+    pub user_verified: bool,
+    /// `attStmt` is an empty map (what `fmt: "none"` requires, §8.7).
+    pub empty_statement: bool,
 }
 
 /// Parses the attestation object enough to learn format, AAGUID and counter.
@@ -61,6 +65,10 @@ pub(crate) fn attestation_facts(attestation_object: &[u8]) -> Result<Attestation
         .and_then(Value::as_bytes)
         .ok_or_else(malformed)?;
     // authData: rpIdHash(32) | flags(1) | signCount(4) | [aaguid(16) | ...]
+    let flags = *auth_data.get(32).ok_or_else(malformed)?;
+    let empty_statement = field("attStmt")
+        .and_then(Value::as_map)
+        .is_some_and(|m| m.is_empty());
     let counter_bytes: [u8; 4] = auth_data
         .get(33..37)
         .and_then(|s| s.try_into().ok())
@@ -73,5 +81,7 @@ pub(crate) fn attestation_facts(attestation_object: &[u8]) -> Result<Attestation
         format,
         aaguid,
         counter: u32::from_be_bytes(counter_bytes),
+        user_verified: flags & 0x04 != 0,
+        empty_statement,
     })
 }

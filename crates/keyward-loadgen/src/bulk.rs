@@ -321,6 +321,7 @@ mod tests {
                 &serde_json::from_value(response).unwrap(),
                 &state,
                 keyward_fido::UserVerification::Required,
+                Uuid::new_v4(), // derived keys send no userHandle
             )
             .unwrap();
         assert_eq!(outcome.counter, 6);

@@ -27,7 +27,8 @@ pub struct Ceiling {
 pub fn webauthn_rate(rp: &RelyingParty, window: Duration) -> anyhow::Result<f64> {
     let fido = Fido::new(rp, AttestationPolicy::Any)?;
     let origin = rp.origin.as_str().trim_end_matches('/').to_owned();
-    let (options, state) = fido.start_registration(Uuid::new_v4(), "ceiling", vec![])?;
+    let user_id = Uuid::new_v4();
+    let (options, state) = fido.start_registration(user_id, "ceiling", vec![])?;
     let mut soft = SoftKey::new();
     let response = soft.try_register_with(
         &serde_json::to_value(&options)?,
@@ -54,7 +55,7 @@ pub fn webauthn_rate(rp: &RelyingParty, window: Duration) -> anyhow::Result<f64>
         }
         let started = Instant::now();
         for (answer, state) in &batch {
-            fido.finish_authentication(answer, state, UserVerification::Required)?;
+            fido.finish_authentication(answer, state, UserVerification::Required, user_id)?;
         }
         spent += started.elapsed();
         done += batch.len() as u64;

@@ -32,6 +32,8 @@ pub use ops::{UserAction, WithdrawalsAction};
 pub const EXIT_AUDIT_BROKEN: u8 = 2;
 /// Exit code: an approval's evidence does not verify.
 pub const EXIT_APPROVAL_INVALID: u8 = 3;
+/// Exit code: an approval could not be checked completely (never VALID).
+pub const EXIT_APPROVAL_UNVERIFIED: u8 = 4;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -39,6 +41,7 @@ Exit codes:
   1  error (invalid input, unknown id or name, database unreachable, ...)
   2  audit chain broken (`audit verify`); also command-line usage errors
   3  approval evidence invalid (`approval verify`)
+  4  approval unverified: a check could not be made (`approval verify`)
 
 Configuration comes from --config (or ./keyward.toml) and KEYWARD_* variables,
 e.g. KEYWARD_DATA_DIR (SQLite) or KEYWARD_DATABASE_URL.";

@@ -80,10 +80,15 @@ pub(crate) fn cose_es256_public_key(key: &SigningKey) -> Result<Vec<u8>, Testkit
 }
 
 /// The clientDataJSON a browser would produce (same member order as Chrome).
-pub(crate) fn client_data_json(type_: &str, challenge: &[u8], origin: &str) -> Vec<u8> {
+pub(crate) fn client_data_json(
+    type_: &str,
+    challenge: &[u8],
+    origin: &str,
+    cross_origin: bool,
+) -> Vec<u8> {
     let quote = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
     format!(
-        r#"{{"type":{},"challenge":{},"origin":{},"crossOrigin":false}}"#,
+        r#"{{"type":{},"challenge":{},"origin":{},"crossOrigin":{cross_origin}}}"#,
         quote(type_),
         quote(&b64url(challenge)),
         quote(origin),

@@ -42,6 +42,9 @@ pub struct Forge {
     /// Flip a byte of the assertion signature, or of the attestation statement `sig`
     /// (no effect with `none` attestation, which has no signature).
     pub tamper_signature: bool,
+    /// Say `"crossOrigin": true` in clientDataJSON (signed as such), as a
+    /// browser does for a ceremony run in a cross-origin iframe.
+    pub cross_origin: bool,
 }
 
 impl Forge {

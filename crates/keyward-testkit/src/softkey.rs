@@ -143,6 +143,7 @@ impl SoftKey {
                 .unwrap_or("webauthn.create"),
             forge.challenge.as_deref().unwrap_or(&opts.challenge),
             forge.origin.as_deref().unwrap_or(origin),
+            forge.cross_origin,
         );
 
         let signed = |signer: &SigningKey| {
@@ -284,6 +285,7 @@ impl SoftKey {
             forge.client_data_type.as_deref().unwrap_or("webauthn.get"),
             forge.challenge.as_deref().unwrap_or(&opts.challenge),
             forge.origin.as_deref().unwrap_or(origin),
+            forge.cross_origin,
         );
         let mut signature = sign_ceremony(&key, &auth_data, &client_data);
         if forge.tamper_signature {

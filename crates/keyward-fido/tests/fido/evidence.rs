@@ -47,7 +47,12 @@ fn evidence_of_a_verified_bound_assertion_verifies_offline() {
     let (_, response) = enrolled.answer(&options, &Forge::default());
     let outcome = enrolled
         .fido
-        .finish_authentication(&response, &state, UserVerification::Required)
+        .finish_authentication(
+            &response,
+            &state,
+            UserVerification::Required,
+            enrolled.user_id,
+        )
         .unwrap();
 
     let evidence = AssertionEvidence::from_response(&response, &enrolled.key).unwrap();

@@ -24,7 +24,12 @@ fn a_bound_assertion_verifies_and_signs_the_chosen_challenge() {
 
     let outcome = enrolled
         .fido
-        .finish_authentication(&response, &state, UserVerification::Required)
+        .finish_authentication(
+            &response,
+            &state,
+            UserVerification::Required,
+            enrolled.user_id,
+        )
         .unwrap();
     assert_eq!(outcome.credential_id, enrolled.key.cred_id().to_vec());
     assert_eq!(client_data_challenge(&json), chosen);
@@ -41,7 +46,12 @@ fn an_assertion_for_another_challenge_is_refused() {
 
     let err = enrolled
         .fido
-        .finish_authentication(&for_x, &state_y, UserVerification::Required)
+        .finish_authentication(
+            &for_x,
+            &state_y,
+            UserVerification::Required,
+            enrolled.user_id,
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -55,7 +65,12 @@ fn an_assertion_for_another_challenge_is_refused() {
     // The same assertion is fine against the state it was made for.
     enrolled
         .fido
-        .finish_authentication(&for_x, &state_x, UserVerification::Required)
+        .finish_authentication(
+            &for_x,
+            &state_x,
+            UserVerification::Required,
+            enrolled.user_id,
+        )
         .unwrap();
 }
 
@@ -71,7 +86,12 @@ fn a_forged_challenge_is_refused_by_a_bound_state() {
     let (_, response) = enrolled.answer(&options, &forge);
     let err = enrolled
         .fido
-        .finish_authentication(&response, &state, UserVerification::Required)
+        .finish_authentication(
+            &response,
+            &state,
+            UserVerification::Required,
+            enrolled.user_id,
+        )
         .unwrap_err();
     assert!(
         matches!(

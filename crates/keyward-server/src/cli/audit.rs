@@ -9,7 +9,9 @@ use clap::Subcommand;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{EXIT_APPROVAL_INVALID, EXIT_AUDIT_BROKEN, connect, parse_id, when};
+use super::{
+    EXIT_APPROVAL_INVALID, EXIT_APPROVAL_UNVERIFIED, EXIT_AUDIT_BROKEN, connect, parse_id, when,
+};
 use serde_json::{Value, json};
 
 use crate::clock::{Millis, rfc3339};
@@ -137,19 +139,23 @@ pub(super) async fn run_approval(
     for (name, outcome) in &report.checks {
         let (word, note) = match outcome {
             Outcome::Passed(note) => ("ok", note),
-            Outcome::Skipped(note) => ("skipped", note),
+            Outcome::Unverified(note) => ("UNVERIFIED", note),
             Outcome::Failed(note) => ("FAILED", note),
         };
         println!("  {name:<14} {word:<8} {note}");
     }
-    Ok(match report.failure() {
-        None => {
-            println!("VALID: the approval verifies");
-            ExitCode::SUCCESS
-        }
-        Some((check, why)) => {
+    Ok(match (report.failure(), report.unverified()) {
+        (Some((check, why)), _) => {
             println!("INVALID: {check}: {why}");
             ExitCode::from(EXIT_APPROVAL_INVALID)
+        }
+        (None, Some((check, why))) => {
+            println!("UNVERIFIED: {check}: {why}");
+            ExitCode::from(EXIT_APPROVAL_UNVERIFIED)
+        }
+        (None, None) => {
+            println!("VALID: the approval verifies");
+            ExitCode::SUCCESS
         }
     })
 }

@@ -230,8 +230,9 @@ pub async fn account(db: &Db, username: &str) -> anyhow::Result<AccountSummary> 
 pub enum Outcome {
     /// Passed, with a note.
     Passed(String),
-    /// Could not be done, with why (not a failure).
-    Skipped(String),
+    /// Could not be made, with why: the approval is then unverified, never
+    /// valid.
+    Unverified(String),
     /// Failed, with why.
     Failed(String),
 }
@@ -250,6 +251,14 @@ impl ApprovalReport {
     pub fn failure(&self) -> Option<(&'static str, &str)> {
         self.checks.iter().find_map(|(name, o)| match o {
             Outcome::Failed(why) => Some((*name, why.as_str())),
+            _ => None,
+        })
+    }
+
+    /// The first check that could not be made and why, if any.
+    pub fn unverified(&self) -> Option<(&'static str, &str)> {
+        self.checks.iter().find_map(|(name, o)| match o {
+            Outcome::Unverified(why) => Some((*name, why.as_str())),
             _ => None,
         })
     }
@@ -376,17 +385,24 @@ fn check_details(row: &StepUpRow) -> Result<String, String> {
     Ok(format!("canonical `{}` details", row.action))
 }
 
-/// The evidence's key must be the approving credential's, if still enrolled.
+/// The evidence's key must be the approving key's as it was enrolled for
+/// this user — read from the append-only key history, so a key removed
+/// since still checks. A key the history does not know leaves the approval
+/// unverified, never valid.
 async fn check_key(db: &Db, row: &StepUpRow, ev: &AssertionEvidence) -> anyhow::Result<Outcome> {
     let Some(key_id) = row.credential_key_id else {
-        return Ok(Outcome::Skipped("no approving key recorded".into()));
+        return Ok(Outcome::Unverified("no approving key recorded".into()));
     };
-    let keys = credentials::for_user(db, row.user_id).await?;
-    let Some(key) = keys.iter().find(|k| k.id == key_id) else {
-        return Ok(Outcome::Skipped(format!(
-            "approving key {key_id} is no longer enrolled; public key not cross-checked"
+    let Some(key) = credentials::enrolled_ever(db, key_id).await? else {
+        return Ok(Outcome::Unverified(format!(
+            "approving key {key_id} is not in the key history; public key not checked"
         )));
     };
+    if key.user_id != row.user_id {
+        return Ok(Outcome::Failed(format!(
+            "approving key {key_id} belongs to another user"
+        )));
+    }
     if key.credential_id != ev.credential_id {
         return Ok(Outcome::Failed(format!(
             "credential id differs from approving key {key_id}"

@@ -225,11 +225,15 @@ pub async fn finish(
     };
     let response = assertion_response(credential)?;
     // Consume the challenge before anything is verified or acted on.
+    let bound = bound.into();
     let state = take_ceremony(app, ceremony, who.user_id, bound).await?;
-    let outcome = match app.fido.finish_authentication(&response, &state, uv) {
+    let outcome = match app
+        .fido
+        .finish_authentication(&response, &state, uv, user_id)
+    {
         Ok(outcome) => outcome,
         Err(FidoError::CounterRegression) => {
-            return Err(possible_clone(app, who, true, &response.raw_id).await);
+            return Err(possible_clone(app, who, &response.raw_id).await);
         }
         Err(err) => return Err(refuse(app, who, err.into()).await),
     };
@@ -252,9 +256,23 @@ pub async fn finish(
         .await?
     {
         // Another assertion with this counter (or a higher one) won the race.
+        // Another assertion of this key, signed after this one, was
+        // recorded first (the user approved two things at once). The
+        // counter still went up since this challenge was issued — webauthn-rs
+        // compared it with the counter then — so it is a race, not a clone:
+        // refused (counters only move forward), nothing flagged or counted.
         drop(tx);
-        // The signature was genuine: nothing to count against the user.
-        return Err(possible_clone(app, who, false, &outcome.credential_id).await);
+        return Err(ApiError::CeremonyRefused {
+            reason: "counter_raced",
+        });
+    }
+    // A key flagged as possibly cloned signs in (so its owner can review
+    // it) but approves nothing until the owner confirms it.
+    if row.possibly_cloned && bound.purpose == Purpose::StepUp {
+        drop(tx);
+        return Err(ApiError::CeremonyRefused {
+            reason: "key_possibly_cloned",
+        });
     }
     Ok(Asserted {
         tx,
@@ -296,25 +314,13 @@ async fn refuse(app: &AppState, who: &Answerer<'_>, err: ApiError) -> ApiError {
 }
 
 /// A non-increasing counter: flag the key, audit, refuse.
-async fn possible_clone(
-    app: &AppState,
-    who: &Answerer<'_>,
-    count: bool,
-    credential_id: &[u8],
-) -> ApiError {
+async fn possible_clone(app: &AppState, who: &Answerer<'_>, credential_id: &[u8]) -> ApiError {
     let result = async {
-        let failure = match count {
-            true => {
-                let attempt = throttle::count_failure(app, who.username, who.via, who.ip).await?;
-                Some(attempt.failed(app).await?)
-            }
-            false => None,
-        };
+        let attempt = throttle::count_failure(app, who.username, who.via, who.ip).await?;
+        let failure = attempt.failed(app).await?;
         let mut tx = app.db.begin().await?;
         let key = credentials::mark_possibly_cloned(&mut tx, who.user_id, credential_id).await?;
-        if let Some(failure) = failure {
-            throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
-        }
+        throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
         let detail =
             json!({ "key_id": key, "credential_id": URL_SAFE_NO_PAD.encode(credential_id) });
         let event = audit::Event {

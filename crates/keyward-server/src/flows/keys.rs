@@ -180,6 +180,31 @@ pub async fn rename(
     Ok(())
 }
 
+/// The user confirms that a key flagged "possibly cloned" is in their
+/// hands (after a fresh key assertion): it may approve step-ups again.
+pub async fn confirm(
+    app: &AppState,
+    who: &SignedIn,
+    key_id: Uuid,
+    client: &Client,
+) -> ApiResult<()> {
+    who.require_fresh_key(app)?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if !credentials::confirm(&mut tx, who.user_id, key_id).await? {
+        return Err(ApiError::NotFound("key"));
+    }
+    let event = audit::Event {
+        user_id: Some(who.user_id),
+        event: "key.confirmed",
+        detail: json!({ "key_id": key_id }),
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Removes one of the user's keys (never the last), after a fresh key
 /// assertion, and ends the user's other sessions.
 pub async fn remove(

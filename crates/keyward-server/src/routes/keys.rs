@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(registration_options))
         .routes(routes!(registration_verify))
         .routes(routes!(rename, remove))
+        .routes(routes!(confirm))
         .routes(routes!(reauth_options))
         .routes(routes!(reauth_verify))
 }
@@ -163,6 +164,25 @@ async fn rename(
     ApiJson(body): ApiJson<Rename>,
 ) -> ApiResult<StatusCode> {
     keys::rename(&app, &who, parse_id(&id)?, &body.label, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirms a key flagged "possibly cloned" is the user's own (needs a
+/// fresh key assertion); until then it cannot approve step-ups.
+#[utoipa::path(post, path = "/v1/keys/{id}/confirm", tag = "keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Confirmed: the key may approve again"),
+        (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not-found", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
+async fn confirm(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    keys::confirm(&app, &who, parse_id(&id)?, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -103,55 +103,99 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
-/// Walks the whole chain in order; returns the number of entries, or the
-/// first broken link.
+/// The chain walk of [`verify_chain`] on one connection `$c` (an open read
+/// transaction); evaluates to `Result<i64, BrokenLink>`, returning early with
+/// `?` on a database error.
+macro_rules! walk_chain {
+    ($c:expr) => {{
+        const PAGE: i64 = 1000;
+        let mut expected_prev = "0".repeat(64);
+        let mut expected_seq = 1;
+        let mut verdict = None;
+        'walk: loop {
+            let rows = sqlx::query_as::<_, AuditRow>(
+                "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
+                 WHERE seq >= $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(expected_seq)
+            .bind(PAGE)
+            .fetch_all($c)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let reason = if r.seq != expected_seq {
+                    Some("entry missing (sequence gap)")
+                } else if r.prev_hash != expected_prev {
+                    Some("prev_hash does not match the previous entry")
+                } else if entry_hash(
+                    r.seq,
+                    r.at,
+                    r.user_id,
+                    &r.event,
+                    &r.detail,
+                    r.ip.as_deref(),
+                    &r.prev_hash,
+                ) != r.hash
+                {
+                    Some("content does not match its hash")
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    verdict = Some(Err(BrokenLink {
+                        seq: r.seq.min(expected_seq),
+                        reason: reason.into(),
+                    }));
+                    break 'walk;
+                }
+                expected_prev = r.hash.clone();
+                expected_seq += 1;
+            }
+        }
+        match verdict {
+            Some(broken) => broken,
+            None => {
+                let (head_seq, head_hash): (i64, String) =
+                    sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                        .fetch_one($c)
+                        .await?;
+                if head_seq != expected_seq - 1 || head_hash != expected_prev {
+                    Err(BrokenLink {
+                        seq: expected_seq,
+                        reason: "entries after this point were removed".into(),
+                    })
+                } else {
+                    Ok(expected_seq - 1)
+                }
+            }
+        }
+    }};
+}
+
+/// Walks the whole chain in order and compares its end with the head;
+/// returns the number of entries, or the first broken link.
+///
+/// Entries and head are read in one snapshot (a read transaction; on
+/// PostgreSQL REPEATABLE READ), so appends committed while the walk runs are
+/// not seen half: a live database never reads as broken.
 pub async fn verify_chain(db: &Db) -> Result<Result<i64, BrokenLink>, sqlx::Error> {
-    const PAGE: i64 = 1000;
-    let mut expected_prev = "0".repeat(64);
-    let mut expected_seq = 1;
-    loop {
-        let rows = on_db!(db, c => sqlx::query_as::<_, AuditRow>(
-            "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
-             WHERE seq >= $1 ORDER BY seq LIMIT $2")
-            .bind(expected_seq).bind(PAGE).fetch_all(c).await)?;
-        if rows.is_empty() {
-            break;
+    match db {
+        Db::Sqlite(sqlite) => {
+            let mut tx = sqlite.pool.begin().await?;
+            let verdict = walk_chain!(&mut *tx);
+            tx.commit().await?;
+            Ok(verdict)
         }
-        for r in &rows {
-            let broken = |reason: &str| {
-                Ok(Err(BrokenLink {
-                    seq: r.seq.min(expected_seq),
-                    reason: reason.into(),
-                }))
-            };
-            if r.seq != expected_seq {
-                return broken("entry missing (sequence gap)");
-            }
-            if r.prev_hash != expected_prev {
-                return broken("prev_hash does not match the previous entry");
-            }
-            let h = entry_hash(
-                r.seq,
-                r.at,
-                r.user_id,
-                &r.event,
-                &r.detail,
-                r.ip.as_deref(),
-                &r.prev_hash,
-            );
-            if h != r.hash {
-                return broken("content does not match its hash");
-            }
-            expected_prev = r.hash.clone();
-            expected_seq += 1;
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let verdict = walk_chain!(&mut *tx);
+            tx.commit().await?;
+            Ok(verdict)
         }
     }
-    let (head_seq, head_hash): (i64, String) = on_db!(db, c => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(c).await)?;
-    if head_seq != expected_seq - 1 || head_hash != expected_prev {
-        return Ok(Err(BrokenLink {
-            seq: expected_seq,
-            reason: "entries after this point were removed".into(),
-        }));
-    }
-    Ok(Ok(expected_seq - 1))
 }

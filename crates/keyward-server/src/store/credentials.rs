@@ -67,6 +67,16 @@ pub async fn count_for_user(tx: &mut Tx, user_id: Uuid) -> Result<i64, sqlx::Err
 }
 
 /// Renames one of the user's keys; false if it is not theirs.
+/// Clears the "possibly cloned" flag of one of the user's keys (the user
+/// confirmed it is in their hands). Returns whether the key exists.
+pub async fn confirm(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = on_tx!(tx, c => sqlx::query(
+        "UPDATE credentials SET possibly_cloned = FALSE WHERE id = $1 AND user_id = $2")
+        .bind(id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Renames one of the user's keys. Returns whether it exists.
 pub async fn rename(
     tx: &mut Tx,
     user_id: Uuid,
@@ -113,4 +123,23 @@ pub async fn mark_possibly_cloned(
     on_tx!(tx, c => sqlx::query_scalar::<_, Uuid>(
         "UPDATE credentials SET possibly_cloned = TRUE WHERE user_id = $1 AND credential_id = $2 RETURNING id")
         .bind(user_id).bind(credential_id).fetch_optional(c).await)
+}
+
+/// A key as it was enrolled, from the append-only history (kept after the
+/// key is removed).
+#[derive(Debug, Clone, FromRow)]
+pub struct EnrolledEver {
+    /// Whose key.
+    pub user_id: Uuid,
+    /// Raw credential id.
+    pub credential_id: Vec<u8>,
+    /// webauthn-rs's key as enrolled (its public key never changes).
+    pub key_json: String,
+}
+
+/// The key `key_id` as it was enrolled, removed since or not.
+pub async fn enrolled_ever(db: &Db, key_id: Uuid) -> Result<Option<EnrolledEver>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, EnrolledEver>(
+        "SELECT user_id, credential_id, key_json FROM key_history WHERE key_id = $1")
+        .bind(key_id).fetch_optional(c).await)
 }

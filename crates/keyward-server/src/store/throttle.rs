@@ -72,7 +72,9 @@ pub async fn count(
 ) -> Result<Option<i64>, sqlx::Error> {
     // $1 key, $2 now, $3 forget attempts at or before this, $4 wait after a
     // first attempt, $5 free, $6 lock_after, $7 window, $8 max backoff,
-    // $9 force. The count after this attempt is N below, written out where
+    // $9 force. No wait leaves `blocked_until` as it was (0 or past): a
+    // concurrent attempt whose clock read a millisecond earlier must not
+    // find itself blocked by a wait of nothing. The count after this attempt is N below, written out where
     // it is used (SQL has no local names in an UPDATE).
     const N: &str =
         "(CASE WHEN throttle.last_failure_at > $3 THEN throttle.failures + 1 ELSE 1 END)";
@@ -83,11 +85,11 @@ pub async fn count(
     );
     let sql = format!(
         "INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) \
-         VALUES ($1, 1, $2, $2 + $4) \
+         VALUES ($1, 1, $2, CASE WHEN $4 = 0 THEN 0 ELSE $2 + $4 END) \
          ON CONFLICT (scope_key) DO UPDATE SET \
            failures = {N}, \
            last_failure_at = $2, \
-           blocked_until = CASE WHEN throttle.blocked_until > $2 + {wait} \
+           blocked_until = CASE WHEN {wait} = 0 OR throttle.blocked_until > $2 + {wait} \
                            THEN throttle.blocked_until ELSE $2 + {wait} END \
          WHERE throttle.blocked_until <= $2 OR $9 \
          RETURNING failures"

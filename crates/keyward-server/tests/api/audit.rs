@@ -12,7 +12,8 @@ use crate::helpers::{Backend, TestApp};
 backend_tests!(
     events_are_recorded_and_private,
     chain_verifies_and_names_the_tampered_row,
-    concurrent_appends_keep_the_chain
+    concurrent_appends_keep_the_chain,
+    verifying_a_live_chain_never_reads_broken,
 );
 
 async fn events_are_recorded_and_private(b: Backend) {
@@ -84,4 +85,34 @@ async fn concurrent_appends_keep_the_chain(b: Backend) {
     assert_eq!(users.len(), 8);
     let total = verify_chain(&app.state.db).await.unwrap().unwrap();
     assert_eq!(total, 16, "account.created + key.enrolled per user");
+}
+
+/// Review finding: `keyward audit verify` read the entries, then the head;
+/// an append in between made a live database read as BROKEN. Entries and
+/// head are now read in one snapshot.
+async fn verifying_a_live_chain_never_reads_broken(b: Backend) {
+    use keyward_server::store::audit::{Event, append_alone};
+    let app = TestApp::spawn(&b).await;
+    let db = app.state.db.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..300_i64 {
+            let event = Event {
+                user_id: None,
+                event: "test.appended",
+                detail: serde_json::json!({ "i": i }),
+                ip: None,
+            };
+            append_alone(&db, &event, i).await.unwrap();
+        }
+    });
+    let mut seen = Vec::new();
+    while !writer.is_finished() {
+        let verdict = verify_chain(&app.state.db).await.unwrap();
+        let total = verdict.unwrap_or_else(|broken| panic!("read as broken: {broken:?}"));
+        seen.push(total);
+    }
+    writer.await.unwrap();
+    assert_eq!(verify_chain(&app.state.db).await.unwrap().unwrap(), 300);
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.len() > 3, "verified while appending: {seen:?}");
 }

@@ -20,6 +20,7 @@ mod attestation;
 mod audit;
 mod cli;
 mod concurrency;
+mod conformance;
 mod crash;
 mod documentation;
 mod errors;

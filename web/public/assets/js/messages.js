@@ -24,11 +24,17 @@ const REFUSED = {
   insecure_algorithm: 'This key uses cryptography Keyward does not accept. Use a different key.',
   unsupported_algorithm: 'This key uses cryptography Keyward does not accept. Use a different key.',
   challenge_mismatch: 'The key answered an old request. Try again.',
+  counter_raced: 'This key answered another request at the same moment, so this answer was not used. Try again.',
+  key_possibly_cloned: 'This key is marked "possibly cloned", so it cannot approve anything until you confirm it is yours (Security keys page), or use another key.',
+  user_handle_mismatch: 'That key answered for a different account. Use one of the keys you added to this account.',
+  cross_origin: 'The request came from a page embedded in another website, so it was refused. Open Keyward directly and try again.',
+  malformed_attestation: 'The key sent a malformed answer. Try again, or use a different key.',
 };
 
 // Titles for refusals a person can act on; the rest say "refused".
 const REFUSED_TITLE = {
   user_not_verified: 'Your PIN or fingerprint was not checked',
+  key_possibly_cloned: 'This key needs your confirmation',
   untrusted_attestation: 'This security key is not accepted',
 };
 

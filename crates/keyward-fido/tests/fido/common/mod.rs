@@ -16,6 +16,8 @@ pub struct Enrolled {
     pub fido: Fido,
     pub softkey: SoftKey,
     pub key: SecurityKey,
+    /// The account id the key was enrolled for (its userHandle).
+    pub user_id: uuid::Uuid,
 }
 
 pub fn enrol() -> Enrolled {
@@ -25,14 +27,18 @@ pub fn enrol() -> Enrolled {
         name: "Keyward".into(),
     };
     let fido = Fido::new(&rp, AttestationPolicy::Any).unwrap();
-    let (options, state) = fido
-        .start_registration(uuid::Uuid::new_v4(), "alice", vec![])
-        .unwrap();
+    let user_id = uuid::Uuid::new_v4();
+    let (options, state) = fido.start_registration(user_id, "alice", vec![]).unwrap();
     let mut softkey = SoftKey::new();
     let response = softkey.register(&serde_json::to_value(&options).unwrap(), ORIGIN);
     let response: RegisterPublicKeyCredential = serde_json::from_value(response).unwrap();
     let key = fido.finish_registration(&response, &state).unwrap().key;
-    Enrolled { fido, softkey, key }
+    Enrolled {
+        fido,
+        softkey,
+        key,
+        user_id,
+    }
 }
 
 impl Enrolled {

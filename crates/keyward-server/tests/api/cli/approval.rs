@@ -79,14 +79,40 @@ async fn approval_verify_checks_a_real_approval(b: Backend) {
         "{}",
         show(&out)
     );
-    // The enrolled key swapped for another: the evidence key is not the approver's.
+    // The approving key's row swapped for another key, or removed: the key
+    // history still holds the key that approved, so it still verifies.
     let v = app.enrolled("cliappr2").await;
-    let (foreign,): (String,) = on_db!(db, c => sqlx::query_as("SELECT key_json FROM credentials WHERE user_id = $1")
+    let (foreign_id, foreign): (Uuid, String) = on_db!(db, c => sqlx::query_as(
+        "SELECT id, key_json FROM credentials WHERE user_id = $1")
         .bind(v.user_id).fetch_one(c).await.unwrap());
     let approver = row.credential_key_id.unwrap();
     on_db!(db, c => sqlx::query("UPDATE credentials SET key_json = $1 WHERE id = $2")
         .bind(&foreign).bind(approver).execute(c).await.unwrap().rows_affected());
+    cli.says(&verify, "VALID").await;
+    on_db!(db, c => sqlx::query("DELETE FROM credentials WHERE id = $1")
+        .bind(approver).execute(c).await.unwrap().rows_affected());
+    cli.says(&verify, "VALID").await;
+    // The history itself cannot be rewritten or shortened.
+    let rewrite = on_db!(db, c => sqlx::query("UPDATE key_history SET key_json = $1 WHERE key_id = $2")
+        .bind(&foreign).bind(approver).execute(c).await.map(|r| r.rows_affected()));
+    assert!(rewrite.is_err(), "key_history must be append-only");
+    let delete = on_db!(db, c => sqlx::query("DELETE FROM key_history WHERE key_id = $1")
+        .bind(approver).execute(c).await.map(|r| r.rows_affected()));
+    assert!(delete.is_err(), "key_history must be append-only");
+    // The approval made to name another user's key: INVALID.
+    let set_approver = |key: Uuid| async move {
+        on_db!(db, c => sqlx::query("UPDATE step_ups SET credential_key_id = $1 WHERE id = $2")
+            .bind(key).bind(id).execute(c).await.unwrap().rows_affected());
+    };
+    set_approver(foreign_id).await;
     expect_invalid("key").await;
+    // A key Keyward never enrolled: it cannot be checked, so UNVERIFIED
+    // (exit 4) — before, this printed VALID with the key check skipped.
+    set_approver(Uuid::new_v4()).await;
+    let out = cli.exits(&verify, 4).await;
+    assert!(out.contains("UNVERIFIED: key"), "{out}");
+    assert!(!out.contains("VALID: the approval verifies"), "{out}");
+    set_approver(approver).await;
 
     // Errors, not verdicts: unknown, malformed, never approved.
     cli.exits(&format!("approval verify {}", Uuid::new_v4()), 1)

@@ -53,9 +53,27 @@ function keyItem(key, count, flash, reload) {
       ['Attestation', key.attestation_format || 'none'],
     ]),
     key.possibly_cloned
-      ? notice('error', 'This key may have been copied', 'It answered with a signature counter that went backwards — a sign of a copied key — and Keyward refused that answer. Add a new key, remove this one, and contact support.')
+      ? notice('error', 'This key may have been copied', 'It answered with a signature counter that went backwards — a sign of a copied key — and Keyward refused that answer. Until you confirm it, this key cannot approve withdrawals or other changes. If it has never left your hands, confirm it; if you are not sure, add a new key, remove this one and contact support.')
       : null);
-  replace(li, main, h('div', { class: 'item-actions' }, rename, remove));
+  const confirmKey = key.possibly_cloned
+    ? h('button', { type: 'button', class: 'btn small secondary' }, 'It is mine: confirm')
+    : null;
+  replace(li, main, h('div', { class: 'item-actions' }, confirmKey, rename, remove));
+
+  confirmKey?.addEventListener('click', async () => {
+    try {
+      // 204 has no body: answer `true`, so a cancelled prompt (null) differs.
+      const done = await needingFreshKey(() => api.post(`/v1/keys/${key.id}/confirm`).then(() => true), {
+        text: `To confirm "${key.label}" is yours, touch a security key you already use.`,
+      });
+      if (!done) return;
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
+    show(flash, notice('ok', `Confirmed "${key.label}"`, 'It can approve withdrawals and changes again.'));
+    await reload();
+  });
 
   rename.addEventListener('click', () => {
     const input = field('New name', { input: { maxlength: '64', required: true } });
