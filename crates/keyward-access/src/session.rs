@@ -10,8 +10,36 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::sqlx::{PgPool, SqlitePool};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-/// Name of the session cookie.
+/// Name of the session cookie (over http, i.e. on localhost).
 pub const COOKIE_NAME: &str = "kw_session";
+
+/// Name of the session cookie over https: the `__Host-` prefix makes the
+/// browser refuse it unless it is `Secure`, for this host only and `Path=/`,
+/// so a sibling sub-domain cannot plant or overwrite it.
+pub const SECURE_COOKIE_NAME: &str = "__Host-kw_session";
+
+/// The id a session is stored under: a hash of the cookie's id, so a copy of
+/// the sessions table (a backup, a read-only SQL injection) holds no usable
+/// session cookie.
+fn stored_id(id: &Id) -> Id {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"keyward-session-id-v1\0")
+        .chain_update(id.0.to_le_bytes())
+        .finalize();
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(half))
+}
+
+/// `record` as stored: under the hash of its id.
+fn stored_record(record: &Record) -> Record {
+    Record {
+        id: stored_id(&record.id),
+        data: record.data.clone(),
+        expiry_date: record.expiry_date,
+    }
+}
 
 /// A session store on whichever database Keyward runs on. Sessions live in
 /// the database so any instance can serve any request.
@@ -48,34 +76,64 @@ impl AnySessionStore {
     }
 }
 
-#[async_trait]
-impl SessionStore for AnySessionStore {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+impl AnySessionStore {
+    async fn inner_create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
             Self::Sqlite(s) => s.create(record).await,
             Self::Postgres(s) => s.create(record).await,
         }
     }
 
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(s) => s.save(record).await,
-            Self::Postgres(s) => s.save(record).await,
-        }
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Self::Sqlite(s) => s.load(id).await,
-            Self::Postgres(s) => s.load(id).await,
-        }
-    }
-
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+    async fn inner_delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
             Self::Sqlite(s) => s.delete(id).await,
             Self::Postgres(s) => s.delete(id).await,
         }
+    }
+}
+
+/// Sessions are stored under the hash of their id ([`stored_id`]); the
+/// cookie carries the id itself.
+#[async_trait]
+impl SessionStore for AnySessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            let mut stored = stored_record(record);
+            let wanted = stored.id;
+            self.inner_create(&mut stored).await?;
+            if stored.id == wanted {
+                return Ok(());
+            }
+            // The hash met a stored session's (odds 2^-128) and the inner
+            // store picked a random id of its own, which no cookie could name:
+            // drop that record and start again from a new id.
+            self.inner_delete(&stored.id).await?;
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let stored = stored_record(record);
+        match self {
+            Self::Sqlite(s) => s.save(&stored).await,
+            Self::Postgres(s) => s.save(&stored).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let stored = stored_id(id);
+        let found = match self {
+            Self::Sqlite(s) => s.load(&stored).await?,
+            Self::Postgres(s) => s.load(&stored).await?,
+        };
+        Ok(found.map(|mut record| {
+            record.id = *id;
+            record
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.inner_delete(&stored_id(id)).await
     }
 }
 
@@ -100,11 +158,17 @@ pub struct SessionSettings {
 
 impl SessionSettings {
     /// The session layer: `HttpOnly`, `SameSite=Strict`, `Secure` over https,
-    /// expiring on inactivity. Session ids are tower-sessions' 128-bit random ids.
+    /// expiring on inactivity, `__Host-` prefixed over https. Session ids are
+    /// tower-sessions' 128-bit random ids, stored hashed.
     pub fn layer(&self, store: AnySessionStore) -> SessionManagerLayer<AnySessionStore> {
         let idle = Duration::seconds(i64::try_from(self.idle.as_secs()).unwrap_or(i64::MAX));
+        let name = if self.secure {
+            SECURE_COOKIE_NAME
+        } else {
+            COOKIE_NAME
+        };
         SessionManagerLayer::new(store)
-            .with_name(COOKIE_NAME)
+            .with_name(name)
             .with_http_only(true)
             .with_same_site(SameSite::Strict)
             .with_secure(self.secure)

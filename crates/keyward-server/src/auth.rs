@@ -110,7 +110,7 @@ async fn session_of(parts: &mut Parts, app: &AppState) -> ApiResult<Session> {
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("session layer missing")))
 }
 
-fn step_expired(app: &AppState, at: Millis) -> bool {
+pub fn step_expired(app: &AppState, at: Millis) -> bool {
     let ttl = i64::try_from(app.config.ceremony_ttl_seconds)
         .unwrap_or(i64::MAX)
         .saturating_mul(1000);
@@ -126,6 +126,9 @@ impl FromRequestParts<AppState> for PasswordDone {
             Some(AuthState::Password { user_id, at }) if !step_expired(app, at) => {
                 Ok(Self { user_id, session })
             }
+            // The sign-in began but took too long: say so (410), not "sign
+            // in first"; the session stage reads `expired`.
+            Some(AuthState::Password { .. }) => Err(ApiError::CeremonyExpired),
             _ => Err(ApiError::Unauthenticated),
         }
     }
@@ -150,6 +153,7 @@ impl FromRequestParts<AppState> for MayEnrol {
                     signed_in: Some(signed_in),
                 })
             }
+            Some(AuthState::Enrolling { .. }) => Err(ApiError::CeremonyExpired),
             _ => Err(ApiError::Unauthenticated),
         }
     }

@@ -245,6 +245,19 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, %origin, %rp_id, database = app.state.db.backend(), "Keyward listening; open {origin}");
+    if let Some(metrics_at) = app.state.config.metrics_listen {
+        let private = tokio::net::TcpListener::bind(metrics_at)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {metrics_at} (metrics_listen): {e}"))?;
+        let router = crate::metrics::private_router(app.state.db.clone());
+        tracing::info!(%metrics_at, "metrics served without a key on metrics_listen");
+        // Ends with the process; a scrape has nothing to finish.
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(private, router).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, async {
         let _ = stopped.await;

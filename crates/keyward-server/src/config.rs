@@ -25,6 +25,11 @@ pub use sections::{
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// A second address serving only `/metrics`, without a key, for a
+    /// scraper on a private network; bind it to a private interface. On the
+    /// public address `/metrics` needs a service key with the `metrics`
+    /// scope.
+    pub metrics_listen: Option<SocketAddr>,
     /// The exact origin browsers use (scheme://host[:port]).
     pub origin: Url,
     /// WebAuthn relying-party id: the origin's host or a parent domain.
@@ -55,6 +60,9 @@ pub struct Config {
     pub api_keys: ApiKeyConfig,
     /// Supported assets: decimals and per-user daily limits.
     pub assets: BTreeMap<String, AssetConfig>,
+    /// Withdrawal networks and how each writes its addresses; an address
+    /// for a network not listed here cannot be allow-listed.
+    pub networks: BTreeMap<String, crate::stepup::address::NetworkConfig>,
     /// Issuer (`iss`) of approval tokens; default: the origin.
     pub token_issuer: Option<String>,
     /// `plain` or `json` log lines.
@@ -70,6 +78,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             origin: default_origin(),
             rp_id: "localhost".into(),
             rp_name: "Keyward".into(),
@@ -85,6 +94,7 @@ impl Default for Config {
             withdrawals: WithdrawalConfig::default(),
             api_keys: ApiKeyConfig::default(),
             assets: default_assets(),
+            networks: crate::stepup::address::default_networks(),
             token_issuer: None,
             log_format: LogFormat::Plain,
             max_body_bytes: 64 * 1024,
@@ -189,6 +199,9 @@ impl Config {
         }
         if self.ceremony_ttl_seconds == 0 || self.ceremony_ttl_seconds > 3600 {
             anyhow::bail!("ceremony_ttl_seconds must be between 1 and 3600");
+        }
+        for (name, network) in &self.networks {
+            network.validate(name).map_err(|e| anyhow::anyhow!(e))?;
         }
         for (symbol, asset) in &self.assets {
             if asset.decimals > 24 {

@@ -94,38 +94,47 @@ pub struct Client {
 /// The client's address: the peer, or — when the peer is a configured
 /// trusted proxy — the right-most `X-Forwarded-For` entry that is not itself
 /// a trusted proxy. Entries further left are written by the client and could
-/// be forged, so they are never believed.
-pub fn client_ip(parts: &Parts, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
-    let peer = parts
+/// be forged, so they are never believed. A trusted proxy passing a hop that
+/// is not an address is an error (the request is refused); `None` when the
+/// peer is unknown.
+pub fn client_ip(
+    parts: &Parts,
+    trusted: &[ipnet::IpNet],
+) -> Result<Option<std::net::IpAddr>, ApiError> {
+    let Some(peer) = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip())?;
+        .map(|ConnectInfo(a)| a.ip())
+    else {
+        return Ok(None);
+    };
     let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
-        return Some(peer);
+        return Ok(Some(peer));
     }
-    let forwarded = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let hops: Vec<std::net::IpAddr> = forwarded
-        .flat_map(|v| v.split(','))
-        .filter_map(|h| h.trim().parse().ok())
-        .collect();
-    Some(
-        hops.into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
+    // Walk from the right (the hop our proxy added) to the first address
+    // that is not one of our proxies. A hop on that walk that does not parse
+    // fails closed: the client is unknown, not whoever is further left.
+    let bad_hop = || ApiError::invalid("X-Forwarded-For", "a hop is not an IP address");
+    let mut hops = Vec::new();
+    for value in parts.headers.get_all("x-forwarded-for") {
+        let value = value.to_str().map_err(|_| bad_hop())?;
+        hops.extend(value.split(',').map(str::trim));
+    }
+    for hop in hops.into_iter().rev() {
+        let ip: std::net::IpAddr = hop.parse().map_err(|_| bad_hop())?;
+        if !is_trusted(&ip) {
+            return Ok(Some(ip));
+        }
+    }
+    Ok(Some(peer))
 }
 
 impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let ip = client_ip(parts, &app.config.trusted_proxies)
+        let ip = client_ip(parts, &app.config.trusted_proxies)?
             .map(|ip| ip.to_string())
             .unwrap_or_else(|| "unknown".into());
         let user_agent = parts
@@ -147,15 +156,18 @@ impl FromRequestParts<AppState> for Client {
 
 /// Refuses state-changing browser requests whose `Origin` is not Keyward's
 /// own (cross-site request forgery defence, on top of `SameSite=Strict`).
-/// A request with an `Authorization` header carries no ambient credential:
-/// it is a service, authenticated by that header alone, and is not checked.
+/// A service request — an `Authorization` header and no cookie — carries no
+/// ambient credential and is not checked. A request with a cookie is a
+/// browser's whatever else it sends: an `Authorization` header beside the
+/// cookie never switches the check off.
 pub async fn require_origin(
     State(app): State<AppState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let service = req.headers().contains_key(header::AUTHORIZATION);
+    let service = req.headers().contains_key(header::AUTHORIZATION)
+        && !req.headers().contains_key(header::COOKIE);
     if !safe && !service {
         let origin = req
             .headers()

@@ -78,6 +78,30 @@ fn describe() {
     describe_gauge!(DB_POOL_IDLE, "Idle database connections");
 }
 
+/// The Prometheus exposition as an HTTP response.
+pub fn exposition(db: &Db) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = render(db).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The router of the `metrics_listen` address: `/metrics` only, without a
+/// key (bind it to a private interface). Not part of the API: the public
+/// `/metrics` (routes/ops.rs) needs a service key.
+pub fn private_router(db: Db) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let db = db.clone();
+            async move { exposition(&db) }
+        }),
+    )
+}
+
 /// The exposition text, after updating the pool gauges of `db`.
 pub fn render(db: &Db) -> String {
     let (size, idle) = match db {

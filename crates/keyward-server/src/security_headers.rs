@@ -60,7 +60,12 @@ pub fn apply(headers: &mut HeaderMap, https: bool) {
 /// issued with. A removal cookie without them is harmless to a browser, but
 /// one rule with no exception is what scanners and reviewers can check.
 fn harden_session_cookies(headers: &mut HeaderMap, https: bool) {
-    let prefix = format!("{}=", keyward_access::session::COOKIE_NAME);
+    let name = if https {
+        keyward_access::session::SECURE_COOKIE_NAME
+    } else {
+        keyward_access::session::COOKIE_NAME
+    };
+    let prefix = format!("{name}=");
     let is_session = |v: &HeaderValue| v.as_bytes().starts_with(prefix.as_bytes());
     if !headers.get_all(header::SET_COOKIE).iter().any(is_session) {
         return;
@@ -155,9 +160,11 @@ mod tests {
     #[test]
     fn session_cookies_get_their_attributes_and_others_are_left_alone() {
         let removal = "kw_session=; Path=/; Max-Age=0; Expires=Mon, 24 Nov 2025 05:44:09 GMT";
-        let issued = "kw_session=abc; HttpOnly; SameSite=Strict; Secure; Path=/";
+        let secure_removal =
+            "__Host-kw_session=; Path=/; Max-Age=0; Expires=Mon, 24 Nov 2025 05:44:09 GMT";
+        let issued = "__Host-kw_session=abc; HttpOnly; SameSite=Strict; Secure; Path=/";
         let mut h = HeaderMap::new();
-        h.append(header::SET_COOKIE, HeaderValue::from_static(removal));
+        h.append(header::SET_COOKIE, HeaderValue::from_static(secure_removal));
         h.append(header::SET_COOKIE, HeaderValue::from_static("other=1"));
         h.append(header::SET_COOKIE, HeaderValue::from_static(issued));
         apply(&mut h, true);
@@ -165,7 +172,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                format!("{removal}; HttpOnly; SameSite=Strict; Secure").as_str(),
+                format!("{secure_removal}; HttpOnly; SameSite=Strict; Secure").as_str(),
                 "other=1",
                 issued,
             ]

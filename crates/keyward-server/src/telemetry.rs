@@ -63,6 +63,13 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&req);
     let method = method_label(req.method());
+    let has_body = req
+        .headers()
+        .contains_key(axum::http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -94,6 +101,15 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         }
     });
     crate::metrics::http(method, &route, status, elapsed);
+    // A refusal may be sent before the body was read (no session, wrong
+    // content type, too large): its unread bytes would be taken for the
+    // next request on this connection. Closing it is the safe answer.
+    if has_body && status >= 400 {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }

@@ -208,7 +208,7 @@ impl Default for UvConfig {
     fn default() -> Self {
         Self {
             sign_in: UserVerification::Preferred,
-            key_management: UserVerification::Preferred,
+            key_management: UserVerification::Required,
             withdrawal: UserVerification::Required,
             address_add: UserVerification::Required,
             api_key_create: UserVerification::Required,

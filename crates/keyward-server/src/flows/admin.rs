@@ -28,13 +28,14 @@ use crate::store::{api_keys, credentials, logins, throttle, users};
 const BY: &str = "cli";
 
 /// The scopes a service key may carry.
-pub const SERVICE_SCOPES: [&str; 6] = [
+pub const SERVICE_SCOPES: [&str; 7] = [
     "stepup:create",
     "stepup:read",
     "stepup:approve",
     "stepup:redeem",
     "apikeys:verify",
     "admin",
+    "metrics",
 ];
 
 /// Parses `a,b,c` into the stored space-separated form: every scope known,

@@ -17,10 +17,10 @@ use crate::flows::signing;
 use crate::flows::stepup::{self, Party, action_of};
 use crate::state::AppState;
 use crate::stepup::details::{Action, Details};
-use crate::store::audit;
 use crate::store::ceremonies::Purpose;
 use crate::store::controls::{self, AddressRow};
 use crate::store::step_ups::{self, StepUpRow};
+use crate::store::{audit, users};
 
 /// The challenge a step-up's assertion must sign: SHA-256(tag ‖ nonce ‖ digest).
 pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
@@ -144,6 +144,24 @@ async fn add_address(
     let now = app.clock.now();
     let cooling =
         i64::try_from(app.config.withdrawals.address_cooling_hours).unwrap_or(24) * 3_600_000;
+    // The row lock orders this with the user's redeems and freezes; a hold
+    // in force (after a security change) delays the cooling-off's start:
+    // whoever just took the account cannot add an address and wait out
+    // the cooling-off inside the hold.
+    let policy = users::lock_with_policy(tx, row.user_id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    if policy.stopped() {
+        return Err(ApiError::PolicyRefused {
+            reason: "account_frozen".into(),
+        });
+    }
+    if controls::global_freeze(tx).await?.is_some() {
+        return Err(ApiError::PolicyRefused {
+            reason: "withdrawals_frozen".into(),
+        });
+    }
+    let starts = policy.hold_until.map_or(now, |hold| hold.max(now));
     let entry = AddressRow {
         id: Uuid::new_v4(),
         user_id: row.user_id,
@@ -151,7 +169,7 @@ async fn add_address(
         address: a.address,
         label: a.label,
         created_at: now,
-        usable_from: now + cooling,
+        usable_from: starts + cooling,
     };
     let stored = controls::add_address(tx, &entry).await?;
     let detail = json!({ "address_id": stored.id, "network": stored.network, "address": stored.address, "usable_from": stored.usable_from });

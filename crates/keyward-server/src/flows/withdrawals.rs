@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::state::AppState;
+use crate::stepup::details::{Canonical, Details};
 use crate::store::{audit, controls, users};
 
 /// Freezes the user's own account: one call, no key needed (a user who
@@ -55,6 +56,25 @@ pub async fn self_unfreeze(app: &AppState, user_id: Uuid, client: &Client) -> Ap
     Ok(())
 }
 
+/// Refuses an allow-list addition whose address is not one of its
+/// network's, or whose network Keyward does not know: before any key touch,
+/// so no cooling-off starts for it.
+pub fn check_address(app: &AppState, canonical: &Canonical) -> ApiResult<()> {
+    let Details::AddressAdd(a) = &canonical.details else {
+        return Ok(());
+    };
+    let Some(network) = app.config.networks.get(&a.network) else {
+        let known: Vec<&str> = app.config.networks.keys().map(String::as_str).collect();
+        return Err(ApiError::invalid(
+            "network",
+            format!("unknown network; known: {}", known.join(", ")),
+        ));
+    };
+    network
+        .check(&a.address)
+        .map_err(|why| ApiError::invalid("address", why))
+}
+
 /// Removes an allow-listed address (tightening: immediate).
 pub async fn remove_address(
     app: &AppState,
@@ -64,6 +84,10 @@ pub async fn remove_address(
 ) -> ApiResult<()> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
+    // The user row lock first, as a redeem takes it: on PostgreSQL a
+    // removal and an in-flight redeem of a withdrawal to this address are
+    // then ordered, never both deciding on a stale allow-list.
+    users::lock(&mut tx, user_id).await?;
     if !controls::remove_address(&mut tx, user_id, id).await? {
         return Err(ApiError::NotFound("address"));
     }

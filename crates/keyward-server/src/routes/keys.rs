@@ -93,6 +93,7 @@ async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Valu
     responses(
         (status = 200, description = "WebAuthn creation options", body = schemas::CeremonyOptions),
         (status = 403, description = "reauth-required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
     ))]
 async fn registration_options(
     State(app): State<AppState>,

@@ -1,4 +1,6 @@
-//! Operations endpoints (public): Prometheus metrics and the OpenAPI document.
+//! Operations endpoints: Prometheus metrics (for a service key with the
+//! `metrics` scope, or without one on the separate `metrics_listen`
+//! address) and the OpenAPI document (public).
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Service;
 use crate::state::AppState;
 
 /// The finished OpenAPI document as JSON, added to requests by `routes::router`.
@@ -24,17 +27,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Prometheus text exposition: HTTP, ceremony, step-up, redeem, API-key and
-/// throttling counters, latency histograms, database pool gauges.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format 0.0.4", body = String,
-        content_type = "text/plain; version=0.0.4")))]
-async fn metrics(State(app): State<AppState>) -> Response {
-    let mut response = crate::metrics::render(&app.db).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    response
+/// throttling counters, latency histograms, database pool gauges. On the
+/// public address it needs a service key with the `metrics` scope; a scraper
+/// on a private network can use `metrics_listen` instead.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("service" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String,
+            content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "invalid-service-key", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "insufficient-scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    ))]
+async fn metrics(State(app): State<AppState>, service: Service) -> ApiResult<Response> {
+    service.require("metrics")?;
+    Ok(crate::metrics::exposition(&app.db))
 }
 
 /// This API's OpenAPI 3.1 document.

@@ -52,7 +52,9 @@ pub struct SignedIn {
 /// The session's stage.
 #[derive(ToSchema)]
 pub struct SessionInfo {
-    /// `anonymous`, `password`, `enrolling` or `signed_in`.
+    /// `anonymous`, `password`, `enrolling`, `signed_in`, or `expired` (a
+    /// sign-in or first enrolment left longer than a ceremony lives: start
+    /// again with the password).
     pub stage: String,
     /// The user, once the password was accepted.
     pub user_id: Option<Uuid>,

@@ -120,6 +120,7 @@ async fn password(
     responses(
         (status = 200, description = "WebAuthn request options", body = schemas::CeremonyOptions),
         (status = 403, description = "forbidden", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
     ))]
 async fn key_options(State(app): State<AppState>, who: PasswordDone) -> ApiResult<Json<Value>> {
     let uv = app.config.user_verification.sign_in;
@@ -279,6 +280,12 @@ async fn session_info(
 ) -> ApiResult<Json<Value>> {
     let (stage, user_id) = match auth::load(&session).await? {
         None => ("anonymous", None),
+        // A sign-in (or first enrolment) left too long: start again.
+        Some(AuthState::Password { at, .. } | AuthState::Enrolling { at, .. })
+            if auth::step_expired(&app, at) =>
+        {
+            ("expired", None)
+        }
         Some(AuthState::Password { user_id, .. }) => ("password", Some(user_id)),
         Some(AuthState::Enrolling { user_id, .. }) => ("enrolling", Some(user_id)),
         Some(AuthState::SignedIn { user_id, .. }) => ("signed_in", Some(user_id)),

@@ -136,6 +136,7 @@ async fn add_address(
     ApiJson(body): ApiJson<NewAddress>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let canonical = canonicalise("address.add", &body.details(), &app.config.assets)?;
+    withdrawals::check_address(&app, &canonical)?;
     let (row, _) =
         stepup::create(&app, Requester::User, who.user_id, &canonical, &client.ip).await?;
     if row.status != "pending" {

@@ -178,13 +178,21 @@ async fn partial_session_expires(b: Backend) {
     let mut grace = app.enrolled("grace").await;
     let browser = app.password_step(&grace).await;
     app.advance(std::time::Duration::from_secs(301));
-    let (_, options) = app.get(&browser, "/v1/session").await;
-    assert_eq!(options["stage"], "password");
+    // The stage says the sign-in expired (it said `password` before), and
+    // the key step answers 410 ceremony-expired (it said 401 "sign in first").
+    let (_, session) = app.get(&browser, "/v1/session").await;
+    assert_eq!(session["stage"], "expired", "{session}");
+    assert!(session["user_id"].is_null(), "{session}");
     let got = app
         .post(&browser, "/v1/signin/key/options", json!({}))
         .await;
-    assert_problem(&got, StatusCode::UNAUTHORIZED, "unauthenticated");
-    let _ = &mut grace;
+    assert_problem(&got, StatusCode::GONE, "ceremony-expired");
+    // Starting over works.
+    let browser = app.password_step(&grace).await;
+    let got = app
+        .key_step(&browser, &mut grace.key, &keyward_testkit::Forge::default())
+        .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
 }
 
 async fn session_id_rotates_at_each_step(b: Backend) {

@@ -15,6 +15,45 @@ backend_tests!(
     garbage_webauthn_responses_are_refused_cleanly,
 );
 
+/// Review finding: a refusal sent before the body was read left the body's
+/// bytes on the socket, and the next request on that connection failed. A
+/// refusal of a request with a body now says `Connection: close` (and the
+/// server closes), so a client never sends into a confused connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_before_the_body_is_read_closes_the_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let body = r#"{"padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+    let refusals = [
+        // No session: refused before the body extractor runs.
+        ("/v1/keys/registration/options", "application/json"),
+        // Wrong content type: refused without reading the body.
+        ("/v1/signup", "text/plain"),
+    ];
+    for (path, content_type) in refusals {
+        let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n",
+            app.origin,
+            body.len()
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            socket.read_to_end(&mut answer),
+        )
+        .await;
+        assert!(read.is_ok(), "{path}: the server kept the connection open");
+        let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 4"), "{path}: {answer}");
+        assert!(answer.contains("connection: close"), "{path}: {answer}");
+        // Whatever came after, it was not a misread of the body as a request.
+        assert!(!answer.contains("http/1.1 400"), "{path}: {answer}");
+    }
+}
+
 async fn raw(
     app: &TestApp,
     body: &'static str,

@@ -35,3 +35,4 @@ mod stepups;
 mod throttling;
 mod two_instances;
 mod webauthn_checks;
+mod withdrawal_rules;

@@ -9,6 +9,40 @@ use crate::helpers::{Backend, DEST, TestApp};
 
 backend_tests!(metrics_show_route_templates_and_domain_counters);
 
+/// Review finding: `/metrics` was public on the user-facing origin. It now
+/// needs a service key with the `metrics` scope there, or is scraped on its
+/// own (private) listen address.
+#[tokio::test]
+async fn metrics_need_a_key_or_the_private_address() {
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let anonymous = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let other = app.service(&app.service_key(&["stepup:create"]).await);
+    let wrong = other.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert!(
+        metrics_text(&app)
+            .await
+            .contains("keyward_http_requests_total")
+    );
+    // The private listener serves /metrics without a key, and nothing else.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let private = format!("http://{}", listener.local_addr().unwrap());
+    let router = keyward_server::metrics::private_router(app.state.db.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let scraped = reqwest::get(format!("{private}/metrics")).await.unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("keyward_http_requests_total")
+    );
+    let other_route = reqwest::get(format!("{private}/v1/session")).await.unwrap();
+    assert_eq!(other_route.status(), StatusCode::NOT_FOUND);
+}
+
 /// Review finding: every distinct method a client sent (`curl -X AAAA1`)
 /// added series to the metrics for good. Methods are a fixed set of labels.
 #[tokio::test]
@@ -35,7 +69,8 @@ async fn unknown_methods_share_one_metrics_label() {
 }
 
 async fn metrics_text(app: &TestApp) -> String {
-    let resp = reqwest::get(app.url("/metrics")).await.unwrap();
+    let scraper = app.service(&app.service_key(&["metrics"]).await);
+    let resp = scraper.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(
         resp.headers()["content-type"]
@@ -219,7 +254,7 @@ async fn security_headers_on_every_response() {
         ("/v1/keys", StatusCode::UNAUTHORIZED),
         ("/v1/nope", StatusCode::NOT_FOUND),
         ("/openapi.json", StatusCode::OK),
-        ("/metrics", StatusCode::OK),
+        ("/metrics", StatusCode::UNAUTHORIZED),
     ] {
         let resp = client.get(app.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), status, "{path}");
@@ -374,13 +409,18 @@ async fn problem_responses_carry_the_security_headers() {
 async fn session_cookie_removals_carry_the_cookie_attributes() {
     for https in [false, true] {
         let app = spawn_on(https).await;
+        let name = if https {
+            "__Host-kw_session"
+        } else {
+            "kw_session"
+        };
         let removal = |resp: &reqwest::Response| {
             resp.headers()
                 .get_all("set-cookie")
                 .iter()
                 .map(|v| v.to_str().unwrap().to_owned())
-                .find(|v| v.starts_with("kw_session="))
-                .unwrap_or_else(|| panic!("no kw_session cookie: {:?}", resp.headers()))
+                .find(|v| v.starts_with(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} cookie: {:?}", resp.headers()))
         };
         let check = |cookie: &str, what: &str| {
             assert!(
@@ -393,7 +433,7 @@ async fn session_cookie_removals_carry_the_cookie_attributes() {
         };
         let resp = reqwest::Client::new()
             .get(app.url("/v1/keys"))
-            .header("cookie", "kw_session=c3RhbGUgc2Vzc2lvbiBpZA")
+            .header("cookie", format!("{name}=c3RhbGUgc2Vzc2lvbiBpZA"))
             .send()
             .await
             .unwrap();

@@ -9,6 +9,7 @@ use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, assert_problem};
 
 backend_tests!(
+    session_ids_are_stored_hashed,
     list_and_end_another_session,
     ending_the_current_session_signs_out,
     absolute_timeout_ends_the_session,
@@ -133,6 +134,64 @@ async fn https_origin_marks_the_cookie_secure(b: Backend) {
             && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    // Over https the name carries the `__Host-` prefix: the browser then
+    // takes it only Secure, host-only and for Path=/ (a sibling sub-domain
+    // cannot plant one).
+    assert!(cookie.starts_with("__Host-kw_session="), "{cookie}");
+    assert!(
+        cookie.contains("Path=/") && !cookie.to_ascii_lowercase().contains("domain="),
+        "{cookie}"
+    );
+}
+
+/// Review finding: session ids were stored as issued, so a copy of the
+/// sessions table was a set of live cookies. They are stored hashed.
+async fn session_ids_are_stored_hashed(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let resp = app
+        .browser()
+        .post(app.url("/v1/signup"))
+        .json(&json!({ "username": "hashed1", "password": "long enough password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let id = cookie
+        .trim_start_matches("kw_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // tower-sessions-sqlx-store's table: `tower_sessions` on SQLite,
+    // `session` in Keyward's schema on PostgreSQL.
+    let sql = match b {
+        Backend::Sqlite => "SELECT id FROM tower_sessions",
+        Backend::Postgres(_) => "SELECT id FROM session",
+    };
+    let stored: Vec<String> = keyward_server::on_db!(&app.state.db, c => sqlx::query_scalar(sql)
+        .fetch_all(c).await.unwrap());
+    assert!(!stored.is_empty(), "the session is stored");
+    assert!(
+        !stored.contains(&id),
+        "stored as issued: {id} in {stored:?}"
+    );
+    // The cookie still works: the session is found through its hash.
+    let (status, session) = app
+        .get(
+            &reqwest::Client::builder()
+                .default_headers({
+                    let mut h = reqwest::header::HeaderMap::new();
+                    h.insert("cookie", format!("kw_session={id}").parse().unwrap());
+                    h
+                })
+                .build()
+                .unwrap(),
+            "/v1/session",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(session["stage"], "enrolling", "{session}");
 }
 
 async fn state_changing_requests_need_our_origin(b: Backend) {
@@ -151,6 +210,18 @@ async fn state_changing_requests_need_our_origin(b: Backend) {
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
     let body: serde_json::Value = foreign.json().await.unwrap();
     assert!(body["type"].as_str().unwrap().ends_with("/origin-mismatch"));
+    // An `Authorization` header beside the session cookie does not make it
+    // a service request (before, it switched the Origin check off).
+    let disguised = u
+        .browser
+        .patch(app.url(&format!("/v1/keys/{id}")))
+        .header("origin", "https://evil.example")
+        .header("authorization", "Bearer anything")
+        .json(&json!({ "label": "pwned" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disguised.status(), StatusCode::FORBIDDEN);
     // No Origin at all is refused too.
     let bare = reqwest::Client::new();
     let resp = bare
@@ -219,5 +290,33 @@ async fn client_address_is_believed_only_from_trusted_proxies(b: Backend) {
     assert_eq!(
         recorded_ip(&proxied, "198.51.100.1, 203.0.113.5, 10.1.2.3").await,
         "203.0.113.5"
+    );
+    // A hop our proxy passed that is not an address fails closed (before,
+    // it was skipped and the forgeable entry to its left was believed).
+    for forwarded in [
+        "198.51.100.1, garbage, 10.1.2.3",
+        "unknown",
+        "203.0.113.5:443",
+    ] {
+        let resp = proxied
+            .browser()
+            .post(proxied.url("/v1/signin/password"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({ "username": "nobody", "password": "whatever whatever" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{forwarded}"
+        );
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["field"], "X-Forwarded-For", "{body}");
+    }
+    // Unparseable hops left of the client are the client's own and ignored.
+    assert_eq!(
+        recorded_ip(&proxied, "garbage, 203.0.113.9, 10.1.2.3").await,
+        "203.0.113.9"
     );
 }

@@ -70,7 +70,7 @@ function destination(path, stage) {
     return OPEN.has(path) ? safeNext(currentNext()) : path;
   }
   if (stage === 'enrolling') return '/enrol';
-  if (stage === 'password') return '/signin';
+  if (stage === 'password' || stage === 'expired') return '/signin';
   if (OPEN.has(path)) return path;
   return path === '/' ? '/signin' : `/signin?next=${encodeURIComponent(path)}`;
 }

@@ -16,6 +16,7 @@ function render(main, ctx) {
 function passwordStep(main, ctx) {
   const errors = h('div');
   if (ctx.session.expired) show(errors, notice('info', 'You were signed out', 'Your session ended (it timed out, or was ended from another device). Sign in again to continue.'));
+  if (ctx.session.stage === 'expired') show(errors, notice('info', 'Sign-in timed out', 'Too much time passed between your password and your security key, so Keyward started over. Enter your password again, then touch your key.'));
   const user = field('Username', { name: 'username', input: { autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', required: true } });
   const pass = field('Password', { name: 'password', input: { type: 'password', autocomplete: 'current-password', required: true } });
   const submit = h('button', { type: 'submit', class: 'btn block' }, 'Continue');
@@ -74,5 +75,7 @@ async function useKey(ctx, username) {
     text: username ? `To finish signing in as ${username}.` : 'To finish signing in.',
     context: 'get',
   }, (ui) => signInWithKey(ui.signal));
-  if (ok) ctx.navigate(ctx.next);
+  // Closed without signing in: show the page again, which starts over at
+  // the password if the sign-in has expired meanwhile.
+  ctx.navigate(ok ? ctx.next : '/signin', { replace: !ok });
 }

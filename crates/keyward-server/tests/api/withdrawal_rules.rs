@@ -1,0 +1,149 @@
+//! Withdrawal policy gaps from the review: allow-list addresses checked per
+//! network before the key touch, the hold delaying a new address's
+//! cooling-off, and no address approved while withdrawals are frozen.
+
+use keyward_testkit::Forge;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Backend, DEST, TestApp, User, assert_problem};
+
+backend_tests!(
+    addresses_are_checked_per_network_before_the_key_touch,
+    a_hold_delays_the_cooling_off_of_a_new_address,
+    no_address_is_approved_while_withdrawals_are_frozen,
+);
+
+async fn add(app: &TestApp, user: &User, network: &str, address: &str) -> (StatusCode, Value) {
+    let body = json!({ "network": network, "address": address, "label": "x" });
+    app.post(&user.browser, "/v1/addresses", body).await
+}
+
+async fn addresses_are_checked_per_network_before_the_key_touch(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let alice = app.enrolled("alice").await;
+    let eth = "0x52908400098527886E0F7030069857D2E4169EE7";
+    let refused = [
+        // Before: accepted, and its cooling-off started.
+        ("bitcoin", eth, "address"),
+        (
+            "bitcoin",
+            "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlj",
+            "address",
+        ), // checksum
+        (
+            "bitcoin",
+            "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx",
+            "address",
+        ), // testnet
+        ("ethereum", DEST, "address"),
+        (
+            "ethereum",
+            "0x52908400098527886E0F7030069857D2E4169Ee7",
+            "address",
+        ), // EIP-55
+        ("dogecoin", "DH5yaieqoZN36fDVciNyRueRGvGLR3mr7L", "network"),
+    ];
+    for (network, address, field) in refused {
+        let got = add(&app, &alice, network, address).await;
+        assert_problem(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        assert_eq!(got.1["field"], field, "{network} {address}: {}", got.1);
+    }
+    let (_, audit) = app.get(&alice.browser, "/v1/audit").await;
+    let pending = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "stepup.pending")
+        .count();
+    assert_eq!(pending, 0, "no step-up was asked for: {audit}");
+    for (network, address) in [("bitcoin", DEST), ("ethereum", eth)] {
+        let got = add(&app, &alice, network, address).await;
+        assert_eq!(got.0, StatusCode::ACCEPTED, "{network}: {}", got.1);
+    }
+}
+
+async fn a_hold_delays_the_cooling_off_of_a_new_address(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.enrolled("alice").await;
+    // Unfreezing starts a 24-hour hold.
+    assert!(
+        app.post(&alice.browser, "/v1/freeze", json!({}))
+            .await
+            .0
+            .is_success()
+    );
+    app.reauth(&mut alice).await;
+    let (status, body) = app.post(&alice.browser, "/v1/unfreeze", json!({})).await;
+    assert!(status.is_success(), "{body}");
+    let (_, state) = app.get(&alice.browser, "/v1/withdrawal-status").await;
+    let hold_until = state["held_until"].as_str().unwrap().to_owned();
+    let (status, body) = add(&app, &alice, "bitcoin", DEST).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let id = body["step_up"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app.approve(&mut alice, &id, &Forge::default()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, list) = app.get(&alice.browser, "/v1/addresses").await;
+    let usable_from = list["addresses"][0]["usable_from"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{list} {state}"));
+    let at = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    // The 24-hour cooling-off counts from the end of the hold (before, from now).
+    assert_eq!(
+        at(usable_from) - at(&hold_until),
+        time::Duration::hours(24),
+        "{usable_from} vs hold until {hold_until}"
+    );
+}
+
+async fn no_address_is_approved_while_withdrawals_are_frozen(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.enrolled("alice").await;
+    let (status, body) = add(&app, &alice, "bitcoin", DEST).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let first = body["step_up"]["id"].as_str().unwrap().to_owned();
+    // The user freezes after asking: the pending addition cannot be approved.
+    assert!(
+        app.post(&alice.browser, "/v1/freeze", json!({}))
+            .await
+            .0
+            .is_success()
+    );
+    let got = app.approve(&mut alice, &first, &Forge::default()).await;
+    assert_problem(&got, StatusCode::CONFLICT, "policy-refused");
+    assert_eq!(got.1["reason"], "account_frozen", "{}", got.1);
+    let (_, list) = app.get(&alice.browser, "/v1/addresses").await;
+    assert_eq!(list["addresses"].as_array().unwrap().len(), 0, "{list}");
+
+    // The operator's freeze stops it too.
+    app.reauth(&mut alice).await;
+    assert!(
+        app.post(&alice.browser, "/v1/unfreeze", json!({}))
+            .await
+            .0
+            .is_success()
+    );
+    let admin = app.service(&app.service_key(&["admin"]).await);
+    let freeze = json!({ "reason": "incident" });
+    assert!(
+        app.post(&admin, "/v1/admin/withdrawals/freeze", freeze)
+            .await
+            .0
+            .is_success()
+    );
+    let got = app.approve(&mut alice, &first, &Forge::default()).await;
+    assert_problem(&got, StatusCode::CONFLICT, "policy-refused");
+    assert_eq!(got.1["reason"], "withdrawals_frozen", "{}", got.1);
+    // Lifted: the same pending addition can now be approved.
+    assert!(
+        app.post(&admin, "/v1/admin/withdrawals/unfreeze", json!({}))
+            .await
+            .0
+            .is_success()
+    );
+    let got = app.approve(&mut alice, &first, &Forge::default()).await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+}
