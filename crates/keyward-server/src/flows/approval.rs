@@ -167,6 +167,7 @@ async fn add_address(
         user_id: row.user_id,
         network: a.network,
         address: a.address,
+        memo: a.memo,
         label: a.label,
         created_at: now,
         usable_from: starts + cooling,

@@ -93,7 +93,10 @@ async fn facts(
     let Details::Withdrawal(w) = &c.details else {
         return Ok((account, None));
     };
-    let entry = controls::address_for(tx, user_id, &w.network, &w.destination).await?;
+    // The entry allows this destination only with its memo (none: none).
+    let entry = controls::address_for(tx, user_id, &w.network, &w.destination)
+        .await?
+        .filter(|e| e.memo == w.memo);
     let since = now - 24 * 3_600_000;
     let mut redeemed: u128 = 0;
     for units in step_ups::redeemed_amounts(tx, user_id, &w.asset, since).await? {

@@ -72,7 +72,11 @@ pub fn check_address(app: &AppState, canonical: &Canonical) -> ApiResult<()> {
     };
     network
         .check(&a.address)
-        .map_err(|why| ApiError::invalid("address", why))
+        .map_err(|why| ApiError::invalid("address", why))?;
+    if a.memo.is_some() && !network.memo {
+        return Err(ApiError::invalid("memo", "this network has no memo"));
+    }
+    Ok(())
 }
 
 /// Removes an allow-listed address (tightening: immediate).

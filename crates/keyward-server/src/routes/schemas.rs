@@ -197,6 +197,8 @@ pub struct Address {
     pub network: String,
     /// The address.
     pub address: String,
+    /// Memo / destination tag a withdrawal to it must carry, if any.
+    pub memo: Option<String>,
     /// The user's label.
     pub label: Option<String>,
     /// When approved.

@@ -93,6 +93,10 @@ pub(crate) struct NewAddress {
     pub(crate) network: String,
     /// The address, valid for the network.
     pub(crate) address: String,
+    /// Memo / destination tag, for networks that use one: part of the
+    /// entry, so a withdrawal must carry the same.
+    #[serde(default)]
+    pub(crate) memo: Option<String>,
     /// The user's label.
     #[serde(default)]
     pub(crate) label: Option<String>,
@@ -101,7 +105,12 @@ pub(crate) struct NewAddress {
 impl NewAddress {
     /// The `address.add` step-up details.
     pub(crate) fn details(&self) -> Value {
-        json!({ "network": self.network, "address": self.address, "label": self.label })
+        let mut d =
+            json!({ "network": self.network, "address": self.address, "label": self.label });
+        if let Some(memo) = &self.memo {
+            d["memo"] = json!(memo);
+        }
+        d
     }
 }
 
@@ -114,7 +123,7 @@ async fn list_addresses(State(app): State<AppState>, who: SignedIn) -> ApiResult
     let list: Vec<Value> = rows
         .iter()
         .map(|a| {
-            json!({ "id": a.id, "network": a.network, "address": a.address, "label": a.label,
+            json!({ "id": a.id, "network": a.network, "address": a.address, "memo": a.memo, "label": a.label,
                     "created_at": rfc3339(a.created_at), "usable_from": rfc3339(a.usable_from), "usable": a.usable_from <= now })
         })
         .collect();

@@ -33,7 +33,9 @@ pub struct NetworkConfig {
     pub max_length: usize,
     /// Whether the network uses a memo / destination tag, which is then part
     /// of each allow-list entry (an exchange's deposit address is shared;
-    /// the memo says whose deposit it is).
+    /// the memo says whose deposit it is): a withdrawal must carry the
+    /// entry's memo. One entry per address: a second memo for the same
+    /// address replaces nothing (remove the entry first).
     #[serde(default)]
     pub memo: bool,
 }

@@ -74,6 +74,8 @@ pub struct AddressAdd {
     pub network: String,
     /// Address.
     pub address: String,
+    /// Memo / destination tag, for networks that use one.
+    pub memo: Option<String>,
     /// User's label.
     pub label: String,
 }
@@ -148,6 +150,8 @@ struct RawAddress {
     network: String,
     address: String,
     #[serde(default)]
+    memo: Option<String>,
+    #[serde(default)]
     label: Option<String>,
 }
 
@@ -200,6 +204,18 @@ fn address(name: &str, s: &str) -> Result<String, ApiError> {
     .map(|()| s.to_owned())
 }
 
+fn memo(m: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(m) = m else {
+        return Ok(None);
+    };
+    check(
+        "memo",
+        charset(&m, 1..=64, |c| (' '..='~').contains(&c)),
+        "must be 1-64 printable ASCII characters",
+    )?;
+    Ok(Some(m))
+}
+
 fn label(s: &str) -> Result<String, ApiError> {
     let t = s.trim();
     let ok = (1..=64).contains(&t.chars().count()) && !t.chars().any(char::is_control);
@@ -240,17 +256,7 @@ fn withdrawal(raw: &Value, assets: &BTreeMap<String, AssetConfig>) -> Result<Wit
         .ok_or_else(|| ApiError::invalid(field("asset"), "is not a supported asset"))?;
     let amount = amount::parse(&r.amount, asset.decimals)
         .map_err(|e| ApiError::invalid(field("amount"), e.to_string()))?;
-    let memo = match r.memo {
-        Some(m) => {
-            check(
-                "memo",
-                charset(&m, 1..=64, |c| (' '..='~').contains(&c)),
-                "must be 1-64 printable ASCII characters",
-            )?;
-            Some(m)
-        }
-        None => None,
-    };
+    let memo = memo(r.memo)?;
     let reference_ok = charset(&r.client_reference, 1..=64, |c| {
         c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')
     });
@@ -324,7 +330,13 @@ fn details_json(d: &Details) -> Value {
             "destination": w.destination, "memo": w.memo, "client_reference": w.client_reference,
         }),
         Details::AddressAdd(a) => {
-            json!({ "network": a.network, "address": a.address, "label": a.label })
+            let mut d = json!({ "network": a.network, "address": a.address, "label": a.label });
+            // Only when present: entries without a memo keep the digest
+            // they always had.
+            if let Some(memo) = &a.memo {
+                d["memo"] = json!(memo);
+            }
+            d
         }
         Details::ApiKeyCreate(k) => json!({
             "label": k.label, "scopes": k.scopes, "ip_allowlist": k.ip_allowlist, "expires_in_days": k.expires_in_days,
@@ -374,6 +386,7 @@ pub fn canonicalise(
             Details::AddressAdd(AddressAdd {
                 network: network(&r.network)?,
                 address: address("address", &r.address)?,
+                memo: memo(r.memo)?,
                 label: label(r.label.as_deref().unwrap_or(&r.address))?,
             })
         }

@@ -62,18 +62,20 @@ pub struct AddressRow {
     pub created_at: Millis,
     /// Usable from (after cooling-off).
     pub usable_from: Millis,
+    /// Memo / destination tag a withdrawal to it must carry, if any.
+    pub memo: Option<String>,
 }
 
-const ADDRESS_COLUMNS: &str = "id, user_id, network, address, label, created_at, usable_from";
+const ADDRESS_COLUMNS: &str = "id, user_id, network, address, label, created_at, usable_from, memo";
 
 /// Adds an address (or, if already listed, leaves the existing entry and its
 /// cooling-off alone). Returns the entry.
 pub async fn add_address(tx: &mut Tx, row: &AddressRow) -> Result<AddressRow, sqlx::Error> {
     on_tx!(tx, c => sqlx::query(&format!(
-        "INSERT INTO withdrawal_addresses ({ADDRESS_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7) \
+        "INSERT INTO withdrawal_addresses ({ADDRESS_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) \
          ON CONFLICT (user_id, network, address) DO NOTHING"))
         .bind(row.id).bind(row.user_id).bind(&row.network).bind(&row.address).bind(&row.label)
-        .bind(row.created_at).bind(row.usable_from).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        .bind(row.created_at).bind(row.usable_from).bind(&row.memo).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     on_tx!(tx, c => sqlx::query_as::<_, AddressRow>(&format!(
         "SELECT {ADDRESS_COLUMNS} FROM withdrawal_addresses WHERE user_id = $1 AND network = $2 AND address = $3"))
         .bind(row.user_id).bind(&row.network).bind(&row.address).fetch_one(c).await)

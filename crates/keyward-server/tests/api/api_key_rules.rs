@@ -17,6 +17,7 @@ backend_tests!(
     every_key_expires_and_the_user_approves_when,
     withdraw_keys_obey_the_freezes,
     a_password_change_revokes_the_keys,
+    an_operator_lock_stops_the_keys,
 );
 
 async fn allow_lists_narrower_than_the_minimum_prefix_only(b: Backend) {
@@ -165,5 +166,39 @@ async fn a_password_change_revokes_the_keys(b: Backend) {
     refused(
         &verify(&app, &gw, &secret, "read", "192.0.2.1").await,
         "revoked",
+    );
+}
+
+/// Review finding: `keyward user lock` left the user's API keys working.
+async fn an_operator_lock_stops_the_keys(b: Backend) {
+    use keyward_server::flows::admin::{lock_account, unlock_account};
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.enrolled("alice").await;
+    let gw = app.service(&app.service_key(GATEWAY).await);
+    let created = new_key(
+        &app,
+        &mut alice,
+        json!({ "label": "bot", "scopes": ["read"] }),
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,
+        StatusCode::OK
+    );
+    let now = app.state.clock.now();
+    assert!(lock_account(&app.state.db, "alice", now).await.unwrap());
+    // The lock bumps the shared API-key epoch; every instance drops its
+    // cached keys at its next poll (every 250 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    refused(
+        &verify(&app, &gw, &secret, "read", "192.0.2.1").await,
+        "user_frozen",
+    );
+    unlock_account(&app.state.db, "alice", now).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,
+        StatusCode::OK
     );
 }

@@ -21,6 +21,7 @@ backend_tests!(
     a_user_handle_must_be_the_accounts,
     a_possibly_cloned_key_approves_nothing_until_confirmed,
     out_of_order_approvals_do_not_flag_the_key,
+    key_management_needs_user_verification_by_default,
 );
 
 /// Registration options for a signed-up user's first key.
@@ -288,4 +289,24 @@ async fn out_of_order_approvals_do_not_flag_the_key(b: Backend) {
         assert_refused(r, "counter_raced");
     }
     assert!(!app.snapshot(user.user_id).await.keys[0].3, "not flagged");
+}
+
+/// Review finding: user verification was only preferred for re-authentication
+/// (adding and removing keys, unfreezing). It is required by default.
+async fn key_management_needs_user_verification_by_default(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut user = app.enrolled("uvkm1").await;
+    let (status, options) = app
+        .post(&user.browser, "/v1/reauth/options", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    let no_uv = Forge {
+        user_verified: Some(false),
+        ..Forge::default()
+    };
+    let credential = user.key.assert_with(&options, &app.origin, &no_uv);
+    let body = json!({ "ceremony": options["ceremony"], "credential": credential });
+    let got = app.post(&user.browser, "/v1/reauth/verify", body).await;
+    assert_refused(&got, "user_not_verified");
 }

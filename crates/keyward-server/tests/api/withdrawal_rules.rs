@@ -1,6 +1,7 @@
 //! Withdrawal policy gaps from the review: allow-list addresses checked per
-//! network before the key touch, the hold delaying a new address's
-//! cooling-off, and no address approved while withdrawals are frozen.
+//! network before the key touch, the memo part of an entry, the hold
+//! delaying a new address's cooling-off, and no address approved while
+//! withdrawals are frozen.
 
 use keyward_testkit::Forge;
 use reqwest::StatusCode;
@@ -13,6 +14,7 @@ backend_tests!(
     addresses_are_checked_per_network_before_the_key_touch,
     a_hold_delays_the_cooling_off_of_a_new_address,
     no_address_is_approved_while_withdrawals_are_frozen,
+    the_memo_is_part_of_the_entry,
 );
 
 async fn add(app: &TestApp, user: &User, network: &str, address: &str) -> (StatusCode, Value) {
@@ -146,4 +148,70 @@ async fn no_address_is_approved_while_withdrawals_are_frozen(b: Backend) {
     );
     let got = app.approve(&mut alice, &first, &Forge::default()).await;
     assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+}
+
+/// Review finding: a memo / destination tag was not part of an allow-list
+/// entry, so an entry for an exchange's shared deposit address allowed
+/// withdrawals to anyone's account there.
+async fn the_memo_is_part_of_the_entry(b: Backend) {
+    use keyward_server::config::AssetConfig;
+    use keyward_server::stepup::address::{AddressFormat, Alphabet, NetworkConfig};
+    let app = TestApp::spawn_with(&b, |c: &mut keyward_server::Config, _| {
+        c.withdrawals.address_cooling_hours = 0;
+        let ripple = NetworkConfig {
+            alphabet: Some(Alphabet::Base58),
+            prefix: "r".into(),
+            min_length: 25,
+            max_length: 35,
+            memo: true,
+            ..NetworkConfig::of(AddressFormat::Declared)
+        };
+        c.networks.insert("ripple".into(), ripple);
+        let xrp = AssetConfig {
+            decimals: 6,
+            daily_limit: None,
+        };
+        c.assets.insert("XRP".into(), xrp);
+    })
+    .await;
+    let mut alice = app.enrolled("alice").await;
+    let shared = "rDsbeomae4FXwgQTJp9Rs64Qg9vDiTCdBv";
+    let with_memo =
+        json!({ "network": "ripple", "address": shared, "memo": "4711", "label": "exchange" });
+    let (status, body) = app.post(&alice.browser, "/v1/addresses", with_memo).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        body["step_up"]["details"]["memo"], "4711",
+        "the user approves the memo"
+    );
+    let id = body["step_up"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app.approve(&mut alice, &id, &Forge::default()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, list) = app.get(&alice.browser, "/v1/addresses").await;
+    assert_eq!(list["addresses"][0]["memo"], "4711", "{list}");
+    // A network without memos refuses one.
+    let btc = json!({ "network": "bitcoin", "address": DEST, "memo": "4711" });
+    let got = app.post(&alice.browser, "/v1/addresses", btc).await;
+    assert_problem(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(got.1["field"], "memo");
+    // Withdrawals: only with the entry's memo.
+    let svc = app.service(&app.service_key(&["stepup:create"]).await);
+    let ask = |memo: Option<&str>, reference: &str| {
+        let mut details = json!({ "asset": "XRP", "network": "ripple", "amount": "10",
+            "destination": shared, "client_reference": reference });
+        if let Some(memo) = memo {
+            details["memo"] = json!(memo);
+        }
+        json!({ "user": "alice", "action": "withdrawal", "details": details })
+    };
+    for (memo, reference, status, reason) in [
+        (Some("4711"), "m-1", "pending", Value::Null),
+        (Some("4712"), "m-2", "denied", json!("address_not_allowed")),
+        (None, "m-3", "denied", json!("address_not_allowed")),
+    ] {
+        let (code, step) = app.post(&svc, "/v1/step-ups", ask(memo, reference)).await;
+        assert_eq!(code, StatusCode::CREATED, "{step}");
+        assert_eq!(step["status"], status, "{memo:?}: {step}");
+        assert_eq!(step["reason"], reason, "{memo:?}: {step}");
+    }
 }

@@ -43,6 +43,7 @@ function detailsList(action, d) {
     return h('dl', { class: 'details' },
       row('Network', d.network),
       row('Address', addressEl(d.address, { big: true })),
+      d.memo ? row('Memo', h('code', {}, d.memo)) : null,
       row('Label', d.label || '—'));
   }
   if (action === 'api_key.create') {

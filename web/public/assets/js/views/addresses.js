@@ -63,6 +63,7 @@ function item(a, flash, reload) {
           ? h('span', { class: 'badge ok' }, 'Ready')
           : h('span', { class: 'badge warn' }, `Usable from ${formatExact(a.usable_from)}`)),
       h('p', {}, addressEl(a.address)),
+      a.memo ? h('p', {}, 'Memo: ', h('code', {}, a.memo)) : null,
       meta([['Added', timeEl(a.created_at)], ['Usable from', timeEl(a.usable_from, { relative: !a.usable })]])),
     h('div', { class: 'item-actions' }, remove));
 }
@@ -71,12 +72,13 @@ function addCard(flash, reload) {
   const listId = 'networks';
   const network = field('Network', { hint: 'The blockchain network, e.g. bitcoin or ethereum.', input: { list: listId, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '32' } });
   const address = field('Address', { hint: 'Paste it, then compare it with the source character by character.', input: { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '128', class: 'mono' } });
+  const memo = field('Memo or destination tag (only if the network uses one)', { hint: 'Some networks (for example XRP or Stellar) need it to credit your account. Withdrawals to this address must then carry exactly this memo.', input: { maxlength: '64', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', class: 'mono' } });
   const label = field('Label (optional)', { input: { maxlength: '64', autocomplete: 'off' } });
   const submit = h('button', { type: 'submit', class: 'btn' }, 'Add address');
   const errors = h('div');
-  const form = h('form', { novalidate: true }, errors, network.wrap, address.wrap, label.wrap, submit,
+  const form = h('form', { novalidate: true }, errors, network.wrap, address.wrap, memo.wrap, label.wrap, submit,
     h('datalist', { id: listId }, NETWORKS.map((n) => h('option', { value: n }))));
-  const fields = { network, address, label };
+  const fields = { network, address, memo, label };
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -85,6 +87,8 @@ function addCard(flash, reload) {
     const body = { network: network.input.value.trim(), address: address.input.value.trim() };
     const name = label.input.value.trim();
     if (name) body.label = name;
+    const memoText = memo.input.value.trim();
+    if (memoText) body.memo = memoText;
     if (!body.network) { network.setError('Choose the network.'); network.input.focus(); return; }
     if (!body.address) { address.setError('Enter the address.'); address.input.focus(); return; }
     const done = busy(submit, 'Waiting for your key…');
@@ -100,6 +104,7 @@ function addCard(flash, reload) {
     const summary = h('div', { class: 'summary-box' }, h('dl', {},
       h('dt', {}, 'Network'), h('dd', {}, body.network),
       h('dt', {}, 'Address'), h('dd', {}, addressEl(body.address)),
+      body.memo ? [h('dt', {}, 'Memo'), h('dd', {}, h('code', {}, body.memo))] : null,
       name ? [h('dt', {}, 'Label'), h('dd', {}, name)] : null));
     const approved = await withKeyPrompt({
       title: 'Touch your security key to add this address',
