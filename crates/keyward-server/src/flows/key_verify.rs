@@ -387,3 +387,23 @@ pub async fn verify(
     }
     Ok(Ok(Verified { key }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strangers sending ever-new addresses and prefixes must not grow the
+    /// limiter's maps for good: entries whose allowance has refilled go.
+    #[test]
+    fn prune_forgets_what_no_longer_limits() {
+        // 60 000 a minute: one failure's allowance refills in a millisecond.
+        let v = Verifier::new(60_000, 60_000);
+        for i in 0..50 {
+            v.record_failure(&format!("ip:192.0.2.{i}"), Some(&format!("prefix:p{i}")));
+        }
+        assert_eq!(v.tracked(), (50, 50, 0));
+        std::thread::sleep(Duration::from_millis(50));
+        v.prune();
+        assert_eq!(v.tracked(), (0, 0, 0));
+    }
+}

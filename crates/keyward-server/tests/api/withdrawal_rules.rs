@@ -15,6 +15,7 @@ backend_tests!(
     a_hold_delays_the_cooling_off_of_a_new_address,
     no_address_is_approved_while_withdrawals_are_frozen,
     the_memo_is_part_of_the_entry,
+    no_redeem_to_an_address_removed_before_it,
 );
 
 async fn add(app: &TestApp, user: &User, network: &str, address: &str) -> (StatusCode, Value) {
@@ -213,5 +214,71 @@ async fn the_memo_is_part_of_the_entry(b: Backend) {
         assert_eq!(code, StatusCode::CREATED, "{step}");
         assert_eq!(step["status"], status, "{memo:?}: {step}");
         assert_eq!(step["reason"], reason, "{memo:?}: {step}");
+    }
+}
+
+/// Review finding: address removal did not take the user lock, so on
+/// PostgreSQL a redeem could pass on an allow-list read before a removal
+/// that committed first. Every redeem that succeeds is ordered before the
+/// removal in the audit chain.
+async fn no_redeem_to_an_address_removed_before_it(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.withdrawal_ready("alice").await;
+    let svc = app.service(&app.service_key(&["stepup:create", "stepup:redeem"]).await);
+    let mut paths = Vec::new();
+    for i in 0..16 {
+        let (status, step) = app
+            .post(
+                &svc,
+                "/v1/step-ups",
+                crate::helpers::withdrawal("alice", "0.01", &format!("rm-{i}")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{step}");
+        let id = step["id"].as_str().unwrap().to_owned();
+        let (status, body) = app.approve(&mut alice, &id, &Forge::default()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        paths.push((id.clone(), format!("/v1/step-ups/{id}/redeem")));
+    }
+    let (_, list) = app.get(&alice.browser, "/v1/addresses").await;
+    let address = list["addresses"][0]["id"].as_str().unwrap().to_owned();
+    let redeems = futures::future::join_all(
+        paths
+            .iter()
+            .map(|(_, path)| app.post(&svc, path, json!({}))),
+    );
+    let remove = async {
+        tokio::task::yield_now().await;
+        app.delete(&alice.browser, &format!("/v1/addresses/{address}"))
+            .await
+    };
+    let (results, removed) = futures::join!(redeems, remove);
+    assert_eq!(removed.0, StatusCode::NO_CONTENT, "{removed:?}");
+    let chain = keyward_server::flows::admin::audit_page(&app.state.db, 1, 10_000)
+        .await
+        .unwrap();
+    let removed_at = chain
+        .iter()
+        .find(|e| e.event == "address.removed")
+        .map(|e| e.seq)
+        .unwrap();
+    for ((id, _), (status, body)) in paths.iter().zip(&results) {
+        if *status == StatusCode::OK {
+            let seq = chain
+                .iter()
+                .find(|e| e.event == "stepup.redeemed" && e.detail.contains(id.as_str()))
+                .map(|e| e.seq)
+                .unwrap();
+            assert!(
+                seq < removed_at,
+                "{id} redeemed at {seq}, after the removal at {removed_at}"
+            );
+        } else {
+            assert_problem(
+                &(*status, body.clone()),
+                StatusCode::CONFLICT,
+                "policy-refused",
+            );
+        }
     }
 }
