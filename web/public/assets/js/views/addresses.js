@@ -72,7 +72,7 @@ function addCard(flash, reload) {
   const listId = 'networks';
   const network = field('Network', { hint: 'The blockchain network, e.g. bitcoin or ethereum.', input: { list: listId, autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '32' } });
   const address = field('Address', { hint: 'Paste it, then compare it with the source character by character.', input: { autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '128', class: 'mono' } });
-  const memo = field('Memo or destination tag (only if the network uses one)', { hint: 'Some networks (for example XRP or Stellar) need it to credit your account. Withdrawals to this address must then carry exactly this memo.', input: { maxlength: '64', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', class: 'mono' } });
+  const memo = field('Memo or destination tag (optional)', { hint: 'Only for chains that use one (for example XRP or Stellar), to credit your account there. Withdrawals to this address must then carry exactly this memo.', input: { maxlength: '64', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', class: 'mono' } });
   const label = field('Label (optional)', { input: { maxlength: '64', autocomplete: 'off' } });
   const submit = h('button', { type: 'submit', class: 'btn' }, 'Add address');
   const errors = h('div');
