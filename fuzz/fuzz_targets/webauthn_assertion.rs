@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(outcome) = SETUP
         .fido
-        .finish_authentication(&response, &SETUP.state, uv)
+        .finish_authentication(&response, &SETUP.state, uv, keyward_fuzz::FUZZ_USER)
     {
         assert_eq!(outcome.credential_id, SETUP.credential_id);
         if uv == UserVerification::Required {

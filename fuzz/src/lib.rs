@@ -16,6 +16,9 @@ pub const ISSUER: &str = "http://localhost:8080";
 /// `exp` of the seed approval tokens: 2100-01-01, so they stay unexpired.
 pub const FAR_FUTURE: i64 = 4_102_444_800;
 
+/// The account every fixture key was enrolled for (its userHandle).
+pub const FUZZ_USER: uuid::Uuid = uuid::Uuid::from_bytes(*b"fuzz-user-000001");
+
 /// The AAGUID of the test CA's attestation certificate.
 pub const TEST_AAGUID: [u8; 16] = *b"keyward-fuzz-key";
 

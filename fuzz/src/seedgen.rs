@@ -37,7 +37,7 @@ fn with_selector(selector: u8, body: &[u8]) -> Vec<u8> {
 
 fn main() {
     fs::create_dir_all(fixture_path("")).expect("fixtures dir");
-    let user = Uuid::from_bytes(*b"fuzz-user-000001");
+    let user = keyward_fuzz::FUZZ_USER;
 
     // Registration against the development policy.
     let any = fido_any();
@@ -157,7 +157,7 @@ fn main() {
         let resp = main_key.assert(&rcr, ORIGIN);
         let parsed =
             keyward_server::flows::assertion::assertion_response(resp.clone()).expect("parses");
-        any.finish_authentication(&parsed, &auth, UserVerification::Required)
+        any.finish_authentication(&parsed, &auth, UserVerification::Required, user)
             .expect("accepted");
         write(
             &dir,
