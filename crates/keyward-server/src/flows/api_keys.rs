@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::stepup::{self, Requester};
 use crate::state::AppState;
-use crate::stepup::details::{Canonical, Details, canonicalise};
+use crate::stepup::details::{Canonical, Details, canonicalise, ip_network};
 use crate::stepup::policy::{self, AccountFacts, Decision};
 use crate::store::api_keys::{self, ApiKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
@@ -32,12 +32,8 @@ pub fn effective(app: &AppState, details: &Value) -> ApiResult<Canonical> {
     };
     let cfg = &app.config.api_keys;
     for entry in &spec.ip_allowlist {
-        let net = match entry.parse::<std::net::IpAddr>() {
-            Ok(addr) => ipnet::IpNet::from(addr),
-            Err(_) => entry
-                .parse::<ipnet::IpNet>()
-                .map_err(|_| ApiError::invalid("ip_allowlist", "not an address or network"))?,
-        };
+        let net = ip_network(entry)
+            .ok_or_else(|| ApiError::invalid("ip_allowlist", "not an address or network"))?;
         let (min, family) = match net {
             ipnet::IpNet::V4(_) => (cfg.min_prefix_v4, "IPv4"),
             ipnet::IpNet::V6(_) => (cfg.min_prefix_v6, "IPv6"),

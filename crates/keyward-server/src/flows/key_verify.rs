@@ -291,12 +291,8 @@ async fn load(app: &AppState, hash: &token::TokenHash) -> ApiResult<Option<Arc<C
         serde_json::from_str(&row.ip_allowlist).map_err(|e| ApiError::Internal(e.into()))?;
     let mut networks = Vec::new();
     for ip in &ips {
-        let net = match ip.parse::<IpAddr>() {
-            Ok(addr) => ipnet::IpNet::from(addr),
-            Err(_) => ip
-                .parse()
-                .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored IP entry unparseable")))?,
-        };
+        let net = crate::stepup::details::ip_network(ip)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored IP entry unparseable")))?;
         networks.push(net);
     }
     let key = Arc::new(CachedKey {

@@ -3,7 +3,7 @@
 //! guessing attacks with device cookies"; NIST SP 800-63B 5.2.2).
 //!
 //! Password attempts are counted before they are evaluated (one
-//! compare-and-set in [`crate::store::throttle::take`]), so however many
+//! conditional statement, [`crate::store::throttle::count`]), so however many
 //! arrive at once no more are hashed than the counter allows. Key
 //! assertions cost no hash and cannot be guessed: they are checked against
 //! the counter first and counted when they fail, so a user's own concurrent
@@ -32,18 +32,6 @@ use crate::state::AppState;
 use crate::store::throttle::{self, Schedule};
 use crate::store::{audit, users};
 
-/// Backoff after `failures` consecutive failures: none for the first `free`,
-/// then 1 s, 2 s, 4 s, … up to `max_seconds`.
-pub fn backoff_ms(failures: i64, free: i64, max_seconds: i64) -> Millis {
-    Schedule {
-        free,
-        lock_after: i64::MAX,
-        window_ms: 0,
-        max_backoff_ms: max_seconds.saturating_mul(1000),
-    }
-    .wait_after(failures)
-}
-
 /// Who answers for an account: a browser (with the device id of its valid
 /// device cookie for this account, if it has one) or a service forwarding
 /// the user's assertion (API mode).
@@ -71,13 +59,19 @@ impl Via {
 /// The throttling scope of a client address: the address, or its /64 for
 /// IPv6 (one subscriber usually holds a whole /64).
 pub fn ip_scope(ip: &str) -> String {
+    format!("ip:{}", address_group(ip))
+}
+
+/// A client address as throttling groups it: IPv4 (also mapped into IPv6)
+/// as is, IPv6 by its /64.
+fn address_group(ip: &str) -> String {
     match ip.parse::<IpAddr>().map(|a| a.to_canonical()) {
         Ok(IpAddr::V6(v6)) => match ipnet::Ipv6Net::new(v6, 64) {
-            Ok(net) => format!("ip:{}", net.trunc()),
-            Err(_) => format!("ip:{v6}"),
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
         },
-        Ok(v4) => format!("ip:{v4}"),
-        Err(_) => format!("ip:{ip}"),
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
     }
 }
 
@@ -171,32 +165,37 @@ pub fn account_prefixes(username: &str) -> [String; 3] {
     ]
 }
 
-/// Counts one attempt against `key`, unless it is blocked (`Err(until)`),
-/// or — `force`, for a failure already evaluated — even then.
+/// The refusal of an attempt on a scope blocked until `until` (`locked`:
+/// it reached `lock_after`), counted in the metrics.
+fn refusal(now: Millis, until: Millis, locked: bool) -> ApiError {
+    crate::metrics::throttled(if locked { "locked" } else { "backoff" });
+    let retry_after = u64::try_from((until - now + 999) / 1000)
+        .unwrap_or(1)
+        .max(1);
+    ApiError::Throttled { retry_after }
+}
+
+/// Counts one attempt against `key`, unless it is blocked (`Err` with the
+/// refusal), or — `force`, for a failure already evaluated — even then.
 async fn take_one(
     app: &AppState,
     key: &str,
     rule: Schedule,
     now: Millis,
     force: bool,
-) -> ApiResult<Result<i64, Millis>> {
+) -> ApiResult<Result<i64, ApiError>> {
     if let Some(n) = throttle::count(&app.db, key, now, rule, force).await? {
         return Ok(Ok(n));
     }
     let counter = throttle::get(&app.db, key).await?;
     let locked = counter.is_some_and(|c| c.failures >= rule.lock_after);
-    crate::metrics::throttled(if locked { "locked" } else { "backoff" });
-    Ok(Err(
-        counter.map_or(now + 1000, |c| c.blocked_until.max(now + 1000))
-    ))
+    let until = counter.map_or(now, |c| c.blocked_until);
+    Ok(Err(refusal(now, until, locked)))
 }
 
-/// Counts an attempt against every scope, in order, or none of them.
-async fn take_all(app: &AppState, scopes: Vec<(String, Schedule)>) -> ApiResult<Attempt> {
-    take_scopes(app, scopes, false).await
-}
-
-async fn take_scopes(
+/// Counts an attempt against every scope, in order, or none of them (a
+/// refused scope gives back those already counted).
+async fn take_all(
     app: &AppState,
     scopes: Vec<(String, Schedule)>,
     force: bool,
@@ -209,17 +208,32 @@ async fn take_scopes(
     for (key, rule) in scopes {
         match take_one(app, &key, rule, now, force).await? {
             Ok(n) => attempt.taken.push((key, rule, n)),
-            Err(until) => {
-                let retry_after = u64::try_from((until - now + 999) / 1000)
-                    .unwrap_or(1)
-                    .max(1);
-                return Err(attempt
-                    .abandon(app, ApiError::Throttled { retry_after })
-                    .await);
-            }
+            Err(refused) => return Err(attempt.abandon(app, refused).await),
         }
     }
     Ok(attempt)
+}
+
+/// Refuses while any of `scopes` (at most two: the address and the
+/// account) is blocked; counts nothing. One query.
+async fn check_scopes(app: &AppState, scopes: &[(String, Schedule)]) -> ApiResult<()> {
+    let now = app.clock.now();
+    let counters = match scopes {
+        [] => return Ok(()),
+        [(only, _)] => [throttle::get(&app.db, only).await?, None],
+        [(first, _), (second, _), ..] => {
+            let (a, b) = throttle::get_both(&app.db, first, second).await?;
+            [a, b]
+        }
+    };
+    for ((_, rule), counter) in scopes.iter().zip(counters) {
+        if let Some(c) = counter
+            && c.blocked_until > now
+        {
+            return Err(refusal(now, c.blocked_until, c.failures >= rule.lock_after));
+        }
+    }
+    Ok(())
 }
 
 fn scopes_of(
@@ -249,10 +263,12 @@ pub async fn reserve(
     via: Via,
     ip: Option<&str>,
 ) -> ApiResult<Attempt> {
-    check(app, username, via, ip).await?;
     let mut scopes = scopes_of(app, username, via, ip);
     let account = scopes.split_off(scopes.len() - 1);
-    let mut attempt = take_all(app, account).await?;
+    // The address only checked here; the account scope's own counting
+    // statement refuses a blocked account.
+    check_scopes(app, &scopes).await?;
+    let mut attempt = take_all(app, account, false).await?;
     attempt.on_failure = scopes;
     Ok(attempt)
 }
@@ -260,18 +276,7 @@ pub async fn reserve(
 /// Refuses (429 with Retry-After) a key assertion while either scope is
 /// blocked; counts nothing.
 pub async fn check(app: &AppState, username: &str, via: Via, ip: Option<&str>) -> ApiResult<()> {
-    let now = app.clock.now();
-    for (key, rule) in scopes_of(app, username, via, ip) {
-        if let Some(c) = throttle::get(&app.db, &key).await?
-            && c.blocked_until > now
-        {
-            let locked = c.failures >= rule.lock_after;
-            crate::metrics::throttled(if locked { "locked" } else { "backoff" });
-            let retry_after = u64::try_from((c.blocked_until - now + 999) / 1000).unwrap_or(1);
-            return Err(ApiError::Throttled { retry_after });
-        }
-    }
-    Ok(())
+    check_scopes(app, &scopes_of(app, username, via, ip)).await
 }
 
 /// Counts a key assertion that failed (blocked or not: it was evaluated).
@@ -281,20 +286,20 @@ pub async fn count_failure(
     via: Via,
     ip: Option<&str>,
 ) -> ApiResult<Attempt> {
-    take_scopes(app, scopes_of(app, username, via, ip), true).await
+    take_all(app, scopes_of(app, username, via, ip), true).await
 }
 
 /// Counts a sign-in with a username that cannot exist, against the address.
 pub async fn reserve_guess(app: &AppState, ip: &str) -> ApiResult<Attempt> {
     let rule = ip_rule(app, app.config.throttle.ip_free_failures);
-    take_all(app, vec![(ip_scope(ip), rule)]).await
+    take_all(app, vec![(ip_scope(ip), rule)], false).await
 }
 
 /// Counts a sign-up from `ip` (sign-ups are never given back).
 pub async fn reserve_sign_up(app: &AppState, ip: &str) -> ApiResult<Attempt> {
     let rule = ip_rule(app, app.config.throttle.signups_per_ip);
-    let key = ip_scope(ip).replacen("ip:", "signup:", 1);
-    take_all(app, vec![(key, rule)]).await
+    let key = format!("signup:{}", address_group(ip));
+    take_all(app, vec![(key, rule)], false).await
 }
 
 /// Audits (inside `tx`) the lock a failure reached, if it reached one.
@@ -340,11 +345,17 @@ mod tests {
 
     #[test]
     fn backoff_doubles_after_free_failures_and_caps() {
-        assert_eq!(backoff_ms(5, 5, 900), 0);
-        assert_eq!(backoff_ms(6, 5, 900), 1000);
-        assert_eq!(backoff_ms(7, 5, 900), 2000);
-        assert_eq!(backoff_ms(9, 5, 900), 8000);
-        assert_eq!(backoff_ms(99, 5, 900), 900_000);
+        let s = Schedule {
+            free: 5,
+            lock_after: i64::MAX,
+            window_ms: 0,
+            max_backoff_ms: 900_000,
+        };
+        assert_eq!(s.wait_after(5), 0);
+        assert_eq!(s.wait_after(6), 1000);
+        assert_eq!(s.wait_after(7), 2000);
+        assert_eq!(s.wait_after(9), 8000);
+        assert_eq!(s.wait_after(99), 900_000);
     }
 
     #[test]

@@ -227,6 +227,14 @@ fn label(s: &str) -> Result<String, ApiError> {
     .map(|()| t.to_owned())
 }
 
+/// One IP allow-list entry as a network: an address is its /32 (/128).
+pub fn ip_network(s: &str) -> Option<ipnet::IpNet> {
+    match s.parse::<IpAddr>() {
+        Ok(addr) => Some(addr.into()),
+        Err(_) => s.parse().ok(),
+    }
+}
+
 /// Parses one IP allow-list entry (address or CIDR range) to canonical text.
 pub fn ip_entry(s: &str) -> Option<String> {
     if let Ok(ip) = s.parse::<IpAddr>() {

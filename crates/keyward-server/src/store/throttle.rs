@@ -29,6 +29,25 @@ pub async fn get(db: &Db, key: &str) -> Result<Option<Counter>, sqlx::Error> {
         .bind(key).fetch_optional(c).await)
 }
 
+/// The counters of two scopes in one query (an address and an account).
+pub async fn get_both(
+    db: &Db,
+    first: &str,
+    second: &str,
+) -> Result<(Option<Counter>, Option<Counter>), sqlx::Error> {
+    let rows: Vec<(String, i64, Millis, Millis)> = on_db!(db, c => sqlx::query_as(
+        "SELECT scope_key, failures, last_failure_at, blocked_until FROM throttle WHERE scope_key IN ($1, $2)")
+        .bind(first).bind(second).fetch_all(c).await)?;
+    let counter_of = |key: &str| {
+        rows.iter().find(|r| r.0 == key).map(|r| Counter {
+            failures: r.1,
+            last_failure_at: r.2,
+            blocked_until: r.3,
+        })
+    };
+    Ok((counter_of(first), counter_of(second)))
+}
+
 /// How a scope backs off: no wait for the first `free` attempts, then 1 s,
 /// 2 s, 4 s, … up to `max_backoff_ms`; at `lock_after` attempts the scope is
 /// refused for `window_ms`. Attempts older than `window_ms` (counted from

@@ -8,7 +8,7 @@ use keyward_testkit::Forge;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::api_keys::{GATEWAY, new_key, refused, verify};
+use crate::api_keys::{GATEWAY, new_key, read_key, refused, verify};
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, assert_problem};
 
@@ -146,13 +146,7 @@ async fn a_password_change_revokes_the_keys(b: Backend) {
     let app = TestApp::spawn(&b).await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
-    let created = new_key(
-        &app,
-        &mut alice,
-        json!({ "label": "bot", "scopes": ["read"] }),
-    )
-    .await;
-    let secret = created["secret"].as_str().unwrap().to_owned();
+    let secret = read_key(&app, &mut alice).await;
     assert_eq!(
         verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,
         StatusCode::OK
@@ -175,13 +169,7 @@ async fn an_operator_lock_stops_the_keys(b: Backend) {
     let app = TestApp::spawn(&b).await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
-    let created = new_key(
-        &app,
-        &mut alice,
-        json!({ "label": "bot", "scopes": ["read"] }),
-    )
-    .await;
-    let secret = created["secret"].as_str().unwrap().to_owned();
+    let secret = read_key(&app, &mut alice).await;
     assert_eq!(
         verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,
         StatusCode::OK

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::api_keys::{GATEWAY, new_key, refused, verify};
+use crate::api_keys::{GATEWAY, new_key, read_key, refused, verify};
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, assert_problem};
 
@@ -97,15 +97,7 @@ async fn malformed_key_is_refused_without_a_query(b: Backend) {
     let app = TestApp::spawn(&b).await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
-    let secret = new_key(
-        &app,
-        &mut alice,
-        json!({ "label": "bot", "scopes": ["read"] }),
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret = read_key(&app, &mut alice).await;
     let before = app.state.verifier.lookups.load(Ordering::Relaxed);
     let mut typo = secret.clone().into_bytes();
     typo[20] = if typo[20] == b'a' { b'b' } else { b'a' };
@@ -148,15 +140,7 @@ async fn failed_verifications_are_rate_limited(b: Backend) {
     .await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
-    let secret = new_key(
-        &app,
-        &mut alice,
-        json!({ "label": "bot", "scopes": ["read"] }),
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret = read_key(&app, &mut alice).await;
     for _ in 0..4 {
         refused(
             &verify(&app, &gw, "kw_api_guess", "read", "198.51.100.66").await,
@@ -185,15 +169,7 @@ async fn wrong_secrets_under_a_live_prefix_do_not_lock_the_key_out(b: Backend) {
     .await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
-    let secret = new_key(
-        &app,
-        &mut alice,
-        json!({ "label": "bot", "scopes": ["read"] }),
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret = read_key(&app, &mut alice).await;
     let shown = &secret[..TokenKind::ApiKey.prefix().len() + token::DISPLAY_LEN];
     let body_start = TokenKind::ApiKey.prefix().len();
     let forged = |i: usize| {
@@ -349,15 +325,7 @@ async fn last_use_is_recorded_in_batches(b: Backend) {
     let app = TestApp::spawn(&b).await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
-    let secret = new_key(
-        &app,
-        &mut alice,
-        json!({ "label": "bot", "scopes": ["read"] }),
-    )
-    .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret = read_key(&app, &mut alice).await;
     for _ in 0..20 {
         assert_eq!(
             verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,

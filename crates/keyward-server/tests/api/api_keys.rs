@@ -35,6 +35,15 @@ pub(crate) async fn new_key(app: &TestApp, user: &mut User, details: Value) -> V
     created
 }
 
+/// A read-only key ("bot", no allow-list) made with a key approval; its secret.
+pub(crate) async fn read_key(app: &TestApp, user: &mut User) -> String {
+    let details = json!({ "label": "bot", "scopes": ["read"] });
+    new_key(app, user, details).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 pub(crate) async fn verify(
     app: &TestApp,
     gw: &reqwest::Client,
