@@ -230,6 +230,15 @@ async fn a_possibly_cloned_key_approves_nothing_until_confirmed(b: Backend) {
         stale.1
     );
     app.reauth(&mut user).await;
+    // Bad ids are 404 problems and change nothing.
+    for bad in [
+        format!("/v1/keys/{}/confirm", uuid::Uuid::new_v4()),
+        "/v1/keys/not-an-id/confirm".into(),
+    ] {
+        let got = app.post(&user.browser, &bad, json!({})).await;
+        crate::helpers::assert_problem(&got, StatusCode::NOT_FOUND, "not-found");
+    }
+    assert!(app.snapshot(user.user_id).await.keys[0].3, "still flagged");
     let (status, body) = app.post(&user.browser, &confirm, json!({})).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(!app.snapshot(user.user_id).await.keys[0].3, "unflagged");
