@@ -122,10 +122,10 @@ pub fn approval_jwks() -> serde_json::Value {
 /// digest is its SHA-256, and canonicalising the canonical details again
 /// gives the same bytes — one approval, one spelling.
 pub fn check_canonical(
-    c: &keyward_server::stepup::details::Canonical,
+    c: &keyward_server::domain::details::Canonical,
     assets: &std::collections::BTreeMap<String, keyward_server::config::AssetConfig>,
 ) {
-    use keyward_server::stepup::details::{canonical_json, canonicalise, stored_details};
+    use keyward_server::domain::details::{canonical_json, canonicalise, stored_details};
     use sha2::Digest as _;
     let v: serde_json::Value = serde_json::from_str(&c.json).expect("canonical JSON parses");
     assert_eq!(

@@ -16,10 +16,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::rngs::OsRng;
 use secrecy::SecretBox;
-use serde::{Deserialize, Serialize};
+
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 /// Longest token `verify` will parse: bounds the work a caller can cause.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -94,43 +93,9 @@ impl std::fmt::Debug for SigningKey {
 /// What an approval token asserts. Binding the step-up, the user, the action,
 /// a digest of its details and the credential used means a token approves
 /// exactly one thing and cannot be replayed for another (`jti` is unique so
-/// the consumer can also refuse a second use).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalClaims {
-    /// The step-up (approval request) this token answers. JSON `sid`.
-    #[serde(rename = "sid")]
-    pub step_up_id: Uuid,
-    /// The user id. JSON `sub`.
-    pub sub: String,
-    /// The approved action, e.g. `withdrawal.create`. JSON `action`.
-    pub action: String,
-    /// Lower-case hex SHA-256 of the canonical JSON of `{"action": …,
-    /// "details": …}` (keys sorted, no whitespace) — the action and its
-    /// details together — so the approval cannot be moved to other details
-    /// or another action. JSON `details_digest`.
-    pub details_digest: String,
-    /// The WebAuthn credential id that signed the assertion, base64url.
-    /// JSON `cred_id`.
-    #[serde(rename = "cred_id")]
-    pub credential_id: String,
-    /// The authenticator model, when attested. JSON `aaguid`, omitted if none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aaguid: Option<Uuid>,
-    /// Whether the authenticator verified the user (PIN or biometric).
-    /// JSON `uv`.
-    pub uv: bool,
-    /// Issued at, Unix seconds. JSON `iat`.
-    pub iat: i64,
-    /// Expiry, Unix seconds; the token is refused from this second on.
-    /// JSON `exp`.
-    pub exp: i64,
-    /// Unique token id, for single use. JSON `jti`.
-    pub jti: Uuid,
-    /// Issuer (this Keyward deployment). JSON `iss`.
-    pub iss: String,
-    /// The one service meant to accept the token. JSON `aud` (a string).
-    pub aud: String,
-}
+/// the consumer can also refuse a second use). The type is shared with the
+/// clients (`keyward-api`).
+pub use keyward_api::ApprovalClaims;
 
 /// Why a token could not be signed or was refused. Messages never quote the
 /// token or key material.

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::{Deserialize, Serialize};
+
 use uuid::Uuid;
 
 use crate::error::TokenError;
@@ -21,38 +21,8 @@ pub const AUDIENCE: &str = "keyward-step-up";
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// What an approval token asserts: one user approved one step-up's exact
-/// details with one security key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalClaims {
-    /// The step-up this token answers. JSON `sid`.
-    #[serde(rename = "sid")]
-    pub step_up_id: Uuid,
-    /// The user id. JSON `sub`.
-    pub sub: String,
-    /// The approved action, e.g. `withdrawal`.
-    pub action: String,
-    /// Hex SHA-256 of the canonical JSON of `{"action": …, "details": …}`
-    /// (keys sorted, no whitespace; the same as the step-up's `digest`).
-    pub details_digest: String,
-    /// The WebAuthn credential id that signed, base64url. JSON `cred_id`.
-    #[serde(rename = "cred_id")]
-    pub credential_id: String,
-    /// The authenticator model, when attested.
-    #[serde(default)]
-    pub aaguid: Option<Uuid>,
-    /// Whether the user was verified (PIN or biometric).
-    pub uv: bool,
-    /// Issued at, Unix seconds.
-    pub iat: i64,
-    /// Expiry, Unix seconds.
-    pub exp: i64,
-    /// Unique token id; refuse a second use on your side.
-    pub jti: Uuid,
-    /// Issuer: the Keyward origin.
-    pub iss: String,
-    /// Audience: `keyward-step-up`.
-    pub aud: String,
-}
+/// details with one security key (the server's own type, `keyward-api`).
+pub use keyward_api::ApprovalClaims;
 
 /// True when `claims` approve exactly this step-up with exactly these
 /// details. Call it (after [`verify_approval`](crate::KeywardClient::verify_approval)

@@ -122,9 +122,9 @@ impl KeywardClient {
         details: Value,
     ) -> Result<StepUp, Error> {
         let body = CreateStepUp {
-            user,
-            action,
-            details: &details,
+            user: user.to_owned(),
+            action: action.to_owned(),
+            details,
         };
         self.call(Method::POST, &["v1", "step-ups"], Some(&body))
             .await
@@ -188,9 +188,9 @@ impl KeywardClient {
         client_ip: &str,
     ) -> Result<VerifiedKey, Error> {
         let body = VerifyApiKey {
-            key,
-            scope,
-            client_ip,
+            key: key.to_owned(),
+            scope: scope.to_owned(),
+            client_ip: client_ip.to_owned(),
         };
         self.call(Method::POST, &["v1", "api-keys", "verify"], Some(&body))
             .await

@@ -1,8 +1,8 @@
 //! The client's error type, and how Keyward's RFC 9457 problem bodies map to it.
 
-use serde::Deserialize;
+use keyward_api::{Problem, ProblemKind};
 
-use crate::types::{ApiKeyRefusal, StepUpStatus};
+use crate::types::{ApiKeyRefusal, PolicyReason, StepUpStatus};
 
 /// Everything a [`KeywardClient`](crate::KeywardClient) call can fail with.
 ///
@@ -25,7 +25,7 @@ pub enum Error {
     #[error("refused by withdrawal policy ({reason})")]
     PolicyRefused {
         /// Keyward's stable reason code.
-        reason: String,
+        reason: PolicyReason,
     },
     /// `invalid-service-key`: the service key is missing, unknown or revoked.
     #[error("the service key was not accepted")]
@@ -77,7 +77,7 @@ pub enum Error {
         /// The final status (`held`, `denied`, `expired`, ...).
         status: StepUpStatus,
         /// Keyward's reason, when held or denied.
-        reason: Option<String>,
+        reason: Option<PolicyReason>,
     },
     /// An approval token was refused by offline verification.
     #[error("approval token refused: {0}")]
@@ -116,48 +116,39 @@ pub enum TokenError {
     WrongAudience,
 }
 
-/// The fields of an RFC 9457 problem body the client uses.
-#[derive(Debug, Default, Deserialize)]
-struct Problem {
-    #[serde(rename = "type")]
-    type_: Option<String>,
-    detail: Option<String>,
-    field: Option<String>,
-    reason: Option<String>,
-}
-
-/// Maps an error response (status and raw body) to an [`Error`].
+/// Maps an error response to an [`Error`]: the problem's kind (from the
+/// shared catalogue) picks the variant.
 pub(crate) fn from_response(status: u16, body: &[u8]) -> Error {
-    let problem: Problem = serde_json::from_slice(body).unwrap_or_default();
-    let type_ = problem
-        .type_
-        .clone()
-        .unwrap_or_else(|| "about:blank".to_owned());
-    let slug = type_
-        .rsplit_once("/problems/")
-        .map(|(_, slug)| slug)
-        .unwrap_or_default();
-    match slug {
-        "already-redeemed" => Error::AlreadyRedeemed,
-        "approval-expired" => Error::ApprovalExpired,
-        "not-approved" => Error::NotApproved,
-        "policy-refused" => Error::PolicyRefused {
-            reason: problem.reason.unwrap_or_default(),
+    let problem: Option<Problem> = serde_json::from_slice(body).ok();
+    let Some(problem) = problem else {
+        return Error::Http {
+            status,
+            type_: "about:blank".to_owned(),
+            detail: None,
+        };
+    };
+    let reason = problem.reason.clone().unwrap_or_default();
+    match problem.kind() {
+        Some(ProblemKind::AlreadyRedeemed) => Error::AlreadyRedeemed,
+        Some(ProblemKind::ApprovalExpired) => Error::ApprovalExpired,
+        Some(ProblemKind::NotApproved) => Error::NotApproved,
+        Some(ProblemKind::PolicyRefused) => Error::PolicyRefused {
+            reason: PolicyReason::parse(&reason),
         },
-        "invalid-service-key" => Error::Unauthorized,
-        "insufficient-scope" | "forbidden" => Error::Forbidden,
-        "not-found" => Error::NotFound,
-        "validation" => Error::Validation {
+        Some(ProblemKind::InvalidServiceKey) => Error::Unauthorized,
+        Some(ProblemKind::InsufficientScope | ProblemKind::Forbidden) => Error::Forbidden,
+        Some(ProblemKind::NotFound) => Error::NotFound,
+        Some(ProblemKind::Validation) => Error::Validation {
             field: problem.field.unwrap_or_default(),
-            detail: problem.detail.unwrap_or_default(),
+            detail: problem.detail,
         },
-        "api-key-refused" => Error::ApiKeyRefused {
-            reason: ApiKeyRefusal::from_code(problem.reason.as_deref().unwrap_or_default()),
+        Some(ProblemKind::ApiKeyRefused) => Error::ApiKeyRefused {
+            reason: ApiKeyRefusal::parse(&reason),
         },
         _ => Error::Http {
             status,
-            type_,
-            detail: problem.detail,
+            type_: problem.type_,
+            detail: Some(problem.detail).filter(|d| !d.is_empty()),
         },
     }
 }
@@ -168,16 +159,19 @@ mod tests {
 
     #[test]
     fn maps_problem_slugs() {
-        let body = br#"{"type":"https://keyward.dev/problems/policy-refused","reason":"held"}"#;
-        assert!(
-            matches!(from_response(409, body), Error::PolicyRefused { reason } if reason == "held")
-        );
-        let body = br#"{"type":"https://keyward.dev/problems/validation","field":"details.amount","detail":"bad"}"#;
+        let body = br#"{"type":"https://keyward.dev/problems/policy-refused","title":"Refused by policy","status":409,"reason":"key_added"}"#;
+        assert!(matches!(
+            from_response(409, body),
+            Error::PolicyRefused {
+                reason: PolicyReason::KeyAdded
+            }
+        ));
+        let body = br#"{"type":"https://keyward.dev/problems/validation","title":"Invalid input","status":422,"field":"details.amount","detail":"bad"}"#;
         assert!(
             matches!(from_response(422, body), Error::Validation { field, .. } if field == "details.amount")
         );
         let body =
-            br#"{"type":"https://keyward.dev/problems/api-key-refused","reason":"ip_not_allowed"}"#;
+            br#"{"type":"https://keyward.dev/problems/api-key-refused","title":"API key refused","status":403,"reason":"ip_not_allowed"}"#;
         assert!(matches!(
             from_response(403, body),
             Error::ApiKeyRefused {

@@ -40,14 +40,14 @@
 //!
 //! // 4. Pay only what was approved: the digest must be the one of the
 //! //    step-up you created (and of the approval token, if you have it).
-//! if redeemed.digest != step_up.digest {
+//! if redeemed.step_up.digest != step_up.digest {
 //!     return Ok(()); // refuse: the details changed
 //! }
 //! # let approval_token = "";
 //! // With the approval token (from the approve response, forwarded by your page):
 //! let claims = keyward.verify_approval(approval_token).await?;
 //! if approval_matches(&claims, &step_up.digest, step_up.id) {
-//!     pay(&redeemed.details).await;
+//!     pay(&redeemed.step_up.details).await;
 //! }
 //! # Ok(())
 //! # }
@@ -61,7 +61,7 @@ mod types;
 pub use approval::{AUDIENCE, ApprovalClaims, approval_matches};
 pub use client::KeywardClient;
 pub use error::{Error, TokenError};
-pub use types::{ApiKeyRefusal, Redeemed, StepUp, StepUpStatus, VerifiedKey};
+pub use types::{ApiKeyRefusal, PolicyReason, Redeemed, StepUp, StepUpStatus, VerifiedKey};
 
 /// Offline approval-token verification against a given key set, for the fuzz
 /// target (`fuzz/`); not part of the supported API.

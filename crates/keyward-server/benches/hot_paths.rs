@@ -14,8 +14,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_access::approval::{self, ApprovalClaims, SigningKey};
 use keyward_access::token::{self, TokenKind};
 use keyward_server::config::default_assets;
-use keyward_server::stepup::details::{Action, canonicalise};
-use keyward_server::stepup::policy::{AccountFacts, WithdrawalFacts, decide};
+use keyward_server::domain::details::{Action, canonicalise};
+use keyward_server::domain::policy::{AccountFacts, WithdrawalFacts, decide};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
@@ -39,7 +39,7 @@ fn policy(c: &mut Criterion) {
     let account = AccountFacts {
         global_freeze: None,
         user_frozen: false,
-        hold: Some((1_000, "key_added".into())),
+        hold: Some((1_000, keyward_api::PolicyReason::KeyAdded)),
     };
     let facts = WithdrawalFacts {
         address_usable_from: Some(0),

@@ -76,11 +76,11 @@ impl App {
             }
         };
         sessions.migrate().await?;
-        crate::flows::signing::ensure_key(&db, clock.now()).await?;
+        crate::signing::ensure_key(&db, clock.now()).await?;
         let devices = device_key(&db).await?;
         let settings = SessionSettings {
             secure: config.is_https(),
-            idle: Duration::from_secs(config.session.idle_minutes * 60),
+            idle: config.session.idle,
         };
         let body_limit = config.max_body_bytes;
         let https = config.is_https();
@@ -148,11 +148,8 @@ async fn housekeeping(app: AppState, sessions: AnySessionStore) {
             tracing::warn!(error = %e, "could not delete expired sessions");
         }
         let now = app.clock.now();
-        let window = app
-            .config
-            .throttle
-            .failure_window_minutes
-            .saturating_mul(60_000);
+        let window = app.config.throttle.failure_window;
+        let window = crate::clock::millis(window);
         if let Err(e) = crate::store::throttle::forget_old(&app.db, now - window, now).await {
             tracing::warn!(error = %e, "could not delete old throttle counters");
         }

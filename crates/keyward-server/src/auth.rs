@@ -94,9 +94,7 @@ pub struct SignedIn {
 impl SignedIn {
     /// Fails unless a key assertion was made within the re-auth window.
     pub fn require_fresh_key(&self, app: &AppState) -> ApiResult<()> {
-        let window = i64::try_from(app.config.reauth_window_seconds)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(1000);
+        let window = crate::clock::millis(app.config.reauth_window);
         if app.clock.now().saturating_sub(self.key_at) > window {
             return Err(ApiError::ReauthRequired);
         }
@@ -111,9 +109,7 @@ async fn session_of(parts: &mut Parts, app: &AppState) -> ApiResult<Session> {
 }
 
 pub fn step_expired(app: &AppState, at: Millis) -> bool {
-    let ttl = i64::try_from(app.config.ceremony_ttl_seconds)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1000);
+    let ttl = crate::clock::millis(app.config.ceremony_ttl);
     app.clock.now().saturating_sub(at) > ttl
 }
 
@@ -173,9 +169,7 @@ impl FromRequestParts<AppState> for SignedIn {
             return Err(ApiError::Unauthenticated);
         };
         let now = app.clock.now();
-        let idle_ms = i64::try_from(app.config.session.idle_minutes)
-            .unwrap_or(15)
-            .saturating_mul(60_000);
+        let idle_ms = crate::clock::millis(app.config.session.idle);
         let login = logins::get(&app.db, login_id)
             .await?
             .filter(|l| l.user_id == user_id && l.ended_at.is_none());

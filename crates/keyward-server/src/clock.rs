@@ -7,6 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Milliseconds since the Unix epoch, UTC: how Keyward stores instants.
 pub type Millis = i64;
 
+/// A configured duration in milliseconds, to add to an instant
+/// (`Config::validate` keeps every configured one far below overflow).
+pub fn millis(d: std::time::Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
 /// A source of the current time.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -14,9 +15,11 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 mod sections;
+mod units;
+pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
-    ApiKeyConfig, AssetConfig, AttestationConfig, AttestationMode, ExtraCa, LogFormat,
-    SessionConfig, ThrottleConfig, UvConfig, WithdrawalConfig, default_assets,
+    ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, LogFormat, SessionConfig,
+    ThrottleConfig, UvConfig, WithdrawalConfig,
 };
 
 /// Everything Keyward can be told at start-up.
@@ -44,10 +47,14 @@ pub struct Config {
     pub attestation: AttestationConfig,
     /// Session lifetimes.
     pub session: SessionConfig,
-    /// WebAuthn ceremony lifetime (challenge expiry), seconds.
-    pub ceremony_ttl_seconds: u64,
-    /// How recent a key assertion must be to add or remove a key, seconds.
-    pub reauth_window_seconds: u64,
+    /// WebAuthn ceremony lifetime, the challenge's expiry
+    /// (`ceremony_ttl_seconds`).
+    #[serde(rename = "ceremony_ttl_seconds", with = "units::seconds")]
+    pub ceremony_ttl: Duration,
+    /// How recent a key assertion must be for sensitive changes
+    /// (`reauth_window_seconds`).
+    #[serde(rename = "reauth_window_seconds", with = "units::seconds")]
+    pub reauth_window: Duration,
     /// User-verification requirement per action.
     pub user_verification: UvConfig,
     /// Brute-force throttling.
@@ -62,7 +69,7 @@ pub struct Config {
     pub assets: BTreeMap<String, AssetConfig>,
     /// Withdrawal networks and how each writes its addresses; an address
     /// for a network not listed here cannot be allow-listed.
-    pub networks: BTreeMap<String, crate::stepup::address::NetworkConfig>,
+    pub networks: BTreeMap<String, crate::domain::address::NetworkConfig>,
     /// Issuer (`iss`) of approval tokens; default: the origin.
     pub token_issuer: Option<String>,
     /// `plain` or `json` log lines.
@@ -86,15 +93,15 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             attestation: AttestationConfig::default(),
             session: SessionConfig::default(),
-            ceremony_ttl_seconds: 300,
-            reauth_window_seconds: 300,
+            ceremony_ttl: Duration::from_secs(300),
+            reauth_window: Duration::from_secs(300),
             user_verification: UvConfig::default(),
             throttle: ThrottleConfig::default(),
             password: PasswordParams::default(),
             withdrawals: WithdrawalConfig::default(),
             api_keys: ApiKeyConfig::default(),
             assets: default_assets(),
-            networks: crate::stepup::address::default_networks(),
+            networks: crate::domain::address::default_networks(),
             token_issuer: None,
             log_format: LogFormat::Plain,
             max_body_bytes: 64 * 1024,
@@ -162,42 +169,43 @@ impl Config {
         {
             anyhow::bail!("database_url must start with sqlite:, postgres:// or postgresql://");
         }
-        if self.session.idle_minutes == 0 || self.session.absolute_hours == 0 {
+        if self.session.idle.is_zero() || self.session.absolute.is_zero() {
             anyhow::bail!("session.idle_minutes and session.absolute_hours must be positive");
         }
         // Upper bounds keep every lifetime the server adds to "now" (in
         // milliseconds) far from overflow: a wrapped hold or cooling-off
-        // would lift it instead of imposing it.
+        // would lift it instead of imposing it. (Key, value, limit in the
+        // key's unit, seconds per unit.)
+        let w = &self.withdrawals;
         let limits = [
-            ("session.idle_minutes", self.session.idle_minutes, 24 * 60),
+            ("session.idle_minutes", self.session.idle, 24 * 60, 60),
             (
                 "session.absolute_hours",
-                self.session.absolute_hours,
+                self.session.absolute,
                 24 * 365,
+                3_600,
             ),
-            ("reauth_window_seconds", self.reauth_window_seconds, 86_400),
+            ("reauth_window_seconds", self.reauth_window, 86_400, 1),
             (
                 "withdrawals.step_up_ttl_seconds",
-                self.withdrawals.step_up_ttl_seconds,
+                w.step_up_ttl,
                 86_400 * 30,
+                1,
             ),
-            (
-                "withdrawals.hold_hours",
-                self.withdrawals.hold_hours,
-                24 * 365 * 10,
-            ),
+            ("withdrawals.hold_hours", w.hold, 24 * 365 * 10, 3_600),
             (
                 "withdrawals.address_cooling_hours",
-                self.withdrawals.address_cooling_hours,
+                w.address_cooling,
                 24 * 365 * 10,
+                3_600,
             ),
         ];
-        for (name, value, max) in limits {
-            if value > max {
+        for (name, value, max, unit) in limits {
+            if value > Duration::from_secs(max * unit) {
                 anyhow::bail!("{name} must be at most {max}");
             }
         }
-        if self.ceremony_ttl_seconds == 0 || self.ceremony_ttl_seconds > 3600 {
+        if self.ceremony_ttl.is_zero() || self.ceremony_ttl > Duration::from_secs(3600) {
             anyhow::bail!("ceremony_ttl_seconds must be between 1 and 3600");
         }
         for (name, network) in &self.networks {
@@ -208,14 +216,13 @@ impl Config {
                 anyhow::bail!("assets.{symbol}.decimals must be at most 24");
             }
             if let Some(limit) = &asset.daily_limit {
-                crate::stepup::amount::parse(limit, asset.decimals)
+                crate::domain::amount::parse(limit, asset.decimals)
                     .map_err(|e| anyhow::anyhow!("assets.{symbol}.daily_limit {e}"))?;
             }
         }
-        let w = &self.withdrawals;
-        if w.step_up_ttl_seconds == 0
-            || w.approval_ttl_seconds == 0
-            || w.approval_ttl_seconds > 3600
+        if w.step_up_ttl.is_zero()
+            || w.approval_ttl.is_zero()
+            || w.approval_ttl > Duration::from_secs(3600)
         {
             anyhow::bail!(
                 "withdrawals.step_up_ttl_seconds must be positive and approval_ttl_seconds 1..=3600"
@@ -237,7 +244,11 @@ impl Config {
             // NIST SP 800-63B 5.2.2: no more than 100 consecutive failures.
             anyhow::bail!("throttle.lock_after must be 1..=100");
         }
-        if !(1..=10_080).contains(&t.failure_window_minutes) || t.hash_queue == 0 {
+        let window = t.failure_window;
+        if window < Duration::from_secs(60)
+            || window > Duration::from_secs(10_080 * 60)
+            || t.hash_queue == 0
+        {
             anyhow::bail!(
                 "throttle.failure_window_minutes must be 1..=10080 and throttle.hash_queue positive"
             );
@@ -263,8 +274,8 @@ impl Config {
     }
 
     /// UV requirement for approving `action`.
-    pub fn uv_for(&self, action: crate::stepup::details::Action) -> UserVerification {
-        use crate::stepup::details::Action;
+    pub fn uv_for(&self, action: crate::domain::details::Action) -> UserVerification {
+        use crate::domain::details::Action;
         match action {
             Action::Withdrawal => self.user_verification.withdrawal,
             Action::AddressAdd => self.user_verification.address_add,
@@ -277,7 +288,7 @@ impl Config {
         let a = self.assets.get(asset)?;
         a.daily_limit
             .as_deref()
-            .and_then(|l| crate::stepup::amount::parse(l, a.decimals).ok())
+            .and_then(|l| crate::domain::amount::parse(l, a.decimals).ok())
             .map(|a| a.units)
     }
 
@@ -368,7 +379,7 @@ mod env_tests {
             jail.set_env("KEYWARD_CONFIG", "/nonexistent.toml");
             jail.set_env("KEYWARD_SESSION__IDLE_MINUTES", "30");
             let c = Config::load(None).map_err(|e| e.to_string())?;
-            assert_eq!(c.session.idle_minutes, 30);
+            assert_eq!(c.session.idle, Duration::from_secs(30 * 60));
             Ok(())
         });
     }

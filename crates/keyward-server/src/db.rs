@@ -39,6 +39,8 @@ pub struct SqliteDb {
     pub pool: SqlitePool,
     writer: SqlitePool,
     group: Arc<GroupCommit>,
+    /// This file's write turn, shared by every handle on it in this process.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteDb {
@@ -90,7 +92,9 @@ impl std::ops::DerefMut for SqliteTx {
     }
 }
 
-/// The write turn of the SQLite database behind `pool` (one per file).
+/// The write turn of the SQLite database behind `pool` (one per file, so
+/// two handles on one file in this process take turns too). Looked up once,
+/// when the database is opened.
 fn write_turn(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
     type Turns =
         std::collections::HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>;
@@ -107,7 +111,6 @@ fn write_turn(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
 const WRITE_TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `$body` with `$c` bound to the pool of whichever backend `$db` is.
-#[macro_export]
 macro_rules! on_db {
     ($db:expr, $c:ident => $body:expr) => {
         match $db {
@@ -121,7 +124,6 @@ macro_rules! on_db {
 }
 
 /// Runs `$body` with `$c` bound to the connection of transaction `$tx`.
-#[macro_export]
 macro_rules! on_tx {
     ($tx:expr, $c:ident => $body:expr) => {
         match $tx {
@@ -142,14 +144,13 @@ macro_rules! on_tx {
 /// in this process's write turn; on PostgreSQL as one autocommitted
 /// statement on the pool (one round trip instead of BEGIN, it, COMMIT).
 /// Evaluates to the statement's `Result<_, sqlx::Error>`.
-#[macro_export]
 macro_rules! relaxed {
     ($db:expr, $c:ident => $body:expr) => {
         match $db {
             db @ $crate::db::Db::Sqlite(_) => {
                 async {
                     let mut tx = db.begin_relaxed().await?;
-                    let out = $crate::on_tx!(&mut tx, $c => $body)?;
+                    let out = $crate::db::on_tx!(&mut tx, $c => $body)?;
                     tx.commit().await?;
                     Ok::<_, sqlx::Error>(out)
                 }
@@ -159,6 +160,9 @@ macro_rules! relaxed {
         }
     };
 }
+
+// Crate-private: the SQL lives in `store`, which is where these are used.
+pub(crate) use {on_db, on_tx, relaxed};
 
 /// Options for opening the database.
 #[derive(Debug, Clone, Default)]
@@ -214,10 +218,9 @@ impl Db {
     async fn begin_with(&self, durable: bool) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Self::Sqlite(s) => {
-                let turn =
-                    tokio::time::timeout(WRITE_TURN_TIMEOUT, write_turn(&s.pool).lock_owned())
-                        .await
-                        .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                let turn = tokio::time::timeout(WRITE_TURN_TIMEOUT, s.turn.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 Tx::Sqlite(SqliteTx {
                     tx: s.writer.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: turn,
@@ -308,10 +311,12 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqliteDb> {
         .connect_with(opts.synchronous(SqliteSynchronous::Normal))
         .await?;
     let group = Arc::new(GroupCommit::new(pool.connect_options().get_filename()));
+    let turn = write_turn(&pool);
     Ok(SqliteDb {
         pool,
         writer,
         group,
+        turn,
     })
 }
 
@@ -383,7 +388,7 @@ mod tests {
         let mut tx = db.begin_relaxed().await.unwrap();
         write(&mut tx, "relaxed").await;
         tx.commit().await.unwrap();
-        crate::relaxed!(&db, c => sqlx::query("INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ('relaxed!', 1, 0, 0)")
+        relaxed!(&db, c => sqlx::query("INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ('relaxed!', 1, 0, 0)")
             .execute(c).await.map(|_| ())).unwrap();
         assert_eq!(
             sqlite.group_syncs(),

@@ -1,14 +1,15 @@
-//! API errors and their RFC 9457 problem+json form. HTTP status codes are
-//! decided here and nowhere else. Internal error text never reaches a client:
+//! API errors and their RFC 9457 problem+json form. Each variant is named
+//! after its problem kind (`keyward_api::ProblemKind`), which carries the
+//! status and title; nothing else decides an HTTP status. Internal error text never reaches a client:
 //! a 500's detail is logged once, here.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use keyward_api::api_keys::ApiKeyRefusal;
+use keyward_api::{PROBLEM_JSON, PolicyReason, Problem, ProblemKind};
 use keyward_fido::FidoError;
-use serde::Serialize;
 
-/// Prefix of every problem `type` URI. The slug after it is stable.
-pub const PROBLEM_BASE: &str = "https://keyward.dev/problems/";
+use crate::domain::ValidationError;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -77,13 +78,13 @@ pub enum ApiError {
     },
     /// The operator locked the account (`keyward user lock`).
     #[error("this account is locked; contact support")]
-    Locked,
+    AccountLocked,
     /// Missing, malformed, unknown or revoked service key.
     #[error("a valid service key is required (Authorization: Bearer kw_svc_...)")]
-    ServiceUnauthenticated,
+    InvalidServiceKey,
     /// The service key lacks a scope.
     #[error("the service key lacks the `{0}` scope")]
-    MissingScope(&'static str),
+    InsufficientScope(&'static str),
     /// The client reference was used before for different details.
     #[error("this client_reference was already used for a different request")]
     IdempotencyConflict,
@@ -101,10 +102,10 @@ pub enum ApiError {
     StepUpMismatch,
     /// The user has as many live API keys as allowed.
     #[error("at most {0} live API keys; revoke one first")]
-    TooManyKeys(i64),
+    TooManyApiKeys(i64),
     /// A presented API key was refused.
     #[error("API key refused ({0})")]
-    ApiKeyRefused(&'static str),
+    ApiKeyRefused(ApiKeyRefusal),
     /// Redeem of a step-up that was already redeemed.
     #[error("the approval was already redeemed")]
     AlreadyRedeemed,
@@ -114,8 +115,8 @@ pub enum ApiError {
     /// The withdrawal policy refused (at redeem, or a user action).
     #[error("refused by withdrawal policy ({reason})")]
     PolicyRefused {
-        /// Stable reason code.
-        reason: String,
+        /// Why.
+        reason: PolicyReason,
     },
     /// Too much work queued (password hashing): try again shortly.
     #[error("the server is busy; try again in {retry_after} seconds")]
@@ -137,95 +138,53 @@ pub enum ApiError {
     Internal(#[source] anyhow::Error),
 }
 
-/// RFC 9457 problem details.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    type_: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
 impl ApiError {
-    /// Status, stable slug and title for each error.
-    pub fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        use StatusCode as S;
+    /// The problem kind; its status, slug and title come from the catalogue
+    /// in `keyward_api::problem`.
+    pub fn kind(&self) -> ProblemKind {
+        use ProblemKind as K;
         match self {
-            Self::Validation { .. } => (S::UNPROCESSABLE_ENTITY, "validation", "Invalid input"),
-            Self::MalformedBody(_) => (S::BAD_REQUEST, "malformed-body", "Malformed request body"),
-            Self::UnsupportedMediaType => (
-                S::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-            ),
-            Self::PayloadTooLarge => (
-                S::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-            ),
-            Self::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated", "Not signed in"),
-            Self::InvalidCredentials => (S::UNAUTHORIZED, "invalid-credentials", "Sign-in failed"),
-            Self::OriginMismatch => (S::FORBIDDEN, "origin-mismatch", "Origin not allowed"),
-            Self::Forbidden(_) => (S::FORBIDDEN, "forbidden", "Not allowed"),
-            Self::ReauthRequired => (
-                S::FORBIDDEN,
-                "reauth-required",
-                "Re-authentication required",
-            ),
-            Self::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
-            Self::UsernameTaken => (S::CONFLICT, "username-taken", "Username taken"),
-            Self::CredentialExists => (S::CONFLICT, "credential-exists", "Key already registered"),
-            Self::LastKey => (S::CONFLICT, "last-key", "Last key"),
-            Self::CeremonyUnknown => (S::BAD_REQUEST, "ceremony-unknown", "Unknown challenge"),
-            Self::CeremonyExpired => (S::GONE, "ceremony-expired", "Challenge expired"),
-            Self::CeremonyRefused { .. } => (
-                S::BAD_REQUEST,
-                "ceremony-refused",
-                "Security key response refused",
-            ),
-            Self::Throttled { .. } => (S::TOO_MANY_REQUESTS, "throttled", "Too many attempts"),
-            Self::Locked => (S::TOO_MANY_REQUESTS, "account-locked", "Account locked"),
-            Self::ServiceUnauthenticated => (
-                S::UNAUTHORIZED,
-                "invalid-service-key",
-                "Service key required",
-            ),
-            Self::MissingScope(_) => (S::FORBIDDEN, "insufficient-scope", "Insufficient scope"),
-            Self::IdempotencyConflict => (
-                S::CONFLICT,
-                "idempotency-conflict",
-                "Client reference reused",
-            ),
-            Self::StepUpNotPending(_) => {
-                (S::CONFLICT, "step-up-not-pending", "Step-up not pending")
-            }
-            Self::StepUpExpired => (S::GONE, "step-up-expired", "Step-up expired"),
-            Self::NotApproved(_) => (S::CONFLICT, "not-approved", "Not approved"),
-            Self::AlreadyRedeemed => (S::CONFLICT, "already-redeemed", "Already redeemed"),
-            Self::StepUpMismatch => (
-                S::CONFLICT,
-                "step-up-mismatch",
-                "Details differ from the approval",
-            ),
-            Self::TooManyKeys(_) => (S::CONFLICT, "too-many-api-keys", "Too many API keys"),
-            Self::ApiKeyRefused(_) => (S::FORBIDDEN, "api-key-refused", "API key refused"),
-            Self::ApprovalExpired => (S::GONE, "approval-expired", "Approval expired"),
-            Self::PolicyRefused { .. } => (S::CONFLICT, "policy-refused", "Refused by policy"),
-            Self::Busy { .. } => (S::SERVICE_UNAVAILABLE, "busy", "Server busy"),
-            Self::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
-            Self::RouteNotFound => (S::NOT_FOUND, "route-not-found", "No such endpoint"),
-            Self::MethodNotAllowed => (
-                S::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
-            ),
-            Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            Self::Validation { .. } => K::Validation,
+            Self::MalformedBody(_) => K::MalformedBody,
+            Self::UnsupportedMediaType => K::UnsupportedMediaType,
+            Self::PayloadTooLarge => K::PayloadTooLarge,
+            Self::Unauthenticated => K::Unauthenticated,
+            Self::InvalidCredentials => K::InvalidCredentials,
+            Self::OriginMismatch => K::OriginMismatch,
+            Self::Forbidden(_) => K::Forbidden,
+            Self::ReauthRequired => K::ReauthRequired,
+            Self::NotFound(_) => K::NotFound,
+            Self::UsernameTaken => K::UsernameTaken,
+            Self::CredentialExists => K::CredentialExists,
+            Self::LastKey => K::LastKey,
+            Self::CeremonyUnknown => K::CeremonyUnknown,
+            Self::CeremonyExpired => K::CeremonyExpired,
+            Self::CeremonyRefused { .. } => K::CeremonyRefused,
+            Self::Throttled { .. } => K::Throttled,
+            Self::AccountLocked => K::AccountLocked,
+            Self::InvalidServiceKey => K::InvalidServiceKey,
+            Self::InsufficientScope(_) => K::InsufficientScope,
+            Self::IdempotencyConflict => K::IdempotencyConflict,
+            Self::StepUpNotPending(_) => K::StepUpNotPending,
+            Self::StepUpExpired => K::StepUpExpired,
+            Self::NotApproved(_) => K::NotApproved,
+            Self::StepUpMismatch => K::StepUpMismatch,
+            Self::TooManyApiKeys(_) => K::TooManyApiKeys,
+            Self::ApiKeyRefused(_) => K::ApiKeyRefused,
+            Self::AlreadyRedeemed => K::AlreadyRedeemed,
+            Self::ApprovalExpired => K::ApprovalExpired,
+            Self::PolicyRefused { .. } => K::PolicyRefused,
+            Self::Busy { .. } => K::Busy,
+            Self::Unavailable(_) => K::Unavailable,
+            Self::RouteNotFound => K::RouteNotFound,
+            Self::MethodNotAllowed => K::MethodNotAllowed,
+            Self::Internal(_) => K::Internal,
         }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.kind().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// Shorthand for a validation error.
@@ -233,6 +192,28 @@ impl ApiError {
         Self::Validation {
             field: field.into(),
             detail: detail.into(),
+        }
+    }
+
+    /// The problem body: the kind's catalogue entry plus this occurrence.
+    pub fn problem(&self) -> Problem {
+        let mut problem = Problem::new(self.kind(), self.to_string());
+        match self {
+            Self::Validation { field, .. } => problem.field = Some(field.clone()),
+            Self::CeremonyRefused { reason } => problem.reason = Some((*reason).to_owned()),
+            Self::PolicyRefused { reason } => problem.reason = Some(reason.as_str().to_owned()),
+            Self::ApiKeyRefused(reason) => problem.reason = Some(reason.code().to_owned()),
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::Validation {
+            field: e.field.into_owned(),
+            detail: e.detail.into_owned(),
         }
     }
 }
@@ -263,33 +244,14 @@ impl From<tower_sessions::session::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, slug, title) = self.parts();
         if let Self::Internal(err) | Self::Unavailable(err) = &self {
             tracing::error!(error = ?err, "internal error");
         }
-        let (field, reason) = match &self {
-            Self::Validation { field, .. } => (Some(field.as_str()), None),
-            Self::CeremonyRefused { reason } => (None, Some(*reason)),
-            Self::PolicyRefused { reason } => (None, Some(reason.as_str())),
-            Self::ApiKeyRefused(reason) => (None, Some(*reason)),
-            _ => (None, None),
-        };
-        let problem = Problem {
-            type_: format!("{PROBLEM_BASE}{slug}"),
-            title,
-            status: status.as_u16(),
-            detail: self.to_string(),
-            field,
-            reason,
-        };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (status, body).into_response();
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        if matches!(self, Self::ServiceUnauthenticated) {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if matches!(self, Self::InvalidServiceKey) {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Self::Throttled { retry_after } | Self::Busy { retry_after } = self
@@ -309,129 +271,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_error_has_its_status_and_slug() {
-        use StatusCode as S;
-        let cases: Vec<(ApiError, S, &str)> = vec![
-            (
-                ApiError::invalid("username", "x"),
-                S::UNPROCESSABLE_ENTITY,
-                "validation",
-            ),
-            (
-                ApiError::MalformedBody("x".into()),
-                S::BAD_REQUEST,
-                "malformed-body",
-            ),
-            (
-                ApiError::UnsupportedMediaType,
-                S::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-            ),
-            (
-                ApiError::PayloadTooLarge,
-                S::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-            ),
-            (
-                ApiError::Unauthenticated,
-                S::UNAUTHORIZED,
-                "unauthenticated",
-            ),
-            (
-                ApiError::InvalidCredentials,
-                S::UNAUTHORIZED,
-                "invalid-credentials",
-            ),
-            (ApiError::OriginMismatch, S::FORBIDDEN, "origin-mismatch"),
-            (ApiError::Forbidden("x"), S::FORBIDDEN, "forbidden"),
-            (ApiError::ReauthRequired, S::FORBIDDEN, "reauth-required"),
-            (ApiError::NotFound("key"), S::NOT_FOUND, "not-found"),
-            (ApiError::UsernameTaken, S::CONFLICT, "username-taken"),
-            (ApiError::CredentialExists, S::CONFLICT, "credential-exists"),
-            (ApiError::LastKey, S::CONFLICT, "last-key"),
-            (
-                ApiError::CeremonyUnknown,
-                S::BAD_REQUEST,
-                "ceremony-unknown",
-            ),
-            (ApiError::CeremonyExpired, S::GONE, "ceremony-expired"),
-            (
-                ApiError::CeremonyRefused { reason: "x" },
-                S::BAD_REQUEST,
-                "ceremony-refused",
-            ),
-            (
-                ApiError::Throttled { retry_after: 1 },
-                S::TOO_MANY_REQUESTS,
-                "throttled",
-            ),
-            (ApiError::Locked, S::TOO_MANY_REQUESTS, "account-locked"),
-            (
-                ApiError::ServiceUnauthenticated,
-                S::UNAUTHORIZED,
-                "invalid-service-key",
-            ),
-            (
-                ApiError::MissingScope("x"),
-                S::FORBIDDEN,
-                "insufficient-scope",
-            ),
-            (
-                ApiError::IdempotencyConflict,
-                S::CONFLICT,
-                "idempotency-conflict",
-            ),
-            (
-                ApiError::StepUpNotPending("x".into()),
-                S::CONFLICT,
-                "step-up-not-pending",
-            ),
-            (ApiError::StepUpExpired, S::GONE, "step-up-expired"),
-            (
-                ApiError::NotApproved("x".into()),
-                S::CONFLICT,
-                "not-approved",
-            ),
-            (ApiError::AlreadyRedeemed, S::CONFLICT, "already-redeemed"),
-            (ApiError::StepUpMismatch, S::CONFLICT, "step-up-mismatch"),
-            (ApiError::TooManyKeys(30), S::CONFLICT, "too-many-api-keys"),
-            (
-                ApiError::ApiKeyRefused("revoked"),
-                S::FORBIDDEN,
-                "api-key-refused",
-            ),
-            (ApiError::ApprovalExpired, S::GONE, "approval-expired"),
-            (
-                ApiError::PolicyRefused { reason: "x".into() },
-                S::CONFLICT,
-                "policy-refused",
-            ),
-            (
-                ApiError::Busy { retry_after: 1 },
-                S::SERVICE_UNAVAILABLE,
-                "busy",
-            ),
-            (
-                ApiError::Unavailable(anyhow::anyhow!("x")),
-                S::SERVICE_UNAVAILABLE,
-                "unavailable",
-            ),
-            (ApiError::RouteNotFound, S::NOT_FOUND, "route-not-found"),
-            (
-                ApiError::MethodNotAllowed,
-                S::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-            ),
-            (
-                ApiError::Internal(anyhow::anyhow!("secret db text")),
-                S::INTERNAL_SERVER_ERROR,
-                "internal",
-            ),
-        ];
-        for (err, status, slug) in cases {
-            let (s, sl, _) = err.parts();
-            assert_eq!((s, sl), (status, slug), "{err:?}");
+    fn the_body_carries_the_kind_and_the_occurrence() {
+        let p = ApiError::PolicyRefused {
+            reason: PolicyReason::DailyLimitExceeded,
         }
+        .problem();
+        assert_eq!(p.type_, "https://keyward.dev/problems/policy-refused");
+        assert_eq!((p.status, p.title.as_str()), (409, "Refused by policy"));
+        assert_eq!(p.reason.as_deref(), Some("daily_limit_exceeded"));
+        let p = ApiError::invalid("username", "too short").problem();
+        assert_eq!(p.field.as_deref(), Some("username"));
+        assert_eq!(
+            ApiError::AccountLocked.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
     }
 
     #[test]

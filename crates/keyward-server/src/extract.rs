@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 
+use crate::domain::validation::field_name;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -62,34 +63,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The field a serde error is about: its path, or for a missing or unknown
-/// member of the top-level object, the member named in the message.
-pub fn field_name(path: &str, message: &str) -> String {
-    let inner = path != "." && !path.is_empty();
-    let named = ["missing field `", "unknown field `"].iter().find_map(|p| {
-        message
-            .split_once(p)
-            .and_then(|(_, rest)| rest.split_once('`'))
-            .map(|(name, _)| name)
-    });
-    match (inner, named) {
-        (true, Some(name)) => format!("{path}.{name}"),
-        (true, None) => path.to_owned(),
-        (false, Some(name)) => name.to_owned(),
-        (false, None) => "body".to_owned(),
-    }
-}
-
-/// Who is calling: address and user agent (for the audit log and throttling).
-#[derive(Debug, Clone)]
-pub struct Client {
-    /// Peer address.
-    pub ip: String,
-    /// `User-Agent`, truncated.
-    pub user_agent: String,
-    /// The device cookie, unverified ([`crate::device`]).
-    pub device_cookie: Option<String>,
-}
+pub use crate::caller::Client;
 
 /// The client's address: the peer, or — when the peer is a configured
 /// trusted proxy — the right-most `X-Forwarded-For` entry that is not itself
@@ -190,7 +164,7 @@ impl Service {
         if self.0.has_scope(scope) {
             Ok(())
         } else {
-            Err(ApiError::MissingScope(scope))
+            Err(ApiError::InsufficientScope(scope))
         }
     }
 }
@@ -206,13 +180,13 @@ impl FromRequestParts<AppState> for Service {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::ServiceUnauthenticated)?;
+        let token = bearer(parts).ok_or(ApiError::InvalidServiceKey)?;
         // The checksum rejects typos and truncations without a database query.
         let hash = keyward_access::token::parse(keyward_access::token::TokenKind::Service, token)
-            .map_err(|_| ApiError::ServiceUnauthenticated)?;
-        let row = crate::flows::key_verify::service_key(app, &hash)
+            .map_err(|_| ApiError::InvalidServiceKey)?;
+        let row = crate::flows::api_keys::verify::service_key(app, &hash)
             .await?
-            .ok_or(ApiError::ServiceUnauthenticated)?;
+            .ok_or(ApiError::InvalidServiceKey)?;
         Ok(Self(row))
     }
 }

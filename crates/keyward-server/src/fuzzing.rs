@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::config::AssetConfig;
+use crate::domain::details::{Canonical, canonicalise};
+use crate::domain::names::{KeyLabel, Username};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse_json;
-use crate::flows::names::{KeyLabel, Username};
+use crate::flows::api_keys::verify::checked_ip;
+use crate::flows::withdrawal_controls::address_details;
 use crate::flows::{assertion, keys};
-use crate::routes;
-use crate::stepup::details::{Canonical, canonicalise};
 
 /// The JSON request bodies the API accepts, one per request type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,58 +79,62 @@ pub fn api_body(
     bytes: &[u8],
     assets: &BTreeMap<String, AssetConfig>,
 ) -> ApiResult<Option<Canonical>> {
-    use routes::{api_keys, keys as key_routes, settings, signin, stepups, withdrawals};
+    use keyward_api::{account, api_keys, keys as key_bodies, step_ups, withdrawals};
     match kind {
         Body::Credentials => {
-            let body: signin::Credentials = parse_json(bytes)?;
+            let body: account::Credentials = parse_json(bytes)?;
             Username::parse(&body.username)?;
             password_policy("password", &body.password)?;
         }
         Body::CeremonyAnswer => {
-            let body: signin::CeremonyAnswer = parse_json(bytes)?;
+            let body: key_bodies::CeremonyAnswer = parse_json(bytes)?;
             assertion::assertion_response(body.credential)?;
         }
         Body::Registration => {
-            let body: key_routes::Registration = parse_json(bytes)?;
+            let body: key_bodies::Registration = parse_json(bytes)?;
             KeyLabel::parse(&body.label)?;
             keys::registration_response(body.credential)?;
         }
         Body::Rename => {
-            let body: key_routes::Rename = parse_json(bytes)?;
+            let body: key_bodies::Rename = parse_json(bytes)?;
             KeyLabel::parse(&body.label)?;
         }
         Body::PasswordChange => {
-            let body: signin::PasswordChange = parse_json(bytes)?;
+            let body: account::PasswordChange = parse_json(bytes)?;
             password_policy("new_password", &body.new_password)?;
         }
         Body::Settings => {
-            let body: settings::Settings = parse_json(bytes)?;
-            settings::phrase(&body)?;
+            let body: account::Settings = parse_json(bytes)?;
+            crate::domain::names::phrase(&body.anti_phishing_phrase)?;
         }
         Body::CreateStepUp => {
-            let body: stepups::CreateStepUp = parse_json(bytes)?;
-            return canonicalise(&body.action, &body.details, assets).map(Some);
+            let body: step_ups::CreateStepUp = parse_json(bytes)?;
+            return Ok(Some(canonicalise(&body.action, &body.details, assets)?));
         }
         Body::NewAddress => {
             let body: withdrawals::NewAddress = parse_json(bytes)?;
-            return canonicalise("address.add", &body.details(), assets).map(Some);
+            return Ok(Some(canonicalise(
+                "address.add",
+                &address_details(&body),
+                assets,
+            )?));
         }
         Body::FreezeBody => {
-            let body: withdrawals::FreezeBody = parse_json(bytes)?;
-            body.reason()?;
+            let body: withdrawals::FreezeRequest = parse_json(bytes)?;
+            crate::domain::names::freeze_reason(&body.reason)?;
         }
         Body::VerifyRequest => {
-            let body: api_keys::VerifyRequest = parse_json(bytes)?;
-            body.checked_ip()?;
+            let body: api_keys::VerifyApiKey = parse_json(bytes)?;
+            checked_ip(&body)?;
         }
         Body::ApiKeyRequest => {
             let details: Value = parse_json(bytes)?;
-            return canonicalise("api_key.create", &details, assets).map(Some);
+            return Ok(Some(canonicalise("api_key.create", &details, assets)?));
         }
         Body::ApiKeyCreate => {
             let mut body: Value = parse_json(bytes)?;
-            api_keys::take_step_up_id(&mut body)?;
-            return canonicalise("api_key.create", &body, assets).map(Some);
+            crate::flows::api_keys::take_step_up_id(&mut body)?;
+            return Ok(Some(canonicalise("api_key.create", &body, assets)?));
         }
     }
     Ok(None)
@@ -150,7 +155,7 @@ pub fn stepup_details(
     assets: &BTreeMap<String, AssetConfig>,
 ) -> Option<ApiResult<Canonical>> {
     let raw: Value = serde_json::from_slice(bytes).ok()?;
-    Some(canonicalise(action, &raw, assets))
+    Some(canonicalise(action, &raw, assets).map_err(ApiError::from))
 }
 
 /// The HTTP status of the problem response `err` becomes.

@@ -4,25 +4,30 @@
 
 pub mod app;
 pub mod auth;
+pub mod caller;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod device;
+pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod flows;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(test)]
+mod layering;
 pub mod metrics;
 pub mod openapi;
 pub mod passwords;
 pub mod routes;
 pub mod security_headers;
+pub mod signing;
 pub mod state;
-pub mod stepup;
 pub mod store;
 pub mod telemetry;
+pub mod verifier;
 
 pub use app::App;
 pub use clock::Clock;

@@ -159,21 +159,20 @@ pub fn throttled(scope: &'static str) {
 }
 
 /// The outcome label of a result: `ok`, a refusal reason, or the problem slug.
-pub fn outcome<T>(result: &ApiResult<T>) -> Cow<'static, str> {
+pub fn outcome<T>(result: &ApiResult<T>) -> &'static str {
     match result {
-        Ok(_) => Cow::Borrowed("ok"),
+        Ok(_) => "ok",
         Err(e) => error_outcome(e),
     }
 }
 
 /// The outcome label of an error: its stable reason if it has one, else its slug.
-pub fn error_outcome(e: &ApiError) -> Cow<'static, str> {
+pub fn error_outcome(e: &ApiError) -> &'static str {
     match e {
-        ApiError::CeremonyRefused { reason } | ApiError::ApiKeyRefused(reason) => {
-            Cow::Borrowed(reason)
-        }
-        ApiError::PolicyRefused { reason } => Cow::Owned(reason.clone()),
-        other => Cow::Borrowed(other.parts().1),
+        ApiError::CeremonyRefused { reason } => reason,
+        ApiError::ApiKeyRefused(reason) => reason.code(),
+        ApiError::PolicyRefused { reason } => reason.as_str(),
+        other => other.kind().slug(),
     }
 }
 
@@ -193,9 +192,9 @@ mod tests {
             "already-redeemed"
         );
         let policy = ApiError::PolicyRefused {
-            reason: "held".into(),
+            reason: keyward_api::PolicyReason::KeyAdded,
         };
-        assert_eq!(error_outcome(&policy), "held");
+        assert_eq!(error_outcome(&policy), "key_added");
     }
 
     #[test]

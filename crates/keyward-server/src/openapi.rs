@@ -9,42 +9,12 @@
 //! description (`description = "last-key, not-found"`); [`finish`] turns
 //! them into readable text and checks nothing else is needed.
 
-use serde::Serialize;
+use keyward_api::{PROBLEM_BASE, PROBLEM_JSON, Problem, ProblemKind};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder, Schema,
 };
-use utoipa::{Modify, OpenApi, ToSchema};
-
-use crate::error::{ApiError, PROBLEM_BASE};
-
-/// Media type of every error response.
-pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// RFC 9457 problem details, the body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// The problem type, `https://keyward.dev/problems/<slug>` (stable).
-    #[serde(rename = "type")]
-    #[schema(example = "https://keyward.dev/problems/not-found")]
-    pub type_: String,
-    /// Short, human-readable summary of the type.
-    #[schema(example = "Not found")]
-    pub title: String,
-    /// The HTTP status code.
-    #[schema(example = 404)]
-    pub status: u16,
-    /// What went wrong in this occurrence.
-    #[schema(example = "key not found")]
-    pub detail: String,
-    /// The offending field (`validation` problems only), e.g. `credential.response`.
-    #[schema(nullable = false)]
-    pub field: Option<String>,
-    /// Stable reason code (`ceremony-refused`, `policy-refused`,
-    /// `api-key-refused`), e.g. `origin_mismatch`, `counter_regression`.
-    #[schema(nullable = false)]
-    pub reason: Option<String>,
-}
+use utoipa::{Modify, OpenApi};
 
 /// The top of the document: info, tags, the `Problem` schema, security schemes.
 #[derive(OpenApi)]
@@ -97,104 +67,10 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// One of each error, so the catalogue is built from `ApiError::parts`.
-fn samples() -> Vec<ApiError> {
-    use ApiError as E;
-    let err = || anyhow::anyhow!("sample");
-    let all = vec![
-        E::invalid("field", "x"),
-        E::MalformedBody(String::new()),
-        E::UnsupportedMediaType,
-        E::PayloadTooLarge,
-        E::Unauthenticated,
-        E::InvalidCredentials,
-        E::OriginMismatch,
-        E::Forbidden(""),
-        E::ReauthRequired,
-        E::NotFound(""),
-        E::UsernameTaken,
-        E::CredentialExists,
-        E::LastKey,
-        E::CeremonyUnknown,
-        E::CeremonyExpired,
-        E::CeremonyRefused { reason: "" },
-        E::Throttled { retry_after: 1 },
-        E::Locked,
-        E::ServiceUnauthenticated,
-        E::MissingScope(""),
-        E::IdempotencyConflict,
-        E::StepUpNotPending(String::new()),
-        E::StepUpExpired,
-        E::NotApproved(String::new()),
-        E::StepUpMismatch,
-        E::TooManyKeys(0),
-        E::ApiKeyRefused(""),
-        E::AlreadyRedeemed,
-        E::ApprovalExpired,
-        E::PolicyRefused {
-            reason: String::new(),
-        },
-        E::Busy { retry_after: 1 },
-        E::Unavailable(err()),
-        E::RouteNotFound,
-        E::MethodNotAllowed,
-        E::Internal(err()),
-    ];
-    all.iter().for_each(exhaustive);
-    all
-}
-
-/// Does nothing, but stops compiling when `ApiError` gains a variant: add
-/// the new variant to [`samples`] too.
-fn exhaustive(e: &ApiError) {
-    use ApiError as E;
-    match e {
-        E::Validation { .. }
-        | E::MalformedBody(_)
-        | E::UnsupportedMediaType
-        | E::PayloadTooLarge
-        | E::Unauthenticated
-        | E::InvalidCredentials
-        | E::OriginMismatch
-        | E::Forbidden(_)
-        | E::ReauthRequired
-        | E::NotFound(_)
-        | E::UsernameTaken
-        | E::CredentialExists
-        | E::LastKey
-        | E::CeremonyUnknown
-        | E::CeremonyExpired
-        | E::CeremonyRefused { .. }
-        | E::Throttled { .. }
-        | E::Locked
-        | E::ServiceUnauthenticated
-        | E::MissingScope(_)
-        | E::IdempotencyConflict
-        | E::StepUpNotPending(_)
-        | E::StepUpExpired
-        | E::NotApproved(_)
-        | E::StepUpMismatch
-        | E::TooManyKeys(_)
-        | E::ApiKeyRefused(_)
-        | E::AlreadyRedeemed
-        | E::ApprovalExpired
-        | E::PolicyRefused { .. }
-        | E::Busy { .. }
-        | E::Unavailable(_)
-        | E::RouteNotFound
-        | E::MethodNotAllowed
-        | E::Internal(_) => {}
-    }
-}
-
-/// Every problem type: (status, slug, title).
+/// Every problem type: (status, slug, title), from the one catalogue.
 pub fn catalogue() -> Vec<(u16, &'static str, &'static str)> {
-    let mut all: Vec<_> = samples()
-        .iter()
-        .map(|e| {
-            let (status, slug, title) = e.parts();
-            (status.as_u16(), slug, title)
-        })
+    let mut all: Vec<_> = ProblemKind::all()
+        .map(|k| (k.status(), k.slug(), k.title()))
         .collect();
     all.sort_unstable();
     all
@@ -359,7 +235,7 @@ mod tests {
     #[test]
     fn catalogue_has_every_error_once() {
         let all = catalogue();
-        assert_eq!(all.len(), samples().len());
+        assert_eq!(all.len(), ProblemKind::all().count());
         let mut slugs: Vec<_> = all.iter().map(|(_, s, _)| *s).collect();
         slugs.dedup();
         assert_eq!(slugs.len(), all.len());

@@ -27,7 +27,7 @@ pub struct Inner {
     /// Time source.
     pub clock: Clock,
     /// API-key verification cache and failure limits.
-    pub verifier: crate::flows::key_verify::Verifier,
+    pub verifier: crate::verifier::Verifier,
     /// Device cookies (throttling that strangers cannot turn on the owner).
     pub devices: crate::device::Devices,
 }
@@ -42,9 +42,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// The withdrawal hold after a security change, in milliseconds.
     pub fn hold_ms(&self) -> crate::clock::Millis {
-        i64::try_from(self.config.withdrawals.hold_hours)
-            .unwrap_or(24)
-            .saturating_mul(3_600_000)
+        crate::clock::millis(self.config.withdrawals.hold)
     }
 
     /// Wraps the parts.
@@ -57,7 +55,7 @@ impl AppState {
         devices: crate::device::Devices,
     ) -> Self {
         let keys = &config.api_keys;
-        let verifier = crate::flows::key_verify::Verifier::new(
+        let verifier = crate::verifier::Verifier::new(
             keys.failures_per_minute_ip,
             keys.failures_per_minute_prefix,
         );

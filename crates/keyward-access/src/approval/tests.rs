@@ -2,6 +2,8 @@
 
 use super::*;
 use secrecy::ExposeSecret;
+use serde::Serialize;
+use uuid::Uuid;
 
 const ISS: &str = "https://keyward.example";
 const AUD: &str = "withdrawals";

@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_client::{
-    ApiKeyRefusal, Error, KeywardClient, StepUpStatus, TokenError, approval_matches,
+    ApiKeyRefusal, Error, KeywardClient, PolicyReason, StepUpStatus, TokenError, approval_matches,
 };
 use serde_json::Value;
 use support::{DEST, Server, withdrawal};
@@ -67,11 +67,15 @@ async fn withdrawal_flow_create_wait_verify_redeem() {
     assert!(!approval_matches(&claims, &"0".repeat(64), step_up.id));
 
     let redeemed = client.redeem(step_up.id).await.unwrap();
-    assert_eq!(redeemed.status, StepUpStatus::Redeemed);
-    assert_eq!(redeemed.digest, step_up.digest);
-    assert_eq!(redeemed.details["destination"], DEST);
-    assert_eq!(redeemed.details["amount"], "0.25");
-    assert!(approval_matches(&claims, &redeemed.digest, redeemed.id));
+    assert_eq!(redeemed.step_up.status, StepUpStatus::Redeemed);
+    assert_eq!(redeemed.step_up.digest, step_up.digest);
+    assert_eq!(redeemed.step_up.details["destination"], DEST);
+    assert_eq!(redeemed.step_up.details["amount"], "0.25");
+    assert!(approval_matches(
+        &claims,
+        &redeemed.step_up.digest,
+        redeemed.step_up.id
+    ));
 
     let again = client.redeem(step_up.id).await;
     assert!(matches!(again, Err(Error::AlreadyRedeemed)), "{again:?}");
@@ -97,10 +101,16 @@ async fn waiting_ends_on_denial_and_times_out_when_pending() {
         .await
         .unwrap();
     assert_eq!(denied.status, StepUpStatus::Denied);
-    assert_eq!(denied.reason.as_deref(), Some("address_not_allowed"));
+    assert_eq!(denied.reason, Some(PolicyReason::AddressNotAllowed));
     let ended = client.wait_for_approval(denied.id, POLL, WAIT).await;
     assert!(
-        matches!(&ended, Err(Error::Ended { status: StepUpStatus::Denied, reason: Some(r) }) if r == "address_not_allowed"),
+        matches!(
+            &ended,
+            Err(Error::Ended {
+                status: StepUpStatus::Denied,
+                reason: Some(PolicyReason::AddressNotAllowed)
+            })
+        ),
         "{ended:?}"
     );
 
@@ -185,7 +195,7 @@ async fn jwks_is_refetched_after_rotation() {
         .unwrap();
 
     let now = server.state.clock.now();
-    let new_kid = keyward_server::flows::signing::rotate(&server.state.db, now)
+    let new_kid = keyward_server::signing::rotate(&server.state.db, now)
         .await
         .unwrap();
     let second = client

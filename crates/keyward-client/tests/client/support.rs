@@ -44,7 +44,7 @@ impl Server {
             parallelism: 1,
         };
         config.origin = format!("http://localhost:{port}").parse().unwrap();
-        config.withdrawals.address_cooling_hours = 0;
+        config.withdrawals.address_cooling = std::time::Duration::ZERO;
         let origin = config.origin_header();
         let app = App::build(config, Clock::default(), DbOptions::default())
             .await

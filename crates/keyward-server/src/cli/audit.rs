@@ -74,14 +74,14 @@ pub(super) async fn run_audit(action: AuditAction, config: &Config) -> anyhow::R
             let since = since.as_deref().map(parse_instant).transpose()?;
             let db = connect(config).await?;
             let first = match since {
-                Some(since) => admin::first_audit_seq_since(&db, since).await?,
+                Some(since) => crate::store::audit::first_seq_since(&db, since).await?,
                 None => Some(1),
             };
             let Some(mut next) = first else {
                 return Ok(ExitCode::SUCCESS);
             };
             loop {
-                let page = admin::audit_page(&db, next, EXPORT_PAGE).await?;
+                let page = crate::store::audit::page(&db, next, EXPORT_PAGE).await?;
                 let Some(last) = page.last() else { break };
                 next = last.seq + 1;
                 let mut out = std::io::stdout().lock();

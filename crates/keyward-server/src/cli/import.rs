@@ -28,16 +28,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_fido::credential::key_to_json;
 use keyward_fido::wire::SecurityKey;
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{connect, now};
 use crate::clock::Millis;
 use crate::config::Config;
-use crate::db::{Db, Tx};
-use crate::flows::names::{KeyLabel, Username};
-use crate::on_tx;
+use crate::db::Tx;
+use crate::domain::audit::AuditEvent;
+use crate::domain::names::{KeyLabel, Username};
 use crate::store::audit;
+use crate::store::import::{self, KeyRow, UserRow};
 
 /// Most keys one imported account may have.
 const MAX_KEYS: usize = 10;
@@ -65,20 +65,6 @@ struct LineKey {
     label: Option<String>,
     /// The stored form ([`key_to_json`]).
     key: SecurityKey,
-}
-
-struct UserRow {
-    id: Uuid,
-    username: String,
-    password_hash: String,
-}
-
-struct KeyRow {
-    id: Uuid,
-    user_id: Uuid,
-    credential_id: Vec<u8>,
-    label: String,
-    key_json: String,
 }
 
 /// Checks one line and turns it into rows.
@@ -123,67 +109,6 @@ fn parse(text: &str) -> anyhow::Result<(UserRow, Vec<KeyRow>)> {
     Ok((user, keys))
 }
 
-/// `($1,$2,…),(…)` for `rows` rows of `cols` values; on SQLite `(?,?,…)`:
-/// sqlx looks each `$N` up by name there, which is quadratic in the number
-/// of parameters (88 % of the import's time at 20 000 per statement).
-fn values(tx: &Tx, rows: usize, cols: usize) -> String {
-    let numbered = matches!(tx, Tx::Postgres(_));
-    let mut sql = String::with_capacity(rows * cols * 6);
-    for r in 0..rows {
-        sql.push_str(if r == 0 { "(" } else { ",(" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push(',');
-            }
-            if numbered {
-                sql.push_str(&format!("${}", r * cols + c + 1));
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-async fn insert_users(tx: &mut Tx, rows: &[UserRow], at: Millis) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO users (id, username, password_hash, created_at) VALUES {}",
-        values(tx, rows.len(), 4)
-    );
-    on_tx!(tx, c => {
-        let mut q = sqlx::query(&sql);
-        for u in rows {
-            q = q.bind(u.id).bind(&u.username).bind(&u.password_hash).bind(at);
-        }
-        q.execute(c).await.map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-async fn insert_keys(tx: &mut Tx, rows: &[KeyRow], at: Millis) -> Result<(), sqlx::Error> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "INSERT INTO credentials (id, user_id, credential_id, label, aaguid, attestation_format, \
-         key_json, sign_count, possibly_cloned, created_at) VALUES {}",
-        values(tx, rows.len(), 10)
-    );
-    on_tx!(tx, c => {
-        let mut q = sqlx::query(&sql);
-        for k in rows {
-            q = q.bind(k.id).bind(k.user_id).bind(&k.credential_id).bind(&k.label)
-                .bind(None::<Uuid>).bind("none").bind(&k.key_json).bind(0_i64).bind(false).bind(at);
-        }
-        q.execute(c).await.map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
 /// Runs `keyward import`.
 pub(super) async fn run_import(file: PathBuf, config: &Config) -> anyhow::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
@@ -197,13 +122,7 @@ pub(super) async fn run_import(file: PathBuf, config: &Config) -> anyhow::Result
     let started = Instant::now();
     let at = now();
     let mut tx = db.begin().await?;
-    if let Tx::Sqlite(t) = &mut tx {
-        // The unique indexes take random inserts: keep them in memory (this
-        // connection only, up to 512 MiB) instead of re-reading the WAL.
-        sqlx::query("PRAGMA cache_size = -524288")
-            .execute(&mut **t)
-            .await?;
-    }
+    import::prepare(&mut tx).await?;
     let (mut users, mut keys) = (Vec::new(), Vec::new());
     let (mut accounts, mut key_count) = (0_u64, 0_u64);
     for (n, text) in reader.lines().enumerate() {
@@ -230,21 +149,16 @@ pub(super) async fn run_import(file: PathBuf, config: &Config) -> anyhow::Result
     }
     let event = audit::Event {
         user_id: None,
-        event: "accounts.imported",
-        detail: json!({ "accounts": accounts, "keys": key_count, "by": "cli" }),
+        event: AuditEvent::AccountsImported {
+            accounts,
+            keys: key_count,
+            by: "cli".into(),
+        },
         ip: None,
     };
     audit::append(&mut tx, &event, at).await?;
     tx.commit().await?;
-    if let Db::Postgres(pg) = &db {
-        // Until autovacuum gets to them, the planner's statistics describe
-        // the tables as they were before (measured right after importing
-        // 1 M accounts: step-ups at 94/s instead of ~300/s). SQLite plans
-        // by its indexes without statistics; it measured the same either way.
-        sqlx::query("ANALYZE users, credentials")
-            .execute(pg)
-            .await?;
-    }
+    import::analyze(&db).await?;
     println!(
         "imported {accounts} accounts with {key_count} keys in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -274,10 +188,10 @@ async fn flush(
             anyhow::anyhow!("{place}: {e}; nothing was imported")
         }
     };
-    insert_users(tx, users, at).await.map_err(why)?;
+    import::insert_users(tx, users, at).await.map_err(why)?;
     users.clear();
     for chunk in keys.chunks(KEY_ROWS) {
-        insert_keys(tx, chunk, at).await.map_err(why)?;
+        import::insert_keys(tx, chunk, at).await.map_err(why)?;
     }
     keys.clear();
     Ok(())

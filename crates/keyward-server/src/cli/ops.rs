@@ -10,7 +10,7 @@ use super::{connect, now, when};
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::flows::admin;
-use crate::store::controls;
+use crate::store::withdrawal_controls;
 
 /// `keyward withdrawals …`
 #[derive(Debug, Subcommand)]
@@ -66,7 +66,7 @@ pub(super) async fn run_withdrawals(
                 "reason must be 1 to 200 characters, no control characters"
             );
             let db = connect(config).await?;
-            if crate::flows::withdrawals::set_global_freeze(
+            if crate::flows::withdrawal_controls::set_global_freeze(
                 &db,
                 now(),
                 true,
@@ -84,8 +84,15 @@ pub(super) async fn run_withdrawals(
         }
         WithdrawalsAction::Unfreeze => {
             let db = connect(config).await?;
-            if crate::flows::withdrawals::set_global_freeze(&db, now(), false, None, "cli", None)
-                .await?
+            if crate::flows::withdrawal_controls::set_global_freeze(
+                &db,
+                now(),
+                false,
+                None,
+                "cli",
+                None,
+            )
+            .await?
             {
                 println!("withdrawals unfrozen");
             } else {
@@ -99,7 +106,7 @@ pub(super) async fn run_withdrawals(
 }
 
 async fn print_status(db: &crate::Db) -> anyhow::Result<()> {
-    let (frozen, reason, changed_at) = controls::global_freeze_now(db).await?;
+    let (frozen, reason, changed_at) = withdrawal_controls::global_freeze_now(db).await?;
     println!("frozen:  {}", if frozen { "yes" } else { "no" });
     if let Some(reason) = reason.filter(|_| frozen) {
         println!("reason:  {reason}");

@@ -1,8 +1,8 @@
 //! The sections of [`super::Config`]: one type per table of `keyward.toml`,
 //! each with its defaults.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use keyward_fido::UserVerification;
 use serde::{Deserialize, Serialize};
@@ -43,10 +43,12 @@ pub struct ExtraCa {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SessionConfig {
-    /// Idle timeout, minutes.
-    pub idle_minutes: u64,
-    /// Absolute timeout, hours.
-    pub absolute_hours: u64,
+    /// Idle timeout (`idle_minutes`).
+    #[serde(rename = "idle_minutes", with = "super::units::minutes")]
+    pub idle: Duration,
+    /// Absolute timeout (`absolute_hours`).
+    #[serde(rename = "absolute_hours", with = "super::units::hours")]
+    pub absolute: Duration,
 }
 
 /// UV requirement per action.
@@ -69,14 +71,21 @@ pub struct UvConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WithdrawalConfig {
-    /// How long a pending step-up waits for the user's key, seconds.
-    pub step_up_ttl_seconds: u64,
-    /// How long an approval stays redeemable (and its token valid), seconds.
-    pub approval_ttl_seconds: u64,
-    /// Withdrawal hold after a security change, hours.
-    pub hold_hours: u64,
-    /// Cooling-off before a new allow-list address is usable, hours.
-    pub address_cooling_hours: u64,
+    /// How long a pending step-up waits for the user's key
+    /// (`step_up_ttl_seconds`).
+    #[serde(rename = "step_up_ttl_seconds", with = "super::units::seconds")]
+    pub step_up_ttl: Duration,
+    /// How long an approval stays redeemable, and its token valid
+    /// (`approval_ttl_seconds`).
+    #[serde(rename = "approval_ttl_seconds", with = "super::units::seconds")]
+    pub approval_ttl: Duration,
+    /// Withdrawal hold after a security change (`hold_hours`).
+    #[serde(rename = "hold_hours", with = "super::units::hours")]
+    pub hold: Duration,
+    /// Cooling-off before a new allow-list address is usable
+    /// (`address_cooling_hours`).
+    #[serde(rename = "address_cooling_hours", with = "super::units::hours")]
+    pub address_cooling: Duration,
 }
 
 /// User API-key rules.
@@ -114,38 +123,13 @@ impl Default for ApiKeyConfig {
     }
 }
 
-/// One supported asset.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AssetConfig {
-    /// Decimal places of the smallest unit (BTC: 8).
-    pub decimals: u32,
-    /// Per-user limit over any 24 hours, as a decimal string; none = unlimited.
-    #[serde(default)]
-    pub daily_limit: Option<String>,
-}
-
-/// The assets Keyward knows out of the box.
-pub fn default_assets() -> BTreeMap<String, AssetConfig> {
-    let asset = |decimals, limit: &str| AssetConfig {
-        decimals,
-        daily_limit: Some(limit.into()),
-    };
-    BTreeMap::from([
-        ("BTC".into(), asset(8, "10")),
-        ("ETH".into(), asset(18, "200")),
-        ("USDT".into(), asset(6, "1000000")),
-        ("USDC".into(), asset(6, "1000000")),
-    ])
-}
-
 impl Default for WithdrawalConfig {
     fn default() -> Self {
         Self {
-            step_up_ttl_seconds: 300,
-            approval_ttl_seconds: 300,
-            hold_hours: 24,
-            address_cooling_hours: 24,
+            step_up_ttl: Duration::from_secs(300),
+            approval_ttl: Duration::from_secs(300),
+            hold: Duration::from_secs(24 * 3_600),
+            address_cooling: Duration::from_secs(24 * 3_600),
         }
     }
 }
@@ -163,11 +147,13 @@ pub struct ThrottleConfig {
     pub free_failures: i64,
     /// Failures allowed per client IP (IPv6: per /64) before backoff starts.
     pub ip_free_failures: i64,
-    /// Longest backoff, seconds.
-    pub max_backoff_seconds: i64,
+    /// Longest backoff (`max_backoff_seconds`).
+    #[serde(rename = "max_backoff_seconds", with = "super::units::seconds")]
+    pub max_backoff: Duration,
     /// Failures older than this (counted from the latest) are forgotten;
     /// also how long a scope that reached `lock_after` stays refused.
-    pub failure_window_minutes: i64,
+    #[serde(rename = "failure_window_minutes", with = "super::units::minutes")]
+    pub failure_window: Duration,
     /// Sign-ups allowed per client IP (IPv6: per /64) before backoff starts.
     pub signups_per_ip: i64,
     /// Password checks that may wait for a hashing thread; beyond this the
@@ -198,8 +184,8 @@ impl Default for AttestationConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
-            idle_minutes: 15,
-            absolute_hours: 12,
+            idle: Duration::from_secs(15 * 60),
+            absolute: Duration::from_secs(12 * 3_600),
         }
     }
 }
@@ -222,8 +208,8 @@ impl Default for ThrottleConfig {
             lock_after: 100,
             free_failures: 5,
             ip_free_failures: 20,
-            max_backoff_seconds: 900,
-            failure_window_minutes: 60,
+            max_backoff: Duration::from_secs(900),
+            failure_window: Duration::from_secs(3_600),
             signups_per_ip: 10,
             hash_queue: 64,
         }

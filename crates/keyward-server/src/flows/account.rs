@@ -1,26 +1,24 @@
 //! Accounts and sign-in: sign-up, the password step, the key step, sign-out.
 
+use keyward_api::PolicyReason;
+use keyward_api::account::PasswordChanged;
+use keyward_api::keys::CeremonyAnswer;
 use secrecy::SecretString;
-use serde_json::json;
 use uuid::Uuid;
 
+use crate::caller::Client;
 use crate::clock::Millis;
 use crate::db::{Tx, is_unique_violation};
+use crate::domain::audit::AuditEvent;
+use crate::domain::names::Username;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
-use crate::flows::names::Username;
+use crate::flows::assertion;
 use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
+use crate::store::ceremonies::Purpose;
 use crate::store::{api_keys, audit, credentials, logins, users};
 
-/// What the user must do after the password step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Next {
-    /// Answer a security-key challenge.
-    Key,
-    /// The account has no key yet: enrol one.
-    EnrolKey,
-}
+pub use keyward_api::account::Next;
 
 /// Creates an account. It can do nothing until its first key is enrolled.
 pub async fn sign_up(
@@ -50,8 +48,9 @@ pub async fn sign_up(
     }
     let event = audit::Event {
         user_id: Some(user.id),
-        event: "account.created",
-        detail: json!({ "username": user.username }),
+        event: AuditEvent::AccountCreated {
+            username: user.username,
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
@@ -95,8 +94,9 @@ pub async fn password_step(
             throttle::audit_failure(app, &mut tx, failure, user_id, Some(&client.ip)).await?;
             let event = audit::Event {
                 user_id,
-                event: "signin.password_failed",
-                detail: json!({ "username": name.as_str() }),
+                event: AuditEvent::SignInPasswordFailed {
+                    username: name.as_str().into(),
+                },
                 ip: Some(&client.ip),
             };
             audit::append(&mut tx, &event, app.clock.now()).await?;
@@ -118,7 +118,7 @@ pub async fn open_login(
     client: &Client,
     now: Millis,
 ) -> ApiResult<Uuid> {
-    let absolute = i64::try_from(app.config.session.absolute_hours).unwrap_or(12) * 3_600_000;
+    let absolute = crate::clock::millis(app.config.session.absolute);
     let login = logins::LoginRow {
         id: Uuid::new_v4(),
         user_id,
@@ -148,21 +148,15 @@ pub async fn end_login(
     }
     let event = audit::Event {
         user_id: Some(user_id),
-        event: "session.ended",
-        detail: json!({ "login_id": login_id, "reason": reason }),
+        event: AuditEvent::SessionEnded {
+            login_id,
+            reason: reason.into(),
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The username of an account, for throttling keys.
-pub async fn username_of(app: &AppState, user_id: Uuid) -> ApiResult<String> {
-    Ok(users::by_id(&app.db, user_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?
-        .username)
 }
 
 /// Ends a login that timed out, with its audit entry; quiet if already ended.
@@ -177,8 +171,10 @@ pub async fn expire_login(
     if logins::end(&mut tx, user_id, login_id, reason, now).await? {
         let event = audit::Event {
             user_id: Some(user_id),
-            event: "session.ended",
-            detail: json!({ "login_id": login_id, "reason": reason }),
+            event: AuditEvent::SessionEnded {
+                login_id,
+                reason: reason.into(),
+            },
             ip: None,
         };
         audit::append(&mut tx, &event, now).await?;
@@ -192,12 +188,12 @@ pub async fn expire_login(
 /// sessions end — a password change is what an attacker who got in would do.
 pub async fn change_password(
     app: &AppState,
-    who: &crate::auth::SignedIn,
+    (user_id, login_id): (Uuid, Uuid),
     current: SecretString,
     new: SecretString,
     client: &Client,
 ) -> ApiResult<PasswordChanged> {
-    let user = users::by_id(&app.db, who.user_id)
+    let user = users::by_id(&app.db, user_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
     let via = Via::browser(app, client, &user.username);
@@ -216,8 +212,7 @@ pub async fn change_password(
         throttle::audit_failure(app, &mut tx, failure, Some(user.id), Some(&client.ip)).await?;
         let event = audit::Event {
             user_id: Some(user.id),
-            event: "password.change_refused",
-            detail: json!({}),
+            event: AuditEvent::PasswordChangeRefused {},
             ip: Some(&client.ip),
         };
         audit::append(&mut tx, &event, app.clock.now()).await?;
@@ -232,39 +227,84 @@ pub async fn change_password(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     users::set_password(&mut tx, user.id, &hash).await?;
-    users::extend_hold(&mut tx, user.id, now + app.hold_ms(), "password_changed").await?;
-    let ended = logins::end_others(
+    users::extend_hold(
         &mut tx,
         user.id,
-        Some(who.login_id),
-        "password_changed",
-        now,
+        now + app.hold_ms(),
+        PolicyReason::PasswordChanged,
     )
     .await?;
+    let ended =
+        logins::end_others(&mut tx, user.id, Some(login_id), "password_changed", now).await?;
     // Whoever changed the password may have taken the account: the API keys
     // made before stop working everywhere (the user makes new ones).
     let revoked = api_keys::revoke_all(&mut tx, user.id, now).await?;
     api_keys::bump_epoch(&mut tx).await?;
     let event = audit::Event {
         user_id: Some(user.id),
-        event: "password.changed",
-        detail: json!({ "sessions_ended": ended, "api_keys_revoked": revoked }),
+        event: AuditEvent::PasswordChanged {
+            sessions_ended: ended,
+            api_keys_revoked: revoked,
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     app.verifier.invalidate();
     Ok(PasswordChanged {
+        changed: true,
         sessions_ended: ended,
         api_keys_revoked: revoked,
     })
 }
 
-/// What a password change ended.
-#[derive(Debug, Clone, Copy)]
-pub struct PasswordChanged {
-    /// The user's other sessions.
-    pub sessions_ended: u64,
-    /// The user's API keys.
-    pub api_keys_revoked: u64,
+/// A finished key step of sign-in.
+pub struct SignedInWithKey {
+    /// The new login.
+    pub login_id: Uuid,
+    /// When the key answered.
+    pub at: Millis,
+    /// The account's username (for the device cookie).
+    pub username: String,
+}
+
+/// The key step of sign-in: verifies the assertion, opens the login, clears
+/// the account's failure count and audits it, in one transaction.
+pub async fn sign_in_with_key(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+    answer: CeremonyAnswer,
+) -> ApiResult<SignedInWithKey> {
+    let uv = app.config.user_verification.sign_in;
+    let mut done = assertion::finish(
+        app,
+        user_id,
+        client,
+        assertion::Sender::Browser,
+        Purpose::SignIn,
+        answer.ceremony,
+        answer.credential,
+        uv,
+    )
+    .await?;
+    let now = app.clock.now();
+    let login_id = open_login(app, &mut done.tx, user_id, client, now).await?;
+    throttle::reset_account(&mut done.tx, &done.account_scope).await?;
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: AuditEvent::SignInSucceeded {
+            key_id: done.credential.id,
+            login_id,
+            user_verified: done.user_verified,
+        },
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut done.tx, &event, now).await?;
+    done.tx.commit().await?;
+    Ok(SignedInWithKey {
+        login_id,
+        at: now,
+        username: done.username,
+    })
 }

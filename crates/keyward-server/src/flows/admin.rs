@@ -7,19 +7,20 @@ use keyward_access::token::{self, TokenKind};
 use keyward_fido::credential::key_from_json;
 use keyward_fido::{AssertionEvidence, FidoError, PublicKeyBytes, verify_evidence};
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::config::Config;
 use crate::db::Db;
-use crate::flows::names::Username;
+use crate::domain::audit::{AuditEvent, Locked};
+use crate::domain::details::canonical_json;
+use crate::domain::names::Username;
+use crate::flows::step_ups::approval;
 use crate::flows::throttle::account_prefixes;
-use crate::flows::{approval, signing};
-use crate::on_db;
-use crate::stepup::details::canonical_json;
-use crate::store::audit::{self, AuditRow};
+use crate::signing;
+use crate::store::audit;
 use crate::store::service_keys::{self, ServiceKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
 use crate::store::{api_keys, credentials, logins, throttle, users};
@@ -86,8 +87,14 @@ pub async fn create_service_key(
         revoked_at: None,
     };
     service_keys::insert(db, &row, token.hash.as_bytes()).await?;
-    let detail = json!({ "id": row.id, "name": row.name, "prefix": row.prefix, "scopes": row.scopes, "by": BY });
-    audit_alone(db, "service_key.created", detail, now).await?;
+    let created = AuditEvent::ServiceKeyCreated {
+        id: row.id,
+        name: row.name.clone(),
+        prefix: row.prefix.clone(),
+        scopes: row.scopes.clone(),
+        by: BY.into(),
+    };
+    audit_alone(db, created, now).await?;
     Ok((row, token.plaintext))
 }
 
@@ -95,8 +102,8 @@ pub async fn create_service_key(
 pub async fn revoke_service_key(db: &Db, id: Uuid, now: Millis) -> anyhow::Result<bool> {
     let revoked = service_keys::revoke(db, id, now).await?;
     if revoked {
-        let detail = json!({ "id": id, "by": BY });
-        audit_alone(db, "service_key.revoked", detail, now).await?;
+        let by = BY.into();
+        audit_alone(db, AuditEvent::ServiceKeyRevoked { id, by }, now).await?;
     }
     Ok(revoked)
 }
@@ -104,24 +111,26 @@ pub async fn revoke_service_key(db: &Db, id: Uuid, now: Millis) -> anyhow::Resul
 /// Rotates the approval-token signing key; returns the new `kid`.
 pub async fn rotate_signing_key(db: &Db, now: Millis) -> anyhow::Result<String> {
     let kid = signing::rotate(db, now).await?;
-    let detail = json!({ "kid": kid, "by": BY });
-    audit_alone(db, "signing_key.rotated", detail, now).await?;
+    let rotated = AuditEvent::SigningKeyRotated {
+        kid: kid.clone(),
+        by: BY.into(),
+    };
+    audit_alone(db, rotated, now).await?;
     Ok(kid)
 }
 
 /// An operator event (no client address: the CLI runs on the server host).
-fn event(user_id: Option<Uuid>, event: &str, detail: Value) -> audit::Event<'_> {
+fn event(user_id: Option<Uuid>, event: AuditEvent) -> audit::Event<'static> {
     audit::Event {
         user_id,
         event,
-        detail,
         ip: None,
     }
 }
 
 /// Appends one operator event in its own transaction.
-async fn audit_alone(db: &Db, name: &str, detail: Value, now: Millis) -> anyhow::Result<()> {
-    Ok(audit::append_alone(db, &event(None, name, detail), now).await?)
+async fn audit_alone(db: &Db, e: AuditEvent, now: Millis) -> anyhow::Result<()> {
+    Ok(audit::append_alone(db, &event(None, e), now).await?)
 }
 
 /// The account with this (not yet normalised) username.
@@ -144,11 +153,11 @@ pub async fn lock_account(db: &Db, username: &str, now: Millis) -> anyhow::Resul
     let ended = logins::end_others(&mut tx, user.id, None, "account_locked", now).await?;
     // Cached API-key state on every instance must see the lock.
     api_keys::bump_epoch(&mut tx).await?;
-    let locked = event(
-        Some(user.id),
-        "account.locked",
-        json!({ "by": BY, "sessions_ended": ended }),
-    );
+    let locked = Locked::Operator {
+        by: BY.into(),
+        sessions_ended: ended,
+    };
+    let locked = event(Some(user.id), AuditEvent::AccountLocked(locked));
     audit::append(&mut tx, &locked, now).await?;
     tx.commit().await?;
     Ok(true)
@@ -177,13 +186,12 @@ pub async fn unlock_account(db: &Db, username: &str, now: Millis) -> anyhow::Res
         return Ok(Unlocked { lock, scopes });
     }
     api_keys::bump_epoch(&mut tx).await?;
-    let detail = json!({ "by": BY, "lock_lifted": lock, "throttles_cleared": scopes });
-    audit::append(
-        &mut tx,
-        &event(Some(user.id), "account.unlocked", detail),
-        now,
-    )
-    .await?;
+    let unlocked = AuditEvent::AccountUnlocked {
+        by: BY.into(),
+        lock_lifted: lock,
+        throttles_cleared: scopes,
+    };
+    audit::append(&mut tx, &event(Some(user.id), unlocked), now).await?;
     tx.commit().await?;
     Ok(Unlocked { lock, scopes })
 }
@@ -417,18 +425,4 @@ async fn check_key(db: &Db, row: &StepUpRow, ev: &AssertionEvidence) -> anyhow::
     } else {
         Outcome::Failed(format!("public key is not enrolled key {key_id}'s"))
     })
-}
-
-/// The `seq` of the first audit entry at or after `since`, if any.
-pub async fn first_audit_seq_since(db: &Db, since: Millis) -> anyhow::Result<Option<i64>> {
-    Ok(on_db!(db, c => sqlx::query_scalar::<_, Option<i64>>(
-        "SELECT MIN(seq) FROM audit_log WHERE at >= $1").bind(since).fetch_one(c).await)?)
-}
-
-/// Up to `limit` audit entries from `seq` on, in chain order.
-pub async fn audit_page(db: &Db, from_seq: i64, limit: i64) -> anyhow::Result<Vec<AuditRow>> {
-    Ok(on_db!(db, c => sqlx::query_as::<_, AuditRow>(
-        "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
-         WHERE seq >= $1 ORDER BY seq LIMIT $2")
-        .bind(from_seq).bind(limit).fetch_all(c).await)?)
 }

@@ -3,16 +3,21 @@
 //! approves exactly what is created), listed, revoked. The secret is shown
 //! once; only its hash is stored.
 
+pub mod verify;
+
+use keyward_api::api_keys::ApiKey;
+use keyward_api::{PolicyReason, StepUpStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::caller::Client;
 use crate::clock::rfc3339;
+use crate::domain::audit::{AuditEvent, Revoked};
+use crate::domain::details::{Canonical, Details, canonicalise, ip_network};
+use crate::domain::policy::{self, AccountFacts, Decision};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
-use crate::flows::stepup::{self, Requester};
+use crate::flows::step_ups::{self as step_up_flow, Requester};
 use crate::state::AppState;
-use crate::stepup::details::{Canonical, Details, canonicalise, ip_network};
-use crate::stepup::policy::{self, AccountFacts, Decision};
 use crate::store::api_keys::{self, ApiKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
 use crate::store::{audit, users};
@@ -56,7 +61,11 @@ pub fn effective(app: &AppState, details: &Value) -> ApiResult<Canonical> {
     }
     let mut clamped = details.clone();
     clamped["expires_in_days"] = json!(days);
-    canonicalise("api_key.create", &clamped, &app.config.assets)
+    Ok(canonicalise(
+        "api_key.create",
+        &clamped,
+        &app.config.assets,
+    )?)
 }
 
 /// Creates the `api_key.create` step-up the user must approve.
@@ -67,10 +76,11 @@ pub async fn request(
     client: &Client,
 ) -> ApiResult<StepUpRow> {
     let canonical = effective(app, details)?;
-    let (row, _) = stepup::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
-    if row.status != "pending" {
+    let (row, _) =
+        step_up_flow::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
+    if row.status() != StepUpStatus::Pending {
         return Err(ApiError::PolicyRefused {
-            reason: row.reason.unwrap_or_else(|| row.status.clone()),
+            reason: row.reason().unwrap_or(PolicyReason::PolicyUnavailable),
         });
     }
     Ok(row)
@@ -106,10 +116,10 @@ pub async fn create(
         .await?
         .filter(|r| r.user_id == user_id && r.action == "api_key.create");
     let row = row.ok_or(ApiError::NotFound("step-up"))?;
-    match row.status.as_str() {
-        "approved" => {}
-        "redeemed" => return Err(ApiError::AlreadyRedeemed),
-        other => return Err(ApiError::NotApproved(other.into())),
+    match row.status() {
+        StepUpStatus::Approved => {}
+        StepUpStatus::Redeemed => return Err(ApiError::AlreadyRedeemed),
+        other => return Err(ApiError::NotApproved(other.as_str().into())),
     }
     if row.approval_expires_at.is_none_or(|t| t <= now) {
         return Err(ApiError::ApprovalExpired);
@@ -123,13 +133,11 @@ pub async fn create(
         ..AccountFacts::default()
     };
     if let Decision::Denied { reason } = policy::decide(canonical.action, &account, None, now) {
-        return Err(ApiError::PolicyRefused {
-            reason: reason.into(),
-        });
+        return Err(ApiError::PolicyRefused { reason });
     }
     let cfg = &app.config.api_keys;
     if api_keys::count_live(&mut tx, user_id, now).await? >= cfg.max_per_user {
-        return Err(ApiError::TooManyKeys(cfg.max_per_user));
+        return Err(ApiError::TooManyApiKeys(cfg.max_per_user));
     }
     // `effective` set the lifetime the user approved; every key expires.
     let days = spec.expires_in_days.unwrap_or(cfg.max_days_without_ip);
@@ -157,13 +165,24 @@ pub async fn create(
     };
     api_keys::insert(&mut tx, &key, token.hash.as_bytes()).await?;
     if spec.scopes.iter().any(|s| s == "withdraw") {
-        users::extend_hold(&mut tx, user_id, now + app.hold_ms(), "api_key_withdraw").await?;
+        users::extend_hold(
+            &mut tx,
+            user_id,
+            now + app.hold_ms(),
+            PolicyReason::ApiKeyWithdraw,
+        )
+        .await?;
     }
-    let detail = json!({ "key_id": key.id, "prefix": key.prefix, "scopes": spec.scopes, "ip_allowlist": spec.ip_allowlist, "expires_at": expires_at, "step_up_id": step_up_id });
     let event = audit::Event {
         user_id: Some(user_id),
-        event: "api_key.created",
-        detail,
+        event: AuditEvent::ApiKeyCreated {
+            key_id: key.id,
+            prefix: key.prefix.clone(),
+            scopes: spec.scopes.clone(),
+            ip_allowlist: spec.ip_allowlist.clone(),
+            expires_at,
+            step_up_id,
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
@@ -175,18 +194,18 @@ pub async fn create(
 }
 
 /// The API view of a key (never the secret).
-pub fn view(k: &ApiKeyRow) -> Value {
-    json!({
-        "id": k.id,
-        "label": k.label,
-        "prefix": k.prefix,
-        "scopes": k.scopes.split(' ').collect::<Vec<_>>(),
-        "ip_allowlist": serde_json::from_str::<Value>(&k.ip_allowlist).unwrap_or(Value::Null),
-        "created_at": rfc3339(k.created_at),
-        "expires_at": k.expires_at.map(rfc3339),
-        "last_used_at": k.last_used_at.map(rfc3339),
-        "revoked_at": k.revoked_at.map(rfc3339),
-    })
+pub fn view(k: &ApiKeyRow) -> ApiKey {
+    ApiKey {
+        id: k.id,
+        label: k.label.clone(),
+        prefix: k.prefix.clone(),
+        scopes: k.scopes.split(' ').map(str::to_owned).collect(),
+        ip_allowlist: serde_json::from_str(&k.ip_allowlist).unwrap_or_default(),
+        created_at: rfc3339(k.created_at),
+        expires_at: k.expires_at.map(rfc3339),
+        last_used_at: k.last_used_at.map(rfc3339),
+        revoked_at: k.revoked_at.map(rfc3339),
+    }
 }
 
 /// Revokes one key (`Some`) or all (`None`) of the user's keys, at once here
@@ -199,27 +218,40 @@ pub async fn revoke(
 ) -> ApiResult<u64> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (count, detail) = match id {
-        Some(id) => {
-            let prefix = api_keys::revoke(&mut tx, user_id, id, now)
+    let (count, revoked) = match id {
+        Some(key_id) => {
+            let prefix = api_keys::revoke(&mut tx, user_id, key_id, now)
                 .await?
                 .ok_or(ApiError::NotFound("api key"))?;
-            (1, json!({ "key_id": id, "prefix": prefix }))
+            (1, Revoked::One { key_id, prefix })
         }
         None => {
-            let n = api_keys::revoke_all(&mut tx, user_id, now).await?;
-            (n, json!({ "all": true, "count": n }))
+            let count = api_keys::revoke_all(&mut tx, user_id, now).await?;
+            (count, Revoked::All { all: true, count })
         }
     };
     api_keys::bump_epoch(&mut tx).await?;
     let event = audit::Event {
         user_id: Some(user_id),
-        event: "api_key.revoked",
-        detail,
+        event: AuditEvent::ApiKeyRevoked(revoked),
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     app.verifier.invalidate();
     Ok(count)
+}
+
+/// Removes and returns the `step_up_id` member of an API-key creation body;
+/// the rest are the details to create.
+pub fn take_step_up_id(body: &mut Value) -> ApiResult<Uuid> {
+    body.as_object_mut()
+        .and_then(|o| o.remove("step_up_id"))
+        .and_then(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "step_up_id",
+                "the id of the approved api_key.create step-up is required",
+            )
+        })
 }

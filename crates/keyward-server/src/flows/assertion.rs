@@ -4,21 +4,22 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_api::keys::CeremonyOptions;
 use keyward_fido::credential::{key_from_json, key_to_json};
 use keyward_fido::wire::{PublicKeyCredential, SecurityKey};
 use keyward_fido::{FidoError, UserVerification};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
+use crate::caller::Client;
 use crate::db::Tx;
+use crate::domain::audit::AuditEvent;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
-use crate::flows::account::username_of;
 use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
-use crate::store::audit;
 use crate::store::ceremonies::{self, Purpose};
 use crate::store::credentials::{self, CredentialRow};
+use crate::store::{audit, users};
 
 /// What a ceremony must be for: a purpose, and for step-ups the step-up id.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +49,7 @@ pub async fn save_ceremony(
     let bound = bound.into();
     let id = Uuid::new_v4();
     let now = app.clock.now();
-    let ttl = i64::try_from(app.config.ceremony_ttl_seconds).unwrap_or(300) * 1000;
+    let ttl = crate::clock::millis(app.config.ceremony_ttl);
     let state = serde_json::to_string(state).map_err(|e| ApiError::Internal(e.into()))?;
     let row = ceremonies::NewCeremony {
         id,
@@ -107,18 +108,30 @@ async fn key_list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<SecurityKey>> 
     Ok(keys)
 }
 
-/// Starts an assertion against all of the user's keys.
-/// Returns `{ "ceremony": id, "publicKey": PublicKeyCredentialRequestOptions }`.
+/// Starts an assertion against all of the user's keys: the ceremony id and
+/// the `PublicKeyCredentialRequestOptions` for the browser.
 pub async fn start(
     app: &AppState,
     user_id: Uuid,
     purpose: Purpose,
     uv: UserVerification,
-) -> ApiResult<Value> {
+) -> ApiResult<CeremonyOptions> {
     let keys = key_list(app, user_id).await?;
     let (options, state) = app.fido.start_authentication(&keys, uv)?;
     let ceremony = save_ceremony(app, user_id, purpose, &state).await?;
-    Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
+    ceremony_options(ceremony, &options.public_key)
+}
+
+/// `{ceremony, publicKey}` for the browser.
+pub fn ceremony_options(
+    ceremony: Uuid,
+    public_key: &impl serde::Serialize,
+) -> ApiResult<CeremonyOptions> {
+    let public_key = serde_json::to_value(public_key).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(CeremonyOptions {
+        ceremony,
+        public_key,
+    })
 }
 
 /// Starts an assertion for step-up `subject` whose challenge is `challenge`
@@ -129,7 +142,7 @@ pub async fn start_bound(
     subject: Uuid,
     uv: UserVerification,
     challenge: [u8; 32],
-) -> ApiResult<Value> {
+) -> ApiResult<CeremonyOptions> {
     let keys = key_list(app, user_id).await?;
     let (options, state) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
     let bound = Bound {
@@ -137,7 +150,7 @@ pub async fn start_bound(
         subject: Some(subject),
     };
     let ceremony = save_ceremony(app, user_id, bound, &state).await?;
-    Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
+    ceremony_options(ceremony, &options.public_key)
 }
 
 /// A verified assertion whose counter update is written but not committed:
@@ -298,8 +311,9 @@ async fn refuse(app: &AppState, who: &Answerer<'_>, err: ApiError) -> ApiError {
         throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
         let event = audit::Event {
             user_id: Some(who.user_id),
-            event: "key.assertion_refused",
-            detail: json!({ "reason": reason }),
+            event: AuditEvent::KeyAssertionRefused {
+                reason: reason.into(),
+            },
             ip: Some(&who.client.ip),
         };
         audit::append(&mut tx, &event, app.clock.now()).await?;
@@ -321,12 +335,12 @@ async fn possible_clone(app: &AppState, who: &Answerer<'_>, credential_id: &[u8]
         let mut tx = app.db.begin().await?;
         let key = credentials::mark_possibly_cloned(&mut tx, who.user_id, credential_id).await?;
         throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
-        let detail =
-            json!({ "key_id": key, "credential_id": URL_SAFE_NO_PAD.encode(credential_id) });
         let event = audit::Event {
             user_id: Some(who.user_id),
-            event: "key.possibly_cloned",
-            detail,
+            event: AuditEvent::KeyPossiblyCloned {
+                key_id: key,
+                credential_id: URL_SAFE_NO_PAD.encode(credential_id),
+            },
             ip: Some(&who.client.ip),
         };
         audit::append(&mut tx, &event, app.clock.now()).await?;
@@ -341,4 +355,12 @@ async fn possible_clone(app: &AppState, who: &Answerer<'_>, credential_id: &[u8]
         },
         Err(e) => e,
     }
+}
+
+/// The username of an account, for throttling keys.
+pub async fn username_of(app: &AppState, user_id: Uuid) -> ApiResult<String> {
+    Ok(users::by_id(&app.db, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?
+        .username)
 }

@@ -2,19 +2,24 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use keyward_api::PolicyReason;
+use keyward_api::keys::{CeremonyAnswer, CeremonyOptions, Key};
 use keyward_fido::credential::key_to_json;
 use keyward_fido::wire::RegisterPublicKeyCredential;
 use keyward_fido::{EnrolledKey, RegistrationState};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::{MayEnrol, SignedIn};
+use crate::caller::Client;
+use crate::clock::{Millis, rfc3339};
 use crate::db::is_unique_violation;
+use crate::domain::audit::AuditEvent;
+use crate::domain::names::KeyLabel;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
-use crate::flows::account::{open_login, username_of};
-use crate::flows::assertion::{save_ceremony, take_ceremony, user_keys};
-use crate::flows::names::KeyLabel;
+use crate::flows::account::open_login;
+use crate::flows::assertion::username_of;
+use crate::flows::assertion::{self, save_ceremony, take_ceremony, user_keys};
 use crate::state::AppState;
 use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow, UNIQUE_CREDENTIAL_ID};
@@ -29,8 +34,8 @@ fn check_may_enrol(app: &AppState, who: &MayEnrol, existing: usize) -> ApiResult
     }
 }
 
-/// Starts enrolling a key. Returns `{ ceremony, publicKey }`.
-pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<Value> {
+/// Starts enrolling a key: the ceremony and the creation options.
+pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<CeremonyOptions> {
     let existing = user_keys(app, who.user_id).await?;
     check_may_enrol(app, who, existing.len())?;
     let username = username_of(app, who.user_id).await?;
@@ -42,7 +47,7 @@ pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<Value>
         .fido
         .start_registration(who.user_id, &username, exclude)?;
     let ceremony = save_ceremony(app, who.user_id, Purpose::Register, &state).await?;
-    Ok(json!({ "ceremony": ceremony, "publicKey": options.public_key }))
+    crate::flows::assertion::ceremony_options(ceremony, &options.public_key)
 }
 
 /// The result of enrolling: the new key, and the login opened if this was
@@ -84,8 +89,9 @@ pub async fn finish_enrolment(
             };
             let event = audit::Event {
                 user_id: Some(who.user_id),
-                event: "key.enrolment_refused",
-                detail: json!({ "reason": reason }),
+                event: AuditEvent::KeyEnrolmentRefused {
+                    reason: reason.into(),
+                },
                 ip: Some(&client.ip),
             };
             audit::append_alone(&app.db, &event, app.clock.now()).await?;
@@ -127,22 +133,28 @@ async fn store_key(
             e.into()
         });
     }
-    let detail = json!({
-        "key_id": row.id, "label": row.label, "aaguid": row.aaguid,
-        "attestation_format": row.attestation_format,
-        "credential_id": URL_SAFE_NO_PAD.encode(&row.credential_id),
-    });
     let event = audit::Event {
         user_id: Some(who.user_id),
-        event: "key.enrolled",
-        detail,
+        event: AuditEvent::KeyEnrolled {
+            key_id: row.id,
+            label: row.label.clone(),
+            aaguid: row.aaguid,
+            attestation_format: row.attestation_format.clone(),
+            credential_id: URL_SAFE_NO_PAD.encode(&row.credential_id),
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
     let new_login = match who.signed_in {
         // Another key on an existing account is a security change: hold withdrawals.
         Some(_) => {
-            users::extend_hold(&mut tx, who.user_id, now + app.hold_ms(), "key_added").await?;
+            users::extend_hold(
+                &mut tx,
+                who.user_id,
+                now + app.hold_ms(),
+                PolicyReason::KeyAdded,
+            )
+            .await?;
             None
         }
         // The first key completes sign-up (there is nothing to withdraw yet).
@@ -171,8 +183,10 @@ pub async fn rename(
     }
     let event = audit::Event {
         user_id: Some(who.user_id),
-        event: "key.renamed",
-        detail: json!({ "key_id": key_id, "label": label.as_str() }),
+        event: AuditEvent::KeyRenamed {
+            key_id,
+            label: label.as_str().into(),
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
@@ -196,8 +210,7 @@ pub async fn confirm(
     }
     let event = audit::Event {
         user_id: Some(who.user_id),
-        event: "key.confirmed",
-        detail: json!({ "key_id": key_id }),
+        event: AuditEvent::KeyConfirmed { key_id },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
@@ -234,14 +247,69 @@ pub async fn remove(
     }
     let ended =
         logins::end_others(&mut tx, who.user_id, Some(who.login_id), "key_removed", now).await?;
-    users::extend_hold(&mut tx, who.user_id, now + app.hold_ms(), "key_removed").await?;
+    users::extend_hold(
+        &mut tx,
+        who.user_id,
+        now + app.hold_ms(),
+        PolicyReason::KeyRemoved,
+    )
+    .await?;
     let event = audit::Event {
         user_id: Some(who.user_id),
-        event: "key.removed",
-        detail: json!({ "key_id": key_id, "sessions_ended": ended }),
+        event: AuditEvent::KeyRemoved {
+            key_id,
+            sessions_ended: ended,
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(ended)
+}
+
+/// The API view of a key.
+pub fn view(k: &CredentialRow) -> Key {
+    Key {
+        id: k.id,
+        label: k.label.clone(),
+        credential_id: URL_SAFE_NO_PAD.encode(&k.credential_id),
+        aaguid: k.aaguid,
+        attestation_format: k.attestation_format.clone(),
+        created_at: rfc3339(k.created_at),
+        last_used_at: k.last_used_at.map(rfc3339),
+        possibly_cloned: k.possibly_cloned,
+    }
+}
+
+/// A fresh key assertion for sensitive changes: verified and audited in one
+/// transaction. Returns when the key answered.
+pub async fn reauthenticate(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+    answer: CeremonyAnswer,
+) -> ApiResult<Millis> {
+    let uv = app.config.user_verification.key_management;
+    let mut done = assertion::finish(
+        app,
+        user_id,
+        client,
+        assertion::Sender::Browser,
+        Purpose::Reauth,
+        answer.ceremony,
+        answer.credential,
+        uv,
+    )
+    .await?;
+    let now = app.clock.now();
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: AuditEvent::ReauthSucceeded {
+            key_id: done.credential.id,
+        },
+        ip: Some(&client.ip),
+    };
+    audit::append(&mut done.tx, &event, now).await?;
+    done.tx.commit().await?;
+    Ok(now)
 }

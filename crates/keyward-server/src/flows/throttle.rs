@@ -21,13 +21,13 @@
 
 use std::net::IpAddr;
 
-use serde_json::json;
 use uuid::Uuid;
 
+use crate::caller::Client;
 use crate::clock::Millis;
 use crate::db::Tx;
+use crate::domain::audit::{AuditEvent, Locked};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
 use crate::state::AppState;
 use crate::store::throttle::{self, Schedule};
 use crate::store::{audit, users};
@@ -134,8 +134,8 @@ fn account_rule(app: &AppState) -> Schedule {
     Schedule {
         free: t.free_failures,
         lock_after: t.lock_after,
-        window_ms: t.failure_window_minutes.saturating_mul(60_000),
-        max_backoff_ms: t.max_backoff_seconds.saturating_mul(1000),
+        window_ms: crate::clock::millis(t.failure_window),
+        max_backoff_ms: crate::clock::millis(t.max_backoff),
     }
 }
 
@@ -311,11 +311,14 @@ pub async fn audit_failure(
     ip: Option<&str>,
 ) -> ApiResult<()> {
     if let Some((scope, failures)) = failure.locked {
-        let minutes = app.config.throttle.failure_window_minutes;
+        let minutes = app.config.throttle.failure_window.as_secs() / 60;
         let event = audit::Event {
             user_id,
-            event: "account.locked",
-            detail: json!({ "failures": failures, "scope": scope, "minutes": minutes }),
+            event: AuditEvent::AccountLocked(Locked::Throttle {
+                failures,
+                scope,
+                minutes,
+            }),
             ip,
         };
         audit::append(tx, &event, app.clock.now()).await?;
@@ -334,7 +337,7 @@ pub async fn reset_account(tx: &mut Tx, attempt_key: &str) -> ApiResult<()> {
 pub async fn refuse_if_locked(app: &AppState, user_id: Uuid) -> ApiResult<()> {
     if users::locked_at(&app.db, user_id).await?.is_some() {
         crate::metrics::throttled("account_locked");
-        return Err(ApiError::Locked);
+        return Err(ApiError::AccountLocked);
     }
     Ok(())
 }

@@ -2,8 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use keyward_api::Problem;
+use keyward_api::account::{AuditEvent, AuditPage};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -11,7 +13,6 @@ use utoipa_axum::routes;
 use crate::auth::SignedIn;
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::audit;
 
@@ -32,31 +33,29 @@ struct Page {
 /// The user's own security events, newest first.
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", security(("session" = [])), params(Page),
     responses(
-        (status = 200, description = "Events", body = schemas::AuditPage),
-        (status = 422, description = "validation", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Events", body = AuditPage),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn list(
     State(app): State<AppState>,
     who: SignedIn,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuditPage>> {
     let Query(page) = page.map_err(|e| ApiError::invalid("limit", e.body_text()))?;
     let limit = page.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 500"));
     }
     let rows = audit::for_user(&app.db, who.user_id, limit).await?;
-    let events: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "seq": r.seq,
-                "at": rfc3339(r.at),
-                "event": r.event,
-                "detail": serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
-                "ip": r.ip,
-            })
+    let events = rows
+        .into_iter()
+        .map(|r| AuditEvent {
+            seq: r.seq,
+            at: rfc3339(r.at),
+            detail: serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
+            event: r.event,
+            ip: r.ip,
         })
         .collect();
-    Ok(Json(json!({ "events": events })))
+    Ok(Json(AuditPage { events }))
 }

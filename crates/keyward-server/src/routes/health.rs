@@ -2,12 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use keyward_api::operations::Health;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiResult;
-use crate::routes::schemas;
 use crate::state::AppState;
 
 /// `/healthz` and `/readyz`.
@@ -19,15 +18,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Up", body = schemas::Health)))]
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+    responses((status = 200, description = "Up", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        database: None,
+    })
 }
 
 /// Ready when the database answers (migrations ran before the server bound).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready", body = schemas::Health)))]
-async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+    responses((status = 200, description = "Ready", body = Health)))]
+async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Health>> {
     // Not ready (fail closed) unless the database answers, every embedded
     // migration is applied, and a signing key can be loaded.
     app.db
@@ -53,7 +55,8 @@ async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Value>> {
             "no signing key"
         )));
     }
-    Ok(Json(
-        json!({ "status": "ready", "database": app.db.backend() }),
-    ))
+    Ok(Json(Health {
+        status: "ready".into(),
+        database: Some(app.db.backend().into()),
+    }))
 }

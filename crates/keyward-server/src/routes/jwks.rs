@@ -3,13 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
-use serde_json::Value;
+use keyward_api::operations::Jwks;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiResult;
-use crate::flows::signing;
-use crate::routes::schemas;
+use crate::signing;
 use crate::state::AppState;
 
 /// `/.well-known/jwks.json`.
@@ -19,10 +18,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The public keys of the approval tokens (shared by all instances).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "operations",
-    responses((status = 200, description = "JSON Web Key Set", body = schemas::Jwks)))]
+    responses((status = 200, description = "JSON Web Key Set", body = Jwks)))]
 async fn jwks(
     State(app): State<AppState>,
-) -> ApiResult<([(header::HeaderName, &'static str); 1], Json<Value>)> {
+) -> ApiResult<([(header::HeaderName, &'static str); 1], Json<Jwks>)> {
     // Cacheable briefly. After a rotation the new key signs at once, so a
     // verifier that meets an unknown `kid` must refetch rather than refuse.
     Ok((

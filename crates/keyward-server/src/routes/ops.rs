@@ -34,8 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", body = String,
             content_type = "text/plain; version=0.0.4"),
-        (status = 401, description = "invalid-service-key", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "insufficient-scope", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid-service-key", body = keyward_api::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "insufficient-scope", body = keyward_api::Problem, content_type = "application/problem+json"),
     ))]
 async fn metrics(State(app): State<AppState>, service: Service) -> ApiResult<Response> {
     service.require("metrics")?;

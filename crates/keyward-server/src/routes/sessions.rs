@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use keyward_api::account::{SessionList, SessionView};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -13,7 +13,6 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::account;
-use crate::routes::schemas;
 use crate::state::AppState;
 use crate::store::logins;
 
@@ -26,24 +25,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The user's active sessions.
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("session" = [])),
-    responses((status = 200, description = "Sessions", body = schemas::SessionList)))]
-async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<Value>> {
+    responses((status = 200, description = "Sessions", body = SessionList)))]
+async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<SessionList>> {
     let active = logins::active_for_user(&app.db, who.user_id, app.clock.now()).await?;
-    let sessions: Vec<Value> = active
-        .iter()
-        .map(|l| {
-            json!({
-                "id": l.id,
-                "created_at": rfc3339(l.created_at),
-                "last_seen_at": rfc3339(l.last_seen_at),
-                "expires_at": rfc3339(l.expires_at),
-                "ip": l.ip,
-                "user_agent": l.user_agent,
-                "current": l.id == who.login_id,
-            })
+    let sessions = active
+        .into_iter()
+        .map(|l| SessionView {
+            current: l.id == who.login_id,
+            id: l.id,
+            created_at: rfc3339(l.created_at),
+            last_seen_at: rfc3339(l.last_seen_at),
+            expires_at: rfc3339(l.expires_at),
+            ip: l.ip,
+            user_agent: l.user_agent,
         })
         .collect();
-    Ok(Json(json!({ "sessions": sessions })))
+    Ok(Json(SessionList { sessions }))
 }
 
 /// Ends a session (this one included).

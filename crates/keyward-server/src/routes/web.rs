@@ -242,4 +242,58 @@ mod tests {
             );
         }
     }
+
+    /// The pages' messages are keyed by the shared catalogues: every
+    /// problem slug the messages handle and every policy reason they
+    /// explain exists, and every policy reason has its explanation. A kind
+    /// renamed or added on the server fails here, not in front of a user.
+    #[test]
+    fn the_pages_messages_follow_the_catalogues() {
+        use keyward_api::{PolicyReason, ProblemKind};
+        let messages = PUBLIC
+            .get_file("assets/js/messages.js")
+            .and_then(|f| f.contents_utf8())
+            .unwrap_or_default();
+        let quoted = |text: &str, before: &str, after: &str| -> Vec<String> {
+            text.split(before)
+                .skip(1)
+                .filter_map(|rest| rest.split_once(after).map(|(name, _)| name.to_owned()))
+                .collect()
+        };
+        let from_problem = messages
+            .split_once("function fromProblem(")
+            .and_then(|(_, rest)| rest.split_once("\n}\n"))
+            .map(|(body, _)| body)
+            .unwrap_or_default();
+        let slugs = quoted(from_problem, "case '", "':");
+        assert!(slugs.len() > 20, "no problem cases found");
+        for slug in slugs.iter().filter(|s| *s != "network") {
+            assert!(
+                ProblemKind::from_type(slug).is_some(),
+                "messages.js handles `{slug}`, which is no problem kind"
+            );
+        }
+        let policy = messages
+            .split_once("export const POLICY = {")
+            .and_then(|(_, rest)| rest.split_once("};"))
+            .map(|(body, _)| body)
+            .unwrap_or_default();
+        let explained: Vec<String> = policy
+            .lines()
+            .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k.to_owned()))
+            .collect();
+        for key in &explained {
+            assert_ne!(
+                PolicyReason::parse(key),
+                PolicyReason::Unknown,
+                "POLICY explains `{key}`, which is no policy reason"
+            );
+        }
+        for reason in PolicyReason::all() {
+            assert!(
+                explained.iter().any(|k| k == reason.as_str()),
+                "POLICY does not explain `{reason}`"
+            );
+        }
+    }
 }

@@ -3,14 +3,14 @@
 //! chain at that row. Entries are appended inside the transaction of the
 //! change they record.
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::db::{on_db, on_tx};
+use crate::domain::audit::AuditEvent;
 
 /// One audit entry as stored.
 #[derive(Debug, Clone, FromRow)]
@@ -38,10 +38,8 @@ pub struct AuditRow {
 pub struct Event<'a> {
     /// The user it concerns.
     pub user_id: Option<Uuid>,
-    /// Event name.
-    pub event: &'a str,
-    /// Details.
-    pub detail: Value,
+    /// What happened.
+    pub event: AuditEvent,
     /// Client address.
     pub ip: Option<&'a str>,
 }
@@ -69,11 +67,11 @@ pub async fn append(tx: &mut Tx, e: &Event<'_>, now: Millis) -> Result<(), sqlx:
     let (seq, prev): (i64, String) = on_tx!(tx, c => sqlx::query_as(
         "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(c).await)?;
-    let detail = e.detail.to_string();
-    let hash = entry_hash(seq, now, e.user_id, e.event, &detail, e.ip, &prev);
+    let (name, detail) = (e.event.name(), e.event.detail().to_string());
+    let hash = entry_hash(seq, now, e.user_id, name, &detail, e.ip, &prev);
     on_tx!(tx, c => sqlx::query(
         "INSERT INTO audit_log (seq, at, user_id, event, detail, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
-        .bind(seq).bind(now).bind(e.user_id).bind(e.event).bind(&detail).bind(e.ip).bind(&prev).bind(&hash)
+        .bind(seq).bind(now).bind(e.user_id).bind(name).bind(&detail).bind(e.ip).bind(&prev).bind(&hash)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -198,4 +196,18 @@ pub async fn verify_chain(db: &Db) -> Result<Result<i64, BrokenLink>, sqlx::Erro
             Ok(verdict)
         }
     }
+}
+
+/// The `seq` of the first audit entry at or after `since`, if any.
+pub async fn first_seq_since(db: &Db, since: Millis) -> Result<Option<i64>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MIN(seq) FROM audit_log WHERE at >= $1").bind(since).fetch_one(c).await)
+}
+
+/// Up to `limit` audit entries from `seq` on, in chain order.
+pub async fn page(db: &Db, from_seq: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, AuditRow>(
+        "SELECT seq, at, user_id, event, detail, ip, prev_hash, hash FROM audit_log \
+         WHERE seq >= $1 ORDER BY seq LIMIT $2")
+        .bind(from_seq).bind(limit).fetch_all(c).await)
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::relaxed;
+use crate::db::relaxed;
 
 /// What a ceremony is for; a ceremony of one purpose cannot serve another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::db::{on_db, on_tx};
 
 /// Name of the constraint that keeps credential ids unique across users.
 pub const UNIQUE_CREDENTIAL_ID: &str = "credentials_credential_id_key";

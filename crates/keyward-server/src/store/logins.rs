@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx, relaxed};
+use crate::db::{on_db, on_tx, relaxed};
 
 /// A signed-in session.
 #[derive(Debug, Clone, FromRow)]

@@ -1,7 +1,7 @@
 //! Secrets shared by every instance (`server_secrets`).
 
 use crate::db::Db;
-use crate::{on_db, relaxed};
+use crate::db::{on_db, relaxed};
 
 /// The secret `name`: the one already stored, or `fresh`, stored now. Two
 /// instances starting at once agree on whichever was stored first.

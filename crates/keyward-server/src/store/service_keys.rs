@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::on_db;
+use crate::db::on_db;
 
 /// A stored service key.
 #[derive(Debug, Clone, FromRow)]
@@ -60,7 +60,7 @@ pub async fn list(db: &Db) -> Result<Vec<ServiceKeyRow>, sqlx::Error> {
 /// epoch in the same transaction, so every instance drops its cached copy.
 pub async fn revoke(db: &Db, id: Uuid, now: Millis) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let n = crate::on_tx!(&mut tx, c => sqlx::query("UPDATE service_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+    let n = crate::db::on_tx!(&mut tx, c => sqlx::query("UPDATE service_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     if n == 1 {
         crate::store::api_keys::bump_epoch(&mut tx).await?;

@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::on_db;
+use crate::db::on_db;
 
 /// A stored signing key.
 #[derive(Clone, FromRow)]
@@ -57,9 +57,9 @@ pub async fn list(db: &Db) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
 /// Adds a key and retires every other unretired one (rotation).
 pub async fn rotate(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    crate::on_tx!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+    crate::db::on_tx!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
         .bind(row.created_at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    crate::on_tx!(&mut tx, c => sqlx::query(
+    crate::db::on_tx!(&mut tx, c => sqlx::query(
         "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at) VALUES ($1,$2,$3,$4)")
         .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;

@@ -5,9 +5,11 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use keyward_api::{PolicyReason, StepUpStatus};
+
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::db::{on_db, on_tx};
 
 /// Constraint making a service's client reference an idempotency key.
 pub const UNIQUE_CLIENT_REFERENCE: &str = "step_ups_client_reference_key";
@@ -61,6 +63,18 @@ pub struct StepUpRow {
     pub redeemed_at: Option<Millis>,
     /// The service that redeemed.
     pub redeemed_by: Option<Uuid>,
+}
+
+impl StepUpRow {
+    /// The stored status.
+    pub fn status(&self) -> StepUpStatus {
+        StepUpStatus::parse(&self.status)
+    }
+
+    /// Why held, denied or refused.
+    pub fn reason(&self) -> Option<PolicyReason> {
+        self.reason.as_deref().map(PolicyReason::parse)
+    }
 }
 
 const COLUMNS: &str = "id, user_id, service_key_id, action, details, digest, nonce, client_reference, status, reason, \
@@ -156,9 +170,9 @@ pub async fn redeem(
 
 /// Refuses an approved step-up at redeem time (policy said no): it can never
 /// be redeemed afterwards, even if the policy relaxes.
-pub async fn refuse(tx: &mut Tx, id: Uuid, reason: &str) -> Result<bool, sqlx::Error> {
+pub async fn refuse(tx: &mut Tx, id: Uuid, reason: PolicyReason) -> Result<bool, sqlx::Error> {
     let n = on_tx!(tx, c => sqlx::query("UPDATE step_ups SET status = 'refused', reason = $1 WHERE id = $2 AND status = 'approved'")
-        .bind(reason).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(reason.as_str()).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 

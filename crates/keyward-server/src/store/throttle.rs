@@ -9,7 +9,7 @@
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx, relaxed};
+use crate::db::{on_db, on_tx, relaxed};
 
 /// Counter state of one scope (`acct:<name>`, `ip:<addr>`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]

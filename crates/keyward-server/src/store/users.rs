@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::db::{on_db, on_tx};
 
 /// A stored account.
 #[derive(Debug, Clone, FromRow)]
@@ -113,11 +113,11 @@ pub async fn extend_hold(
     tx: &mut Tx,
     user_id: Uuid,
     until: Millis,
-    reason: &str,
+    reason: keyward_api::PolicyReason,
 ) -> Result<(), sqlx::Error> {
     on_tx!(tx, c => sqlx::query(
         "UPDATE users SET hold_until = $1, hold_reason = $2 WHERE id = $3 AND (hold_until IS NULL OR hold_until < $1)")
-        .bind(until).bind(reason).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(until).bind(reason.as_str()).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The audit log: events are recorded with their change, users see their
 //! own, and the hash chain exposes tampering at the exact row.
 
-use keyward_server::on_db;
+use crate::on_db;
 use keyward_server::store::audit::verify_chain;
 use keyward_testkit::Forge;
 use reqwest::StatusCode;
@@ -98,8 +98,10 @@ async fn verifying_a_live_chain_never_reads_broken(b: Backend) {
         for i in 0..300_i64 {
             let event = Event {
                 user_id: None,
-                event: "test.appended",
-                detail: serde_json::json!({ "i": i }),
+                event: keyward_server::domain::audit::AuditEvent::SessionEnded {
+                    login_id: uuid::Uuid::nil(),
+                    reason: format!("test {i}"),
+                },
                 ip: None,
             };
             append_alone(&db, &event, i).await.unwrap();

@@ -18,7 +18,10 @@ backend_tests!(approvals_beyond_the_pool_size_all_complete);
 const USERS: usize = 24;
 
 async fn approvals_beyond_the_pool_size_all_complete(b: Backend) {
-    let app = TestApp::spawn_with(&b, |c, _| c.withdrawals.address_cooling_hours = 0).await;
+    let app = TestApp::spawn_with(&b, |c, _| {
+        c.withdrawals.address_cooling = std::time::Duration::ZERO
+    })
+    .await;
     let svc = app.service(&app.service_key(&["stepup:create", "stepup:redeem"]).await);
     let mut users = Vec::new();
     for i in 0..USERS {

@@ -249,7 +249,7 @@ async fn operator_freeze_during_redeems(b: Backend) {
     assert_eq!(frozen.0, StatusCode::OK, "{frozen:?}");
 
     let db = &app.state.db;
-    let chain = keyward_server::flows::admin::audit_page(db, 1, 10_000)
+    let chain = keyward_server::store::audit::page(db, 1, 10_000)
         .await
         .unwrap();
     let freeze_seq = chain

@@ -169,7 +169,7 @@ async fn session_ids_are_stored_hashed(b: Backend) {
         Backend::Sqlite => "SELECT id FROM tower_sessions",
         Backend::Postgres(_) => "SELECT id FROM session",
     };
-    let stored: Vec<String> = keyward_server::on_db!(&app.state.db, c => sqlx::query_scalar(sql)
+    let stored: Vec<String> = crate::on_db!(&app.state.db, c => sqlx::query_scalar(sql)
         .fetch_all(c).await.unwrap());
     assert!(!stored.is_empty(), "the session is stored");
     assert!(

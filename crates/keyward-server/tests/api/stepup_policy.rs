@@ -26,7 +26,7 @@ const SERVICE: &[&str] = &["stepup:create", "stepup:read", "stepup:redeem"];
 
 async fn step_up_count(app: &TestApp) -> i64 {
     let db = &app.state.db;
-    keyward_server::on_db!(db, c => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM step_ups").fetch_one(c).await.unwrap())
+    crate::on_db!(db, c => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM step_ups").fetch_one(c).await.unwrap())
 }
 
 async fn operator_freeze_after_approval_wins_at_redeem(b: Backend) {
@@ -119,7 +119,13 @@ async fn key_added_holds_withdrawals(b: Backend) {
         .post(&svc, &format!("/v1/step-ups/{before}/redeem"), json!({}))
         .await;
     assert_problem(&got, StatusCode::CONFLICT, "policy-refused");
-    assert_eq!(got.1["reason"], "held:key_added");
+    // The hold's own reason: a hold reason says by itself that it is a hold.
+    assert_eq!(got.1["reason"], "key_added");
+    let (_, refused) = app.get(&svc, &format!("/v1/step-ups/{before}")).await;
+    assert_eq!(
+        (refused["status"].as_str(), refused["reason"].as_str()),
+        (Some("refused"), Some("key_added"))
+    );
     let (_, status) = app.get(&alice.browser, "/v1/withdrawal-status").await;
     assert_eq!(status["hold_reason"], "key_added");
     // After the hold, withdrawals go through again.

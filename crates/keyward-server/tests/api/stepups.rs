@@ -375,7 +375,7 @@ async fn tampered_stored_details_fail_closed_at_redeem(b: Backend) {
     // Someone with database access raises the amount after approval.
     let uuid: uuid::Uuid = id.parse().unwrap();
     let db = &app.state.db;
-    keyward_server::on_db!(db, c => sqlx::query("UPDATE step_ups SET details = REPLACE(details, '\"0.1\"', '\"9\"') WHERE id = $1")
+    crate::on_db!(db, c => sqlx::query("UPDATE step_ups SET details = REPLACE(details, '\"0.1\"', '\"9\"') WHERE id = $1")
         .bind(uuid).execute(c).await.unwrap().rows_affected());
     let got = app
         .post(&svc, &format!("/v1/step-ups/{id}/redeem"), json!({}))

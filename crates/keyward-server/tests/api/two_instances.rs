@@ -137,7 +137,7 @@ async fn two_instances_share_ceremonies_approvals_revocations_freezes_and_thrott
     // The cooling-off is tested elsewhere; here the address is made usable
     // directly, since B runs on real time and A's clock is the test's.
     let db = &a.state.db;
-    keyward_server::on_db!(db, c => sqlx::query("UPDATE withdrawal_addresses SET usable_from = 0").execute(c).await.unwrap().rows_affected());
+    crate::on_db!(db, c => sqlx::query("UPDATE withdrawal_addresses SET usable_from = 0").execute(c).await.unwrap().rows_affected());
     let (status, step) = a
         .post(&svc, "/v1/step-ups", withdrawal("alice", "1", "two-1"))
         .await;

@@ -156,9 +156,9 @@ async fn no_address_is_approved_while_withdrawals_are_frozen(b: Backend) {
 /// withdrawals to anyone's account there.
 async fn the_memo_is_part_of_the_entry(b: Backend) {
     use keyward_server::config::AssetConfig;
-    use keyward_server::stepup::address::{AddressFormat, Alphabet, NetworkConfig};
+    use keyward_server::domain::address::{AddressFormat, Alphabet, NetworkConfig};
     let app = TestApp::spawn_with(&b, |c: &mut keyward_server::Config, _| {
-        c.withdrawals.address_cooling_hours = 0;
+        c.withdrawals.address_cooling = std::time::Duration::ZERO;
         let ripple = NetworkConfig {
             alphabet: Some(Alphabet::Base58),
             prefix: "r".into(),
@@ -254,7 +254,7 @@ async fn no_redeem_to_an_address_removed_before_it(b: Backend) {
     };
     let (results, removed) = futures::join!(redeems, remove);
     assert_eq!(removed.0, StatusCode::NO_CONTENT, "{removed:?}");
-    let chain = keyward_server::flows::admin::audit_page(&app.state.db, 1, 10_000)
+    let chain = keyward_server::store::audit::page(&app.state.db, 1, 10_000)
         .await
         .unwrap();
     let removed_at = chain

@@ -47,6 +47,7 @@ export const POLICY = {
   daily_limit_exceeded: 'This would go over your daily withdrawal limit for this asset.',
   key_added: 'Withdrawals are on hold after a recent security change (a key was added).',
   key_removed: 'Withdrawals are on hold after a recent security change (a key was removed).',
+  password_changed: 'Withdrawals are on hold after a recent security change (the password was changed).',
   unfrozen: 'Withdrawals are on hold because the account was unfrozen recently.',
   security_change: 'Withdrawals are on hold after a recent security change.',
   api_key_withdraw: 'Withdrawals are on hold after an API key that can withdraw was created.',

@@ -1,8 +1,8 @@
 //! `keyward approval verify`: a real approval re-verifies offline, and each
 //! kind of tampering with the stored row is named.
 
+use crate::on_db;
 use keyward_server::Db;
-use keyward_server::on_db;
 use keyward_server::store::step_ups;
 use keyward_testkit::Forge;
 use reqwest::StatusCode;

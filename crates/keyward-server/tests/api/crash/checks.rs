@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use keyward_server::{Db, on_db};
+use keyward_server::Db;
+
+use crate::on_db;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;

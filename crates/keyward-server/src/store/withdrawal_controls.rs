@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::db::{on_db, on_tx};
 
 /// Reads the global freeze inside `tx`. On PostgreSQL the row is locked
 /// `FOR SHARE`, so an operator's freeze (an UPDATE of the row) waits for

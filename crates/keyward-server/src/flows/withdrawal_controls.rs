@@ -1,16 +1,21 @@
 //! Withdrawal controls: self-freeze and unfreeze, allow-list removal, and
 //! the operator's freeze. Each change is audited in its transaction.
 
-use serde_json::json;
+use keyward_api::withdrawals::{Address, AddressList, GlobalFreeze, NewAddress, WithdrawalStatus};
+use keyward_api::{PolicyReason, StepUpStatus};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::clock::Millis;
+use crate::caller::Client;
+use crate::clock::{Millis, rfc3339};
 use crate::db::Db;
+use crate::domain::audit::AuditEvent;
+use crate::domain::details::{Action, Canonical, Details, canonicalise};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
+use crate::flows::step_ups::{self, Requester};
 use crate::state::AppState;
-use crate::stepup::details::{Canonical, Details};
-use crate::store::{audit, controls, users};
+use crate::store::step_ups::StepUpRow;
+use crate::store::{audit, users, withdrawal_controls};
 
 /// Freezes the user's own account: one call, no key needed (a user who
 /// suspects compromise must be able to stop withdrawals at once).
@@ -20,8 +25,7 @@ pub async fn self_freeze(app: &AppState, user_id: Uuid, client: &Client) -> ApiR
     if users::set_frozen(&mut tx, user_id, Some(now)).await? {
         let event = audit::Event {
             user_id: Some(user_id),
-            event: "account.frozen",
-            detail: json!({}),
+            event: AuditEvent::AccountFrozen {},
             ip: Some(&client.ip),
         };
         audit::append(&mut tx, &event, now).await?;
@@ -39,12 +43,18 @@ pub async fn self_unfreeze(app: &AppState, user_id: Uuid, client: &Client) -> Ap
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     if users::set_frozen(&mut tx, user_id, None).await? {
-        users::extend_hold(&mut tx, user_id, now + app.hold_ms(), "unfrozen").await?;
-        let detail = json!({ "hold_until": now + app.hold_ms() });
+        users::extend_hold(
+            &mut tx,
+            user_id,
+            now + app.hold_ms(),
+            PolicyReason::Unfrozen,
+        )
+        .await?;
         let event = audit::Event {
             user_id: Some(user_id),
-            event: "account.unfrozen",
-            detail,
+            event: AuditEvent::AccountUnfrozen {
+                hold_until: now + app.hold_ms(),
+            },
             ip: Some(&client.ip),
         };
         audit::append(&mut tx, &event, now).await?;
@@ -92,13 +102,12 @@ pub async fn remove_address(
     // removal and an in-flight redeem of a withdrawal to this address are
     // then ordered, never both deciding on a stale allow-list.
     users::lock(&mut tx, user_id).await?;
-    if !controls::remove_address(&mut tx, user_id, id).await? {
+    if !withdrawal_controls::remove_address(&mut tx, user_id, id).await? {
         return Err(ApiError::NotFound("address"));
     }
     let event = audit::Event {
         user_id: Some(user_id),
-        event: "address.removed",
-        detail: json!({ "address_id": id }),
+        event: AuditEvent::AddressRemoved { address_id: id },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;
@@ -117,21 +126,93 @@ pub async fn set_global_freeze(
     ip: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let changed = controls::set_global_freeze(&mut tx, frozen, reason, now).await?;
+    let changed = withdrawal_controls::set_global_freeze(&mut tx, frozen, reason, now).await?;
     if changed {
-        let name = if frozen {
-            "withdrawals.frozen"
-        } else {
-            "withdrawals.unfrozen"
-        };
+        let (reason, by) = (reason.map(str::to_owned), by.to_owned());
         let event = audit::Event {
             user_id: None,
-            event: name,
-            detail: json!({ "reason": reason, "by": by }),
+            event: if frozen {
+                AuditEvent::WithdrawalsFrozen { reason, by }
+            } else {
+                AuditEvent::WithdrawalsUnfrozen { reason, by }
+            },
             ip,
         };
         audit::append(&mut tx, &event, now).await?;
     }
     tx.commit().await?;
     Ok(changed)
+}
+
+/// The user's withdrawal state: frozen, and any hold in force.
+pub async fn status(app: &AppState, user_id: Uuid) -> ApiResult<WithdrawalStatus> {
+    let policy = users::policy_now(&app.db, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let hold = policy.hold_until.filter(|t| *t > app.clock.now());
+    Ok(WithdrawalStatus {
+        frozen: policy.frozen_at.is_some(),
+        frozen_at: policy.frozen_at.map(rfc3339),
+        held_until: hold.map(rfc3339),
+        hold_reason: hold.and(policy.hold_reason.as_deref().map(PolicyReason::parse)),
+    })
+}
+
+/// The user's allow-list.
+pub async fn addresses(app: &AppState, user_id: Uuid) -> ApiResult<AddressList> {
+    let now = app.clock.now();
+    let rows = withdrawal_controls::addresses(&app.db, user_id).await?;
+    let addresses = rows
+        .into_iter()
+        .map(|a| Address {
+            id: a.id,
+            network: a.network,
+            address: a.address,
+            memo: a.memo,
+            label: a.label,
+            created_at: rfc3339(a.created_at),
+            usable_from: rfc3339(a.usable_from),
+            usable: a.usable_from <= now,
+        })
+        .collect();
+    Ok(AddressList { addresses })
+}
+
+/// The `address.add` details of a new allow-list entry.
+pub fn address_details(body: &NewAddress) -> Value {
+    let mut d = json!({ "network": body.network, "address": body.address, "label": body.label });
+    if let Some(memo) = &body.memo {
+        d["memo"] = json!(memo);
+    }
+    d
+}
+
+/// Asks for an allow-list addition: the `address.add` step-up the user
+/// approves with a key (refused at once if the policy would not allow it).
+pub async fn request_address(
+    app: &AppState,
+    user_id: Uuid,
+    body: &NewAddress,
+    client: &Client,
+) -> ApiResult<StepUpRow> {
+    let details = address_details(body);
+    let canonical = canonicalise(Action::AddressAdd.as_str(), &details, &app.config.assets)?;
+    check_address(app, &canonical)?;
+    let (row, _) = step_ups::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
+    if row.status() != StepUpStatus::Pending {
+        return Err(ApiError::PolicyRefused {
+            reason: row.reason().unwrap_or(PolicyReason::PolicyUnavailable),
+        });
+    }
+    Ok(row)
+}
+
+/// The operator's freeze as it stands.
+pub async fn global_status(db: &Db) -> ApiResult<GlobalFreeze> {
+    let (frozen, reason, changed_at) = withdrawal_controls::global_freeze_now(db).await?;
+    Ok(GlobalFreeze {
+        frozen,
+        reason,
+        changed_at: rfc3339(changed_at),
+    })
 }

@@ -3,18 +3,22 @@
 //! issues a signed approval, and the service redeems it exactly once after
 //! the withdrawal policy agrees again.
 
-use serde_json::{Value, json};
+pub mod approval;
+
+use crate::domain::audit::{AuditEvent, StepUpDecided};
+use keyward_api::step_ups::StepUp;
+use keyward_api::{PolicyReason, StepUpStatus};
 use uuid::Uuid;
 
 use crate::clock::{Millis, rfc3339};
 use crate::db::{Tx, is_unique_violation};
+use crate::domain::details::{Action, Canonical, Details, canonicalise, stored_details};
+use crate::domain::names::Username;
+use crate::domain::policy::{self, AccountFacts, Decision, WithdrawalFacts};
 use crate::error::{ApiError, ApiResult};
-use crate::flows::names::Username;
 use crate::state::AppState;
-use crate::stepup::details::{Action, Canonical, Details, canonicalise, stored_details};
-use crate::stepup::policy::{self, AccountFacts, Decision, WithdrawalFacts};
 use crate::store::step_ups::{self, StepUpRow, UNIQUE_CLIENT_REFERENCE};
-use crate::store::{audit, controls, users};
+use crate::store::{audit, users, withdrawal_controls};
 
 /// Who asked for a step-up.
 #[derive(Debug, Clone, Copy)]
@@ -79,22 +83,20 @@ async fn facts(
     let user = users::lock_with_policy(tx, user_id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    let global_freeze = controls::global_freeze(tx).await?;
+    let global_freeze = withdrawal_controls::global_freeze(tx).await?;
     let account = AccountFacts {
         global_freeze,
         user_frozen: user.stopped(),
         hold: user.hold_until.map(|until| {
-            (
-                until,
-                user.hold_reason.unwrap_or_else(|| "security_change".into()),
-            )
+            let reason = user.hold_reason.as_deref().map(PolicyReason::parse);
+            (until, reason.unwrap_or(PolicyReason::SecurityChange))
         }),
     };
     let Details::Withdrawal(w) = &c.details else {
         return Ok((account, None));
     };
     // The entry allows this destination only with its memo (none: none).
-    let entry = controls::address_for(tx, user_id, &w.network, &w.destination)
+    let entry = withdrawal_controls::address_for(tx, user_id, &w.network, &w.destination)
         .await?
         .filter(|e| e.memo == w.memo);
     let since = now - 24 * 3_600_000;
@@ -138,16 +140,16 @@ pub async fn create(
     let mut tx = app.db.begin().await?;
     let (account, withdrawal) = facts(app, &mut tx, user_id, c, now).await?;
     let decision = policy::decide(c.action, &account, withdrawal.as_ref(), now);
-    let (status, reason, held_until) = match &decision {
-        Decision::Allow => ("pending", None, None),
-        Decision::Held { until, reason } => ("held", Some(reason.clone()), Some(*until)),
-        Decision::Denied { reason } => ("denied", Some((*reason).to_owned()), None),
+    let (status, reason, held_until) = match decision {
+        Decision::Allow => (StepUpStatus::Pending, None, None),
+        Decision::Held { until, reason } => (StepUpStatus::Held, Some(reason), Some(until)),
+        Decision::Denied { reason } => (StepUpStatus::Denied, Some(reason), None),
     };
     let (asset, amount_units) = match &c.details {
         Details::Withdrawal(w) => (Some(w.asset.clone()), Some(w.amount.units.to_string())),
         _ => (None, None),
     };
-    let ttl = i64::try_from(app.config.withdrawals.step_up_ttl_seconds).unwrap_or(300) * 1000;
+    let ttl = crate::clock::millis(app.config.withdrawals.step_up_ttl);
     let row = StepUpRow {
         id: Uuid::new_v4(),
         user_id,
@@ -157,8 +159,8 @@ pub async fn create(
         digest: c.digest_hex(),
         nonce: rand_nonce().to_vec(),
         client_reference: c.client_reference().map(str::to_owned),
-        status: status.into(),
-        reason,
+        status: status.as_str().into(),
+        reason: reason.map(|r| r.as_str().to_owned()),
         held_until,
         asset,
         amount_units,
@@ -185,16 +187,21 @@ pub async fn create(
         }
         return Err(e.into());
     }
-    let detail = json!({ "step_up_id": row.id, "action": row.action, "digest": row.digest, "status": status, "reason": row.reason });
+    let decided = StepUpDecided {
+        step_up_id: row.id,
+        action: row.action.clone(),
+        digest: row.digest.clone(),
+        status,
+        reason,
+    };
     let event = audit::Event {
         user_id: Some(user_id),
-        event: &format!("stepup.{status}"),
-        detail,
+        event: AuditEvent::step_up_decided(decided),
         ip: Some(ip),
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
-    crate::metrics::step_up(&row.action, status);
+    crate::metrics::step_up(&row.action, status.as_str());
     Ok((row, false))
 }
 
@@ -212,34 +219,36 @@ fn rand_nonce() -> [u8; 32] {
     nonce
 }
 
-/// The status as callers see it: a pending step-up past its window is `expired`.
-pub fn effective_status(row: &StepUpRow, now: Millis) -> &str {
-    match row.status.as_str() {
-        "pending" if row.expires_at <= now => "expired",
-        "approved" if row.approval_expires_at.is_some_and(|t| t <= now) => "expired",
+/// The status as callers see it: a pending step-up past its window, or an
+/// approval past its redeem window, is `expired`.
+pub fn effective_status(row: &StepUpRow, now: Millis) -> StepUpStatus {
+    match row.status() {
+        StepUpStatus::Pending if row.expires_at <= now => StepUpStatus::Expired,
+        StepUpStatus::Approved if row.approval_expires_at.is_some_and(|t| t <= now) => {
+            StepUpStatus::Expired
+        }
         other => other,
     }
 }
 
 /// The API view of a step-up.
-pub fn view(app: &AppState, row: &StepUpRow) -> Value {
-    let now = app.clock.now();
-    json!({
-        "id": row.id,
-        "user_id": row.user_id,
-        "action": row.action,
-        "details": stored_details(&row.details),
-        "digest": row.digest,
-        "status": effective_status(row, now),
-        "reason": row.reason,
-        "held_until": row.held_until.map(rfc3339),
-        "created_at": rfc3339(row.created_at),
-        "expires_at": rfc3339(row.expires_at),
-        "approved_at": row.approved_at.map(rfc3339),
-        "approval_expires_at": row.approval_expires_at.map(rfc3339),
-        "redeemed_at": row.redeemed_at.map(rfc3339),
-        "confirm_url": format!("{}/confirm/{}", app.config.origin_header(), row.id),
-    })
+pub fn view(app: &AppState, row: &StepUpRow) -> StepUp {
+    StepUp {
+        id: row.id,
+        user_id: row.user_id,
+        action: row.action.clone(),
+        details: stored_details(&row.details),
+        digest: row.digest.clone(),
+        status: effective_status(row, app.clock.now()),
+        reason: row.reason(),
+        held_until: row.held_until.map(rfc3339),
+        created_at: rfc3339(row.created_at),
+        expires_at: rfc3339(row.expires_at),
+        approved_at: row.approved_at.map(rfc3339),
+        approval_expires_at: row.approval_expires_at.map(rfc3339),
+        redeemed_at: row.redeemed_at.map(rfc3339),
+        confirm_url: format!("{}/confirm/{}", app.config.origin_header(), row.id),
+    }
 }
 
 /// Re-validates stored details (at redeem); a failure fails closed.
@@ -250,11 +259,11 @@ pub fn recanonicalise(app: &AppState, row: &StepUpRow) -> ApiResult<Canonical> {
         &app.config.assets,
     )
     .map_err(|_| ApiError::PolicyRefused {
-        reason: "details_invalid".into(),
+        reason: PolicyReason::DetailsInvalid,
     })?;
     if c.digest_hex() != row.digest {
         return Err(ApiError::PolicyRefused {
-            reason: "details_invalid".into(),
+            reason: PolicyReason::DetailsInvalid,
         });
     }
     Ok(c)
@@ -275,15 +284,15 @@ pub async fn redeem(
         .await?
         .filter(|row| Party::Service(service_key_id).may_act_on(row))
         .ok_or(ApiError::NotFound("step-up"))?;
-    match row.status.as_str() {
-        "approved" => {}
-        "redeemed" => return Err(ApiError::AlreadyRedeemed),
-        "refused" => {
+    match row.status() {
+        StepUpStatus::Approved => {}
+        StepUpStatus::Redeemed => return Err(ApiError::AlreadyRedeemed),
+        StepUpStatus::Refused => {
             return Err(ApiError::PolicyRefused {
-                reason: row.reason.unwrap_or_default(),
+                reason: row.reason().unwrap_or(PolicyReason::PolicyUnavailable),
             });
         }
-        other => return Err(ApiError::NotApproved(other.into())),
+        other => return Err(ApiError::NotApproved(other.as_str().into())),
     }
     if row.approval_expires_at.is_none_or(|t| t <= now) {
         return Err(ApiError::ApprovalExpired);
@@ -295,21 +304,22 @@ pub async fn redeem(
             policy::decide(c.action, &account, withdrawal.as_ref(), now)
         }
         Err(_) => Decision::Denied {
-            reason: "details_invalid",
+            reason: PolicyReason::DetailsInvalid,
         },
     };
+    // A hold reason (`key_added`, …) says by itself that it is a hold.
     let refusal = match decision {
         Decision::Allow => None,
-        Decision::Held { reason, .. } => Some(format!("held:{reason}")),
-        Decision::Denied { reason } => Some(reason.to_owned()),
+        Decision::Held { reason, .. } | Decision::Denied { reason } => Some(reason),
     };
     if let Some(reason) = refusal {
-        step_ups::refuse(&mut tx, id, &reason).await?;
-        let detail = json!({ "step_up_id": id, "reason": reason });
+        step_ups::refuse(&mut tx, id, reason).await?;
         let event = audit::Event {
             user_id: Some(row.user_id),
-            event: "stepup.redeem_refused",
-            detail,
+            event: AuditEvent::StepUpRedeemRefused {
+                step_up_id: id,
+                reason,
+            },
             ip: Some(ip),
         };
         audit::append(&mut tx, &event, now).await?;
@@ -319,11 +329,14 @@ pub async fn redeem(
     let Some(redeemed) = step_ups::redeem(&mut tx, id, now, service_key_id).await? else {
         return Err(ApiError::AlreadyRedeemed);
     };
-    let detail = json!({ "step_up_id": id, "action": redeemed.action, "digest": redeemed.digest, "service_key_id": service_key_id });
     let event = audit::Event {
         user_id: Some(row.user_id),
-        event: "stepup.redeemed",
-        detail,
+        event: AuditEvent::StepUpRedeemed {
+            step_up_id: id,
+            action: redeemed.action.clone(),
+            digest: redeemed.digest.clone(),
+            service_key_id,
+        },
         ip: Some(ip),
     };
     audit::append(&mut tx, &event, now).await?;
@@ -334,7 +347,7 @@ pub async fn redeem(
 /// Loads a step-up that is waiting for approval, as `party` may see it.
 pub async fn pending(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpRow> {
     let row = get_for(app, id, party).await?;
-    if row.status != "pending" {
+    if row.status() != StepUpStatus::Pending {
         return Err(ApiError::StepUpNotPending(row.status));
     }
     if row.expires_at <= app.clock.now() {

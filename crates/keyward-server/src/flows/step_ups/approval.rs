@@ -5,21 +5,24 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_access::approval::ApprovalClaims;
+use keyward_api::step_ups::{Approved, StepUpOptions};
+use keyward_api::{PolicyReason, StepUpStatus};
 use keyward_fido::{AssertionEvidence, step_up_challenge};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
+use crate::caller::Client;
 use crate::clock::rfc3339;
+use crate::domain::audit::AuditEvent;
+use crate::domain::details::{Action, Details};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Client;
 use crate::flows::assertion::{self, Bound};
-use crate::flows::signing;
-use crate::flows::stepup::{self, Party, action_of};
+use crate::flows::step_ups::{self as step_up_flow, Party, action_of};
+use crate::signing;
 use crate::state::AppState;
-use crate::stepup::details::{Action, Details};
 use crate::store::ceremonies::Purpose;
-use crate::store::controls::{self, AddressRow};
 use crate::store::step_ups::{self, StepUpRow};
+use crate::store::withdrawal_controls::{self, AddressRow};
 use crate::store::{audit, users};
 
 /// The challenge a step-up's assertion must sign: SHA-256(tag ‖ nonce ‖ digest).
@@ -36,13 +39,15 @@ pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
 
 /// Assertion options for a pending step-up, plus the step-up itself so the
 /// page can show exactly what is being approved.
-pub async fn options(app: &AppState, id: Uuid, party: Party) -> ApiResult<Value> {
-    let row = stepup::pending(app, id, party).await?;
+pub async fn options(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpOptions> {
+    let row = step_up_flow::pending(app, id, party).await?;
     let uv = app.config.uv_for(action_of(&row)?);
-    let mut options =
-        assertion::start_bound(app, row.user_id, row.id, uv, challenge_of(&row)?).await?;
-    options["step_up"] = stepup::view(app, &row);
-    Ok(options)
+    let options = assertion::start_bound(app, row.user_id, row.id, uv, challenge_of(&row)?).await?;
+    Ok(StepUpOptions {
+        ceremony: options.ceremony,
+        public_key: options.public_key,
+        step_up: step_up_flow::view(app, &row),
+    })
 }
 
 /// Verifies the assertion for a step-up and approves it.
@@ -54,8 +59,8 @@ pub async fn approve(
     credential: Value,
     client: &Client,
     sender: assertion::Sender<'_>,
-) -> ApiResult<Value> {
-    let row = stepup::pending(app, id, party).await?;
+) -> ApiResult<Approved> {
+    let row = step_up_flow::pending(app, id, party).await?;
     let action = action_of(&row)?;
     // Before the assertion opens its transaction: no pool reads while it is
     // held (fail closed: no key, nothing approved).
@@ -78,7 +83,7 @@ pub async fn approve(
     let evidence = AssertionEvidence::from_response(&done.response, &done.key)?;
     let evidence = serde_json::to_string(&evidence).map_err(|e| ApiError::Internal(e.into()))?;
     let now = app.clock.now();
-    let ttl = i64::try_from(app.config.withdrawals.approval_ttl_seconds).unwrap_or(300) * 1000;
+    let ttl = crate::clock::millis(app.config.withdrawals.approval_ttl);
     let approval = step_ups::Approval {
         approval_expires_at: now + ttl,
         credential_key_id: done.credential.id,
@@ -110,22 +115,25 @@ pub async fn approve(
     if action == Action::AddressAdd {
         add_address(app, &mut done.tx, &row, &client.ip).await?;
     }
-    let detail = json!({ "step_up_id": id, "action": row.action, "key_id": done.credential.id, "user_verified": done.user_verified });
     let event = audit::Event {
         user_id: Some(row.user_id),
-        event: "stepup.approved",
-        detail,
+        event: AuditEvent::StepUpApproved {
+            step_up_id: id,
+            action: row.action.clone(),
+            key_id: done.credential.id,
+            user_verified: done.user_verified,
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut done.tx, &event, now).await?;
     done.tx.commit().await?;
     crate::metrics::step_up(&row.action, "approved");
-    Ok(json!({
-        "id": id,
-        "status": "approved",
-        "approval": token,
-        "approval_expires_at": rfc3339(approval.approval_expires_at),
-    }))
+    Ok(Approved {
+        id,
+        status: StepUpStatus::Approved,
+        approval: token,
+        approval_expires_at: rfc3339(approval.approval_expires_at),
+    })
 }
 
 /// Lists the approved address, usable after the cooling-off.
@@ -135,15 +143,14 @@ async fn add_address(
     row: &StepUpRow,
     ip: &str,
 ) -> ApiResult<()> {
-    let c = stepup::recanonicalise(app, row)?;
+    let c = step_up_flow::recanonicalise(app, row)?;
     let Details::AddressAdd(a) = c.details else {
         return Err(ApiError::Internal(anyhow::anyhow!(
             "address.add without address details"
         )));
     };
     let now = app.clock.now();
-    let cooling =
-        i64::try_from(app.config.withdrawals.address_cooling_hours).unwrap_or(24) * 3_600_000;
+    let cooling = crate::clock::millis(app.config.withdrawals.address_cooling);
     // The row lock orders this with the user's redeems and freezes; a hold
     // in force (after a security change) delays the cooling-off's start:
     // whoever just took the account cannot add an address and wait out
@@ -153,12 +160,12 @@ async fn add_address(
         .ok_or(ApiError::NotFound("user"))?;
     if policy.stopped() {
         return Err(ApiError::PolicyRefused {
-            reason: "account_frozen".into(),
+            reason: PolicyReason::AccountFrozen,
         });
     }
-    if controls::global_freeze(tx).await?.is_some() {
+    if withdrawal_controls::global_freeze(tx).await?.is_some() {
         return Err(ApiError::PolicyRefused {
-            reason: "withdrawals_frozen".into(),
+            reason: PolicyReason::WithdrawalsFrozen,
         });
     }
     let starts = policy.hold_until.map_or(now, |hold| hold.max(now));
@@ -172,12 +179,15 @@ async fn add_address(
         created_at: now,
         usable_from: starts + cooling,
     };
-    let stored = controls::add_address(tx, &entry).await?;
-    let detail = json!({ "address_id": stored.id, "network": stored.network, "address": stored.address, "usable_from": stored.usable_from });
+    let stored = withdrawal_controls::add_address(tx, &entry).await?;
     let event = audit::Event {
         user_id: Some(row.user_id),
-        event: "address.added",
-        detail,
+        event: AuditEvent::AddressAdded {
+            address_id: stored.id,
+            network: stored.network,
+            address: stored.address,
+            usable_from: stored.usable_from,
+        },
         ip: Some(ip),
     };
     audit::append(tx, &event, now).await?;

@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::config::AssetConfig;
-use crate::error::ApiError;
-use crate::stepup::amount::{self, Amount};
+use crate::domain::amount::{self, Amount, AssetConfig};
+use crate::domain::validation::ValidationError;
 
 /// Actions that need a key approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,12 +27,12 @@ pub enum Action {
 
 impl Action {
     /// Parses the wire name.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
         match s {
             "withdrawal" => Ok(Self::Withdrawal),
             "address.add" => Ok(Self::AddressAdd),
             "api_key.create" => Ok(Self::ApiKeyCreate),
-            _ => Err(ApiError::invalid(
+            _ => Err(ValidationError::new(
                 "action",
                 "must be one of withdrawal, address.add, api_key.create",
             )),
@@ -173,11 +172,11 @@ fn field(name: &str) -> String {
     format!("details.{name}")
 }
 
-fn check(name: &str, ok: bool, rule: &str) -> Result<(), ApiError> {
+fn check(name: &str, ok: bool, rule: &str) -> Result<(), ValidationError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(field(name), rule))
+        Err(ValidationError::new(field(name), rule.to_owned()))
     }
 }
 
@@ -185,14 +184,14 @@ fn charset(s: &str, len: std::ops::RangeInclusive<usize>, allowed: impl Fn(char)
     len.contains(&s.chars().count()) && s.chars().all(allowed)
 }
 
-fn network(s: &str) -> Result<String, ApiError> {
+fn network(s: &str) -> Result<String, ValidationError> {
     let ok = charset(s, 2..=32, |c| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
     });
     check("network", ok, "must be 2-32 of a-z, 0-9, '-'").map(|()| s.to_owned())
 }
 
-fn address(name: &str, s: &str) -> Result<String, ApiError> {
+fn address(name: &str, s: &str) -> Result<String, ValidationError> {
     let ok = charset(s, 8..=128, |c| {
         c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-')
     });
@@ -204,7 +203,7 @@ fn address(name: &str, s: &str) -> Result<String, ApiError> {
     .map(|()| s.to_owned())
 }
 
-fn memo(m: Option<String>) -> Result<Option<String>, ApiError> {
+fn memo(m: Option<String>) -> Result<Option<String>, ValidationError> {
     let Some(m) = m else {
         return Ok(None);
     };
@@ -216,7 +215,7 @@ fn memo(m: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(m))
 }
 
-fn label(s: &str) -> Result<String, ApiError> {
+fn label(s: &str) -> Result<String, ValidationError> {
     let t = s.trim();
     let ok = (1..=64).contains(&t.chars().count()) && !t.chars().any(char::is_control);
     check(
@@ -245,25 +244,28 @@ pub fn ip_entry(s: &str) -> Option<String> {
         .map(|n| n.trunc().to_string())
 }
 
-fn parse_raw<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, ApiError> {
+fn parse_raw<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, ValidationError> {
     serde_path_to_error::deserialize(raw).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
-        let name = match crate::extract::field_name(&path, &message).as_str() {
+        let name = match crate::domain::validation::field_name(&path, &message).as_str() {
             "body" => "details".to_owned(),
             name => format!("details.{name}"),
         };
-        ApiError::invalid(name, message)
+        ValidationError::new(name, message)
     })
 }
 
-fn withdrawal(raw: &Value, assets: &BTreeMap<String, AssetConfig>) -> Result<Withdrawal, ApiError> {
+fn withdrawal(
+    raw: &Value,
+    assets: &BTreeMap<String, AssetConfig>,
+) -> Result<Withdrawal, ValidationError> {
     let r: RawWithdrawal = parse_raw(raw)?;
     let asset = assets
         .get(&r.asset)
-        .ok_or_else(|| ApiError::invalid(field("asset"), "is not a supported asset"))?;
+        .ok_or_else(|| ValidationError::new(field("asset"), "is not a supported asset"))?;
     let amount = amount::parse(&r.amount, asset.decimals)
-        .map_err(|e| ApiError::invalid(field("amount"), e.to_string()))?;
+        .map_err(|e| ValidationError::new(field("amount"), e.to_string()))?;
     let memo = memo(r.memo)?;
     let reference_ok = charset(&r.client_reference, 1..=64, |c| {
         c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')
@@ -283,7 +285,7 @@ fn withdrawal(raw: &Value, assets: &BTreeMap<String, AssetConfig>) -> Result<Wit
     })
 }
 
-fn api_key(raw: &Value) -> Result<ApiKeyCreate, ApiError> {
+fn api_key(raw: &Value) -> Result<ApiKeyCreate, ValidationError> {
     let r: RawApiKey = parse_raw(raw)?;
     let mut scopes = r.scopes;
     scopes.sort();
@@ -302,7 +304,7 @@ fn api_key(raw: &Value) -> Result<ApiKeyCreate, ApiError> {
     let mut ips = Vec::new();
     for entry in &r.ip_allowlist {
         ips.push(ip_entry(entry).ok_or_else(|| {
-            ApiError::invalid(
+            ValidationError::new(
                 field("ip_allowlist"),
                 format!("`{entry}` is not an IP address or CIDR range"),
             )
@@ -385,7 +387,7 @@ pub fn canonicalise(
     action: &str,
     raw: &Value,
     assets: &BTreeMap<String, AssetConfig>,
-) -> Result<Canonical, ApiError> {
+) -> Result<Canonical, ValidationError> {
     let action = Action::parse(action)?;
     let details = match action {
         Action::Withdrawal => Details::Withdrawal(withdrawal(raw, assets)?),
@@ -424,7 +426,7 @@ mod tests {
     use super::*;
 
     fn assets() -> BTreeMap<String, AssetConfig> {
-        crate::config::default_assets()
+        crate::domain::amount::default_assets()
     }
 
     fn btc(amount: &str) -> Value {
@@ -466,7 +468,7 @@ mod tests {
                 raw[k] = v.clone();
             }
             match canonicalise("withdrawal", &raw, &assets()) {
-                Err(ApiError::Validation { field, .. }) => {
+                Err(ValidationError { field, .. }) => {
                     assert!(field.starts_with(expected), "{patch}: {field}")
                 }
                 other => panic!("{patch}: {other:?}"),
@@ -491,7 +493,7 @@ mod tests {
     fn unknown_action_is_refused() {
         assert!(matches!(
             canonicalise("transfer", &json!({}), &assets()),
-            Err(ApiError::Validation { .. })
+            Err(ValidationError { .. })
         ));
     }
 }

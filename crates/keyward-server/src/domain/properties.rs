@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::config::{AssetConfig, default_assets};
-use crate::stepup::details::{Action, canonicalise, stored_details};
-use crate::stepup::policy::{AccountFacts, Decision, WithdrawalFacts, decide};
+use crate::domain::amount::{AssetConfig, default_assets};
+use crate::domain::details::{Action, canonicalise, stored_details};
+use crate::domain::policy::{AccountFacts, Decision, WithdrawalFacts, decide};
 
 fn assets() -> BTreeMap<String, AssetConfig> {
     default_assets()
@@ -120,7 +120,7 @@ proptest! {
         prop_assert_eq!(third.digest, c.digest);
         // The canonical JSON is what it says: parsing it and writing it again changes nothing.
         let parsed: Value = serde_json::from_str(&c.json).expect("canonical JSON parses");
-        prop_assert_eq!(crate::stepup::details::canonical_json(&parsed), c.json.clone());
+        prop_assert_eq!(crate::domain::details::canonical_json(&parsed), c.json.clone());
     }
 
     #[test]
@@ -167,7 +167,7 @@ proptest! {
         match tighten {
             0 => a.global_freeze = Some("operator".into()),
             1 => a.user_frozen = true,
-            2 => a.hold = Some((now + extra as i64, "key_added".into())),
+            2 => a.hold = Some((now + extra as i64, keyward_api::PolicyReason::KeyAdded)),
             3 => w.redeemed_last_24h += extra,
             4 => w.daily_limit = w.daily_limit.map(|l| l.saturating_sub(extra)).or(Some(0)),
             5 => w.address_usable_from = w.address_usable_from.map(|f| f.max(now) + extra as i64),
@@ -201,12 +201,17 @@ fn account_facts() -> impl Strategy<Value = AccountFacts> {
     (
         proptest::option::of("[a-z]{1,8}"),
         any::<bool>(),
-        proptest::option::of((0i64..2_000_000, "[a-z_]{1,8}")),
+        proptest::option::of((0i64..2_000_000, 0usize..6)),
     )
         .prop_map(|(global_freeze, user_frozen, hold)| AccountFacts {
             global_freeze,
             user_frozen,
-            hold,
+            hold: hold.map(|(until, i)| {
+                let reasons: Vec<_> = keyward_api::PolicyReason::all()
+                    .filter(|r| r.is_hold())
+                    .collect();
+                (until, reasons[i % reasons.len()])
+            }),
         })
 }
 

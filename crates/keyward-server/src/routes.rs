@@ -22,14 +22,12 @@ pub mod health;
 pub mod jwks;
 pub mod keys;
 pub mod ops;
-pub mod schemas;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
-pub mod stepup_schemas;
-pub mod stepups;
+pub mod step_ups;
 pub mod web;
-pub mod withdrawals;
+pub mod withdrawal_controls;
 
 /// Every API route with its documentation (no web pages, no fallbacks).
 pub fn api(app: AppState) -> OpenApiRouter<AppState> {
@@ -38,8 +36,8 @@ pub fn api(app: AppState) -> OpenApiRouter<AppState> {
         .merge(keys::router())
         .merge(sessions::router())
         .merge(audit::router())
-        .merge(stepups::router())
-        .merge(withdrawals::router())
+        .merge(step_ups::router())
+        .merge(withdrawal_controls::router())
         .merge(settings::router())
         .merge(api_keys::router());
     openapi::origin_checked(browser.get_openapi_mut());
@@ -48,9 +46,9 @@ pub fn api(app: AppState) -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(jwks::router())
         .merge(ops::router())
-        .merge(stepups::service_router())
+        .merge(step_ups::service_router())
         .merge(api_keys::service_router())
-        .merge(withdrawals::service_router())
+        .merge(withdrawal_controls::service_router())
         .merge(browser)
 }
 

@@ -4,8 +4,10 @@
 //! and each can only take permission away: adding a freeze or hold never
 //! turns a refusal into an approval.
 
+use keyward_api::PolicyReason;
+
 use crate::clock::Millis;
-use crate::stepup::details::Action;
+use crate::domain::details::Action;
 
 /// Account-wide state that bears on every action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,7 +17,7 @@ pub struct AccountFacts {
     /// The user froze their own account.
     pub user_frozen: bool,
     /// Withdrawals held until this instant, and why (after a security change).
-    pub hold: Option<(Millis, String)>,
+    pub hold: Option<(Millis, PolicyReason)>,
 }
 
 /// What a withdrawal decision needs beyond the account.
@@ -41,12 +43,12 @@ pub enum Decision {
         /// When the hold ends.
         until: Millis,
         /// Why.
-        reason: String,
+        reason: PolicyReason,
     },
     /// Refused.
     Denied {
-        /// Stable reason code.
-        reason: &'static str,
+        /// Why.
+        reason: PolicyReason,
     },
 }
 
@@ -60,7 +62,7 @@ pub fn decide(
 ) -> Decision {
     if account.user_frozen {
         return Decision::Denied {
-            reason: "account_frozen",
+            reason: PolicyReason::AccountFrozen,
         };
     }
     if action != Action::Withdrawal {
@@ -68,12 +70,12 @@ pub fn decide(
     }
     if account.global_freeze.is_some() {
         return Decision::Denied {
-            reason: "withdrawals_frozen",
+            reason: PolicyReason::WithdrawalsFrozen,
         };
     }
     let Some(w) = withdrawal else {
         return Decision::Denied {
-            reason: "policy_unavailable",
+            reason: PolicyReason::PolicyUnavailable,
         };
     };
     if let Some((until, reason)) = &account.hold
@@ -81,18 +83,18 @@ pub fn decide(
     {
         return Decision::Held {
             until: *until,
-            reason: reason.clone(),
+            reason: *reason,
         };
     }
     match w.address_usable_from {
         None => {
             return Decision::Denied {
-                reason: "address_not_allowed",
+                reason: PolicyReason::AddressNotAllowed,
             };
         }
         Some(from) if from > now => {
             return Decision::Denied {
-                reason: "address_cooling_off",
+                reason: PolicyReason::AddressCoolingOff,
             };
         }
         Some(_) => {}
@@ -101,7 +103,7 @@ pub fn decide(
         && w.redeemed_last_24h.saturating_add(w.amount) > limit
     {
         return Decision::Denied {
-            reason: "daily_limit_exceeded",
+            reason: PolicyReason::DailyLimitExceeded,
         };
     }
     Decision::Allow
@@ -144,7 +146,7 @@ mod tests {
         assert_eq!(
             decide(Action::Withdrawal, &frozen, Some(&ok_withdrawal()), NOW),
             Decision::Denied {
-                reason: "withdrawals_frozen"
+                reason: PolicyReason::WithdrawalsFrozen
             }
         );
         let self_frozen = AccountFacts {
@@ -159,22 +161,22 @@ mod tests {
                 NOW
             ),
             Decision::Denied {
-                reason: "account_frozen"
+                reason: PolicyReason::AccountFrozen
             }
         );
         let held = AccountFacts {
-            hold: Some((NOW + 1, "key_added".into())),
+            hold: Some((NOW + 1, PolicyReason::KeyAdded)),
             ..Default::default()
         };
         assert_eq!(
             decide(Action::Withdrawal, &held, Some(&ok_withdrawal()), NOW),
             Decision::Held {
                 until: NOW + 1,
-                reason: "key_added".into()
+                reason: PolicyReason::KeyAdded
             }
         );
         let expired_hold = AccountFacts {
-            hold: Some((NOW, "key_added".into())),
+            hold: Some((NOW, PolicyReason::KeyAdded)),
             ..Default::default()
         };
         assert_eq!(
@@ -198,7 +200,7 @@ mod tests {
                 NOW
             ),
             Decision::Denied {
-                reason: "address_not_allowed"
+                reason: PolicyReason::AddressNotAllowed
             }
         );
         let cooling = WithdrawalFacts {
@@ -213,7 +215,7 @@ mod tests {
                 NOW
             ),
             Decision::Denied {
-                reason: "address_cooling_off"
+                reason: PolicyReason::AddressCoolingOff
             }
         );
         let over = WithdrawalFacts {
@@ -228,13 +230,13 @@ mod tests {
                 NOW
             ),
             Decision::Denied {
-                reason: "daily_limit_exceeded"
+                reason: PolicyReason::DailyLimitExceeded
             }
         );
         assert_eq!(
             decide(Action::Withdrawal, &AccountFacts::default(), None, NOW),
             Decision::Denied {
-                reason: "policy_unavailable"
+                reason: PolicyReason::PolicyUnavailable
             }
         );
     }
@@ -256,7 +258,7 @@ mod tests {
         assert_eq!(
             decide(Action::ApiKeyCreate, &self_frozen, None, NOW),
             Decision::Denied {
-                reason: "account_frozen"
+                reason: PolicyReason::AccountFrozen
             }
         );
     }
@@ -267,8 +269,8 @@ mod tests {
     fn restrictions_never_loosen() {
         let holds = [
             None,
-            Some((NOW - 1, "old".to_string())),
-            Some((NOW + 5, "key_added".to_string())),
+            Some((NOW - 1, PolicyReason::Unfrozen)),
+            Some((NOW + 5, PolicyReason::KeyAdded)),
         ];
         let addrs = [None, Some(0), Some(NOW + 1)];
         let useds = [0u128, 95];
@@ -280,7 +282,7 @@ mod tests {
                             let base = AccountFacts {
                                 global_freeze: global.then(|| "x".into()),
                                 user_frozen: user,
-                                hold: hold.clone(),
+                                hold: *hold,
                             };
                             let w = WithdrawalFacts {
                                 address_usable_from: addr,
@@ -298,7 +300,7 @@ mod tests {
                                     ..base.clone()
                                 },
                                 AccountFacts {
-                                    hold: Some((NOW + 10, "new".into())),
+                                    hold: Some((NOW + 10, PolicyReason::KeyRemoved)),
                                     ..base.clone()
                                 },
                             ];

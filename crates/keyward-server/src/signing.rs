@@ -3,7 +3,7 @@
 //! JWKS. If no key can be loaded nothing is approved (fail closed).
 
 use keyward_access::approval::{self, ApprovalClaims, SigningKey};
-use serde_json::{Value, json};
+use keyward_api::operations::Jwks;
 
 use crate::clock::Millis;
 use crate::db::Db;
@@ -58,11 +58,11 @@ pub fn sign_with(key: &SigningKey, claims: &ApprovalClaims) -> ApiResult<String>
 }
 
 /// The JWKS document: public keys only.
-pub async fn jwks(app: &AppState) -> ApiResult<Value> {
+pub async fn jwks(app: &AppState) -> ApiResult<Jwks> {
     let rows = signing_keys::published(&app.db, app.clock.now() - RETIRED_PUBLISHED_MS).await?;
-    let keys: Vec<Value> = rows
+    let keys = rows
         .iter()
         .filter_map(|r| serde_json::from_str(&r.public_jwk).ok())
         .collect();
-    Ok(json!({ "keys": keys }))
+    Ok(Jwks { keys })
 }

@@ -5,8 +5,8 @@
 pub mod api_keys;
 pub mod audit;
 pub mod ceremonies;
-pub mod controls;
 pub mod credentials;
+pub mod import;
 pub mod logins;
 pub mod secrets;
 pub mod service_keys;
@@ -14,3 +14,4 @@ pub mod signing_keys;
 pub mod step_ups;
 pub mod throttle;
 pub mod users;
+pub mod withdrawal_controls;

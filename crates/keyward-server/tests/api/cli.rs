@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::process::Output;
 
+use crate::on_db;
 use keyward_access::token::{TokenKind, parse};
 use keyward_server::Db;
-use keyward_server::on_db;
 use keyward_server::store::{service_keys, signing_keys};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

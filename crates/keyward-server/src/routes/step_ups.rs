@@ -6,22 +6,22 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use keyward_api::Problem;
+use keyward_api::keys::CeremonyAnswer;
+use keyward_api::step_ups::{
+    Approved, CreateStepUp, Redeemed, StepUp, StepUpOptions, StepUpSummary,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
+use crate::domain::details::{Action, canonicalise};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client, Service, bearer};
-use crate::flows::stepup::{self, Party, Requester};
-use crate::flows::{approval, assertion};
-use crate::routes::schemas;
-use crate::routes::signin::CeremonyAnswer;
+use crate::flows::assertion;
+use crate::flows::step_ups::{self, Party, Requester, approval};
 use crate::state::AppState;
-use crate::stepup::details::{Action, canonicalise};
 
 /// Routes a browser session or a service may call (Origin-checked for browsers).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,22 +39,6 @@ pub fn service_router() -> OpenApiRouter<AppState> {
         .routes(routes!(redeem))
 }
 
-/// A step-up request from the exchange.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateStepUp {
-    /// User id or username.
-    pub(crate) user: String,
-    /// `withdrawal`, the only action a service may ask for (allow-list
-    /// additions and API keys are the user's own).
-    #[schema(example = "withdrawal", pattern = "^withdrawal$")]
-    pub(crate) action: String,
-    /// For `withdrawal`: `{asset, network, amount, destination, memo?,
-    /// client_reference}` (amount a decimal string).
-    #[schema(value_type = Object)]
-    pub(crate) details: Value,
-}
-
 fn step_up_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("step-up"))
 }
@@ -64,17 +48,17 @@ fn step_up_id(raw: &str) -> ApiResult<Uuid> {
 #[utoipa::path(post, path = "/v1/step-ups", tag = "step-ups", security(("service" = [])),
     request_body = CreateStepUp,
     responses(
-        (status = 201, description = "Created (status pending, held or denied)", body = schemas::StepUp),
-        (status = 200, description = "The step-up created before with this client_reference", body = schemas::StepUp),
-        (status = 404, description = "not-found", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "idempotency-conflict", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 201, description = "Created (status pending, held or denied)", body = StepUp),
+        (status = 200, description = "The step-up created before with this client_reference", body = StepUp),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "idempotency-conflict", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn create(
     State(app): State<AppState>,
     service: Service,
     client: Client,
     ApiJson(body): ApiJson<CreateStepUp>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<StepUp>)> {
     service.require("stepup:create")?;
     // Allow-list additions and API keys are the user's own, asked for in
     // their signed-in session: a payout service asks for withdrawals only.
@@ -85,8 +69,8 @@ async fn create(
         ));
     }
     let canonical = canonicalise(&body.action, &body.details, &app.config.assets)?;
-    let user_id = stepup::resolve_user(&app, &body.user).await?;
-    let (row, existing) = stepup::create(
+    let user_id = step_ups::resolve_user(&app, &body.user).await?;
+    let (row, existing) = step_ups::create(
         &app,
         Requester::Service(service.0.id),
         user_id,
@@ -99,21 +83,21 @@ async fn create(
     } else {
         StatusCode::CREATED
     };
-    Ok((code, Json(stepup::view(&app, &row))))
+    Ok((code, Json(step_ups::view(&app, &row))))
 }
 
 /// A step-up's status.
 #[utoipa::path(get, path = "/v1/step-ups/{id}", tag = "step-ups", security(("service" = [])),
     params(("id" = Uuid, Path, description = "Step-up id")),
-    responses((status = 200, description = "The step-up", body = schemas::StepUp)))]
+    responses((status = 200, description = "The step-up", body = StepUp)))]
 async fn status(
     State(app): State<AppState>,
     service: Service,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StepUp>> {
     service.require("stepup:read")?;
-    let row = stepup::get_for(&app, step_up_id(&id)?, Party::Service(service.0.id)).await?;
-    Ok(Json(stepup::view(&app, &row)))
+    let row = step_ups::get_for(&app, step_up_id(&id)?, Party::Service(service.0.id)).await?;
+    Ok(Json(step_ups::view(&app, &row)))
 }
 
 /// Who may answer a step-up's challenge: the signed-in user it belongs to,
@@ -183,18 +167,19 @@ impl Approver {
 /// the exact details, the anti-phishing phrase and the time left.
 #[utoipa::path(get, path = "/v1/step-ups/{id}/summary", tag = "step-ups", security(("session" = [])),
     params(("id" = Uuid, Path, description = "Step-up id")),
-    responses((status = 200, description = "Summary", body = schemas::StepUpSummary)))]
+    responses((status = 200, description = "Summary", body = StepUpSummary)))]
 async fn summary(
     State(app): State<AppState>,
     who: SignedIn,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let row = stepup::get_for(&app, step_up_id(&id)?, Party::User(who.user_id)).await?;
+) -> ApiResult<Json<StepUpSummary>> {
+    let row = step_ups::get_for(&app, step_up_id(&id)?, Party::User(who.user_id)).await?;
     let phrase = crate::store::users::phrase(&app.db, who.user_id).await?;
-    let seconds_left = ((row.expires_at - app.clock.now()) / 1000).max(0);
-    Ok(Json(
-        json!({ "step_up": stepup::view(&app, &row), "anti_phishing_phrase": phrase, "seconds_left": seconds_left }),
-    ))
+    Ok(Json(StepUpSummary {
+        step_up: step_ups::view(&app, &row),
+        anti_phishing_phrase: phrase,
+        seconds_left: ((row.expires_at - app.clock.now()) / 1000).max(0),
+    }))
 }
 
 /// The key challenge for a step-up, bound to its details: for the signed-in
@@ -203,15 +188,15 @@ async fn summary(
     security(("session" = []), ("service" = [])),
     params(("id" = Uuid, Path, description = "Step-up id")),
     responses(
-        (status = 200, description = "WebAuthn request options", body = schemas::StepUpOptions),
-        (status = 409, description = "step-up-not-pending", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "step-up-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "WebAuthn request options", body = StepUpOptions),
+        (status = 409, description = "step-up-not-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "step-up-expired", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn options(
     State(app): State<AppState>,
     who: Approver,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StepUpOptions>> {
     Ok(Json(
         approval::options(&app, step_up_id(&id)?, who.party()).await?,
     ))
@@ -224,12 +209,12 @@ async fn options(
         ("Keyward-End-User-IP" = Option<String>, Header, description = "API mode: the end user's address; failed assertions count against it (never against the service's)")),
     request_body = CeremonyAnswer,
     responses(
-        (status = 200, description = "Approved", body = schemas::Approved),
-        (status = 400, description = "ceremony-unknown, ceremony-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "step-up-not-pending", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "step-up-expired, ceremony-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "throttled, account-locked", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "unavailable", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Approved", body = Approved),
+        (status = 400, description = "ceremony-unknown, ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "step-up-not-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "step-up-expired, ceremony-expired", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "unavailable", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn verify(
     State(app): State<AppState>,
@@ -237,7 +222,7 @@ async fn verify(
     client: Client,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CeremonyAnswer>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Approved>> {
     let id = step_up_id(&id)?;
     let result = approval::approve(
         &app,
@@ -257,22 +242,23 @@ async fn verify(
 #[utoipa::path(post, path = "/v1/step-ups/{id}/redeem", tag = "step-ups", security(("service" = [])),
     params(("id" = Uuid, Path, description = "Step-up id")),
     responses(
-        (status = 200, description = "The approved details", body = schemas::Redeemed),
-        (status = 409, description = "already-redeemed, not-approved, policy-refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "approval-expired", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The approved details", body = Redeemed),
+        (status = 409, description = "already-redeemed, not-approved, policy-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "approval-expired", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn redeem(
     State(app): State<AppState>,
     service: Service,
     client: Client,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Redeemed>> {
     service.require("stepup:redeem")?;
-    let result = stepup::redeem(&app, service.0.id, step_up_id(&id)?, &client.ip).await;
+    let result = step_ups::redeem(&app, service.0.id, step_up_id(&id)?, &client.ip).await;
     crate::metrics::redeem(crate::metrics::outcome(&result));
     let row = result?;
-    let mut view = stepup::view(&app, &row);
-    view["user_verified"] = json!(row.user_verified);
-    view["credential_key_id"] = json!(row.credential_key_id);
-    Ok(Json(view))
+    Ok(Json(Redeemed {
+        step_up: step_ups::view(&app, &row),
+        user_verified: row.user_verified,
+        credential_key_id: row.credential_key_id,
+    }))
 }

@@ -1,6 +1,11 @@
 //! Decimal amounts as exchanges write them ("0.015"), parsed exactly into
 //! integer base units. No floats, no exponents, no signs: what the user sees
-//! is exactly what is approved.
+//! is exactly what is approved. The assets Keyward knows, with their
+//! precision and daily limits, are configured here too.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 /// Why an amount was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +84,31 @@ pub fn parse(raw: &str, decimals: u32) -> Result<Amount, AmountError> {
         format!("{int}.{frac}")
     };
     Ok(Amount { text, units })
+}
+
+/// One supported asset.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AssetConfig {
+    /// Decimal places of the smallest unit (BTC: 8).
+    pub decimals: u32,
+    /// Per-user limit over any 24 hours, as a decimal string; none = unlimited.
+    #[serde(default)]
+    pub daily_limit: Option<String>,
+}
+
+/// The assets Keyward knows out of the box.
+pub fn default_assets() -> BTreeMap<String, AssetConfig> {
+    let asset = |decimals, limit: &str| AssetConfig {
+        decimals,
+        daily_limit: Some(limit.into()),
+    };
+    BTreeMap::from([
+        ("BTC".into(), asset(8, "10")),
+        ("ETH".into(), asset(18, "200")),
+        ("USDT".into(), asset(6, "1000000")),
+        ("USDC".into(), asset(6, "1000000")),
+    ])
 }
 
 #[cfg(test)]

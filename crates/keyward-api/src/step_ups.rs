@@ -1,0 +1,351 @@
+//! Step-ups: a sensitive action waiting for (or past) a key approval.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use strum::{EnumIter, EnumString, IntoStaticStr};
+use uuid::Uuid;
+
+use crate::Timestamp;
+
+/// Where a step-up stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum StepUpStatus {
+    /// Waiting for the user's key.
+    Pending,
+    /// Refused for now by a hold (see `held_until` and `reason`).
+    Held,
+    /// Refused by policy (see `reason`).
+    Denied,
+    /// Approved with the key; may be redeemed once.
+    Approved,
+    /// Redeemed.
+    Redeemed,
+    /// Not approved (or not redeemed) in time.
+    Expired,
+    /// Approved, but the policy refused it at redeem (see `reason`).
+    Refused,
+    /// A status this version does not know (never sent by this version).
+    #[serde(other)]
+    #[strum(disabled)]
+    Unknown,
+}
+
+impl StepUpStatus {
+    /// The wire name, e.g. `pending`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a wire name; an unknown name is [`Self::Unknown`].
+    pub fn parse(s: &str) -> Self {
+        s.parse().unwrap_or(Self::Unknown)
+    }
+}
+
+/// Why a step-up is held, denied or refused, or why withdrawals are held
+/// (`reason`, `hold_reason`, and the `reason` of a `policy-refused` problem).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    EnumString,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PolicyReason {
+    /// The user froze their account.
+    AccountFrozen,
+    /// The operator froze all withdrawals.
+    WithdrawalsFrozen,
+    /// The policy could not be evaluated: nothing is approved (fail closed).
+    PolicyUnavailable,
+    /// The destination is not on the user's allow-list.
+    AddressNotAllowed,
+    /// The destination was allow-listed recently and is still cooling off.
+    AddressCoolingOff,
+    /// Over the user's daily limit for the asset.
+    DailyLimitExceeded,
+    /// The stored details no longer validate.
+    DetailsInvalid,
+    /// Hold: a security key was added.
+    KeyAdded,
+    /// Hold: a security key was removed.
+    KeyRemoved,
+    /// Hold: the password was changed.
+    PasswordChanged,
+    /// Hold: an API key that may withdraw was created.
+    ApiKeyWithdraw,
+    /// Hold: the account was unfrozen.
+    Unfrozen,
+    /// Hold: a security change without a recorded reason.
+    SecurityChange,
+    /// A reason this version does not know (never sent by this version).
+    #[serde(other)]
+    #[strum(disabled)]
+    Unknown,
+}
+
+impl PolicyReason {
+    /// The wire name, e.g. `address_cooling_off`.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Parses a wire name; an unknown name is [`Self::Unknown`]. Accepts the
+    /// `held:<reason>` form earlier versions stored for a refusal at redeem.
+    pub fn parse(s: &str) -> Self {
+        s.strip_prefix("held:")
+            .unwrap_or(s)
+            .parse()
+            .unwrap_or(Self::Unknown)
+    }
+
+    /// Every reason this version sends.
+    pub fn all() -> impl Iterator<Item = Self> {
+        <Self as strum::IntoEnumIterator>::iter().filter(|r| *r != Self::Unknown)
+    }
+
+    /// True for the reasons that hold withdrawals for a while after a
+    /// security change (rather than refuse them).
+    pub fn is_hold(self) -> bool {
+        matches!(
+            self,
+            Self::KeyAdded
+                | Self::KeyRemoved
+                | Self::PasswordChanged
+                | Self::ApiKeyWithdraw
+                | Self::Unfrozen
+                | Self::SecurityChange
+        )
+    }
+}
+
+impl StepUpStatus {
+    /// Every status this version sends.
+    pub fn all() -> impl Iterator<Item = Self> {
+        <Self as strum::IntoEnumIterator>::iter().filter(|s| *s != Self::Unknown)
+    }
+}
+
+#[cfg(feature = "openapi")]
+crate::string_enum_schema!(
+    StepUpStatus,
+    StepUpStatus::all().map(StepUpStatus::as_str),
+    "Where a step-up stands: `pending` (waiting for the key), `held` or `denied` (see `reason`), `approved` (redeemable once), `redeemed`, `expired`, or `refused` (the policy refused at redeem; see `reason`)."
+);
+
+#[cfg(feature = "openapi")]
+crate::string_enum_schema!(
+    PolicyReason,
+    PolicyReason::all().map(PolicyReason::as_str),
+    "Why a step-up is held, denied or refused, or why withdrawals are held."
+);
+
+impl std::fmt::Display for PolicyReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for StepUpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `POST /v1/step-ups`: a step-up request from the exchange.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateStepUp {
+    /// User id or username.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, example = "alice")
+    )]
+    pub user: String,
+    /// `withdrawal`, the only action a service may ask for (allow-list
+    /// additions and API keys are the user's own).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "withdrawal", pattern = "^withdrawal$")
+    )]
+    pub action: String,
+    /// For `withdrawal`: `{asset, network, amount, destination, memo?,
+    /// client_reference}` (amount a decimal string).
+    #[cfg_attr(feature = "openapi", schema(value_type = WithdrawalDetails))]
+    pub details: Value,
+}
+
+/// The details of a withdrawal (documentation of `details`; Keyward
+/// validates them per asset and network).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct WithdrawalDetails {
+    /// Asset code, e.g. `BTC`.
+    #[schema(example = "BTC")]
+    asset: String,
+    /// Network, e.g. `bitcoin`.
+    #[schema(example = "bitcoin")]
+    network: String,
+    /// A positive decimal string within the asset's precision.
+    #[schema(example = "0.25", pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    amount: String,
+    /// The destination address, valid for the network.
+    #[schema(example = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh")]
+    destination: String,
+    /// Memo or destination tag, for networks that use one.
+    memo: Option<String>,
+    /// The exchange's reference: a repeat with the same details returns
+    /// the same step-up.
+    #[schema(example = "payout-1", min_length = 1, max_length = 128)]
+    client_reference: String,
+}
+
+/// A step-up: a sensitive action waiting for (or past) a key approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepUp {
+    /// Step-up id.
+    pub id: Uuid,
+    /// Whose approval.
+    pub user_id: Uuid,
+    /// `withdrawal`, `address.add` or `api_key.create`.
+    pub action: String,
+    /// The canonical details the key approves.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: Value,
+    /// Lower-case hex SHA-256 of the canonical JSON of
+    /// `{"action": action, "details": details}` (keys sorted, no
+    /// whitespace): the action and the details together. Approval tokens
+    /// carry the same value as `details_digest`.
+    pub digest: String,
+    /// Where it stands.
+    pub status: StepUpStatus,
+    /// Why held, denied or refused.
+    pub reason: Option<PolicyReason>,
+    /// When a hold ends.
+    pub held_until: Option<Timestamp>,
+    /// Created.
+    pub created_at: Timestamp,
+    /// End of the approval window.
+    pub expires_at: Timestamp,
+    /// When approved.
+    pub approved_at: Option<Timestamp>,
+    /// Until when the approval may be redeemed.
+    pub approval_expires_at: Option<Timestamp>,
+    /// When redeemed.
+    pub redeemed_at: Option<Timestamp>,
+    /// The hosted confirmation page to send the user to.
+    pub confirm_url: String,
+}
+
+/// A step-up the user must approve with a key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepUpAccepted {
+    /// The `pending` step-up.
+    pub step_up: StepUp,
+}
+
+/// What the confirmation page shows before the touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepUpSummary {
+    /// The step-up.
+    pub step_up: StepUp,
+    /// The user's phrase.
+    pub anti_phishing_phrase: Option<String>,
+    /// Seconds left to approve.
+    pub seconds_left: i64,
+}
+
+/// Step-up options: the ceremony plus the step-up being approved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepUpOptions {
+    /// Ceremony id, single use.
+    pub ceremony: Uuid,
+    /// WebAuthn request options; the challenge commits to the details.
+    #[serde(rename = "publicKey")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub public_key: Value,
+    /// The step-up.
+    pub step_up: StepUp,
+}
+
+/// An approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Approved {
+    /// Step-up id.
+    pub id: Uuid,
+    /// Always `approved`.
+    pub status: StepUpStatus,
+    /// EdDSA JWT (keys at `/.well-known/jwks.json`).
+    pub approval: String,
+    /// Redeem before this.
+    pub approval_expires_at: Timestamp,
+}
+
+/// A redeemed approval: the step-up with what the key proved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Redeemed {
+    /// The step-up, now `redeemed`.
+    #[serde(flatten)]
+    pub step_up: StepUp,
+    /// Whether the user verified (PIN/biometric).
+    pub user_verified: Option<bool>,
+    /// The key that approved.
+    pub credential_key_id: Option<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_reasons_use_their_wire_names() {
+        assert_eq!(StepUpStatus::parse("refused"), StepUpStatus::Refused);
+        assert_eq!(StepUpStatus::parse("later"), StepUpStatus::Unknown);
+        assert_eq!(
+            serde_json::to_value(StepUpStatus::Pending).ok(),
+            Some(Value::from("pending"))
+        );
+        assert_eq!(
+            PolicyReason::parse("held:key_added"),
+            PolicyReason::KeyAdded
+        );
+        assert_eq!(
+            PolicyReason::DailyLimitExceeded.as_str(),
+            "daily_limit_exceeded"
+        );
+        assert_eq!(
+            serde_json::from_value::<PolicyReason>(Value::from("new_rule")).ok(),
+            Some(PolicyReason::Unknown)
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! `Duration` settings written as whole numbers of one unit, the way
+//! `keyward.toml` has always had them: the key names the unit
+//! (`hold_hours = 24`), the field holds a `Duration`. Too large a number
+//! saturates, and `Config::validate` then refuses it with its limit.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serializer};
+
+macro_rules! unit {
+    ($name:ident, $seconds:expr) => {
+        #[doc = concat!("A `Duration` as a whole number of ", stringify!($name), ".")]
+        pub mod $name {
+            use super::*;
+
+            /// Writes the whole number of units.
+            pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u64(d.as_secs() / $seconds)
+            }
+
+            /// Reads a whole number of units.
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+                let n = u64::deserialize(d)?;
+                Ok(Duration::from_secs(n.saturating_mul($seconds)))
+            }
+        }
+    };
+}
+
+unit!(seconds, 1);
+unit!(minutes, 60);
+unit!(hours, 3_600);

@@ -1,0 +1,13 @@
+//! The flows behind the routes: each takes parsed input, does the work in
+//! one transaction with its audit entry, and returns a wire or domain
+//! result. Routes stay thin; nothing here builds an HTTP response.
+
+pub mod account;
+pub mod admin;
+pub mod api_keys;
+pub mod assertion;
+pub mod keys;
+pub mod settings;
+pub mod step_ups;
+pub mod throttle;
+pub mod withdrawal_controls;
