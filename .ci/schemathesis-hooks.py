@@ -10,8 +10,29 @@ cookies are required too).
 import os
 
 import schemathesis
+from hypothesis import strategies as st
 
 HTTPS = os.environ.get("KEYWARD_ST_HTTPS") == "1"
+
+# The document describes a bitcoin address as a custom format (its checksum
+# is beyond a pattern, see openapi/config_schemas.rs): real addresses of each
+# kind, so generated allow-list entries can be valid ones.
+schemathesis.openapi.format(
+    "bitcoin-address",
+    st.sampled_from(
+        [
+            "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            "bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297",
+            "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+            "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+        ]
+    ),
+)
+schemathesis.openapi.format(
+    "bitcoin-testnet-address",
+    st.sampled_from(["tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx"]),
+)
 SESSION_COOKIE = "kw_session"
 
 

@@ -144,8 +144,14 @@ enabled = false
 [dictionaries.ids]
 values = [$ids]
 
+# The seeded user whose session the main run uses, so that some generated
+# step-ups are for a real user (and hers, so her session may read them).
+[dictionaries.users]
+values = ["alice"]
+
 [parameters]
 "path.id" = { dictionary = "ids", probability = 0.5 }
+"body.user" = { dictionary = "users", probability = 0.5 }
 
 [checks]
 enabled = true

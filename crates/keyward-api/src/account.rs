@@ -13,19 +13,20 @@ use crate::Timestamp;
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
-    /// 3-32 characters: lower-case letters, digits, `.`, `_`, `-`.
+    /// 3-32 characters: letters, digits, `.`, `_`, `-`, starting with a
+    /// letter or digit (stored in lower case).
     #[cfg_attr(
         feature = "openapi",
         schema(
             min_length = 3,
             max_length = 32,
-            pattern = "^[a-z0-9._-]{3,32}$",
+            pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$",
             example = "alice"
         )
     )]
     pub username: String,
-    /// The password.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1))]
+    /// The password: 12-256 characters (a shorter one never signs in).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 12, max_length = 256))]
     pub password: SecretString,
 }
 
@@ -37,8 +38,8 @@ pub struct PasswordChange {
     /// The current password.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub current_password: SecretString,
-    /// The new password.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
+    /// The new password, 12-256 characters.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 12, max_length = 256))]
     pub new_password: SecretString,
 }
 
@@ -188,7 +189,7 @@ pub struct Settings {
         schema(
             min_length = 4,
             max_length = 64,
-            pattern = r"^[^\p{Cc}]*$",
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$",
             example = "purple otter"
         )
     )]

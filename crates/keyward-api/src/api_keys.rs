@@ -10,20 +10,27 @@ use crate::Timestamp;
 /// The details of a user API key, approved with a security key
 /// (`POST /v1/api-keys/step-up`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyDetails {
-    /// The user's label, 1-64 characters.
+    /// The user's label, 1-64 characters, no control characters.
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 64, example = "trading bot")
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+            example = "trading bot"
+        )
     )]
     pub label: String,
     /// Some of `read`, `trade`, `withdraw`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ApiKeyScope>, example = json!(["read", "trade"])))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ApiKeyScope>, min_items = 1, example = json!(["read", "trade"])))]
     pub scopes: Vec<String>,
-    /// Addresses or networks the key may be used from (required for `withdraw`).
+    /// Addresses or networks the key may be used from, at most 32 (required
+    /// for `withdraw`).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(example = json!(["203.0.113.7", "2001:db8::/48"])))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::schemas::IpNetwork>, max_items = 32, example = json!(["203.0.113.7", "2001:db8::/48"])))]
     pub ip_allowlist: Vec<String>,
     /// Lifetime in days (at most the server's maximum).
     #[serde(default)]
@@ -31,15 +38,36 @@ pub struct ApiKeyDetails {
     pub expires_in_days: Option<u32>,
 }
 
-/// Creating a key: exactly the approved details plus the approved step-up.
+/// Creating a key: the approved step-up and exactly the approved details
+/// (the members of [`ApiKeyDetails`] beside `step_up_id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyCreate {
     /// The approved `api_key.create` step-up.
     pub step_up_id: Uuid,
-    /// Exactly the approved details.
-    #[serde(flatten)]
-    pub details: ApiKeyDetails,
+    /// Exactly the approved label.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+            example = "trading bot"
+        )
+    )]
+    pub label: String,
+    /// Exactly the approved scopes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ApiKeyScope>, min_items = 1))]
+    pub scopes: Vec<String>,
+    /// Exactly the approved allow-list.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::schemas::IpNetwork>, max_items = 32))]
+    pub ip_allowlist: Vec<String>,
+    /// Exactly the approved lifetime.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
+    pub expires_in_days: Option<u32>,
 }
 
 /// What a user API key may do.
@@ -138,7 +166,7 @@ pub struct VerifyApiKey {
     #[cfg_attr(feature = "openapi", schema(value_type = ApiKeyScope))]
     pub scope: String,
     /// The end user's address, IPv4 or IPv6.
-    #[cfg_attr(feature = "openapi", schema(example = "203.0.113.7"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schemas::IpAddress, example = "203.0.113.7"))]
     pub client_ip: String,
 }
 

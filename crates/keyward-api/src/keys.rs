@@ -27,7 +27,7 @@ pub struct CeremonyAnswer {
     /// The ceremony id from the options.
     pub ceremony: Uuid,
     /// The `PublicKeyCredential` as JSON (WebAuthn L3 `toJSON()`).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schemas::AssertionCredential))]
     pub credential: Value,
 }
 
@@ -38,14 +38,19 @@ pub struct CeremonyAnswer {
 pub struct Registration {
     /// The ceremony id from the options.
     pub ceremony: Uuid,
-    /// A name for the key, 1-64 characters.
+    /// A name for the key, 1-64 characters, no control characters.
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 64, example = "YubiKey on my keyring")
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+            example = "YubiKey on my keyring"
+        )
     )]
     pub label: String,
     /// The `PublicKeyCredential` as JSON (WebAuthn L3 `toJSON()`).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schemas::RegistrationCredential))]
     pub credential: Value,
 }
 
@@ -54,8 +59,15 @@ pub struct Registration {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rename {
-    /// 1-64 characters.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    /// 1-64 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+        )
+    )]
     pub label: String,
 }
 

@@ -33,6 +33,8 @@ pub mod approval;
 pub mod keys;
 pub mod operations;
 pub mod problem;
+#[cfg(feature = "openapi")]
+pub mod schemas;
 pub mod step_ups;
 pub mod withdrawals;
 

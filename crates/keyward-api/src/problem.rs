@@ -130,7 +130,7 @@ impl ProblemKind {
             K::UsernameTaken => (409, "Username taken"),
             K::CredentialExists => (409, "Key already registered"),
             K::LastKey => (409, "Last key"),
-            K::CeremonyUnknown => (400, "Unknown challenge"),
+            K::CeremonyUnknown => (409, "Unknown challenge"),
             K::CeremonyExpired => (410, "Challenge expired"),
             K::CeremonyRefused => (400, "Security key response refused"),
             K::Throttled => (429, "Too many attempts"),

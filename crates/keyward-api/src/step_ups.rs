@@ -194,34 +194,8 @@ pub struct CreateStepUp {
     pub action: String,
     /// For `withdrawal`: `{asset, network, amount, destination, memo?,
     /// client_reference}` (amount a decimal string).
-    #[cfg_attr(feature = "openapi", schema(value_type = WithdrawalDetails))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schemas::WithdrawalDetails))]
     pub details: Value,
-}
-
-/// The details of a withdrawal (documentation of `details`; Keyward
-/// validates them per asset and network).
-#[cfg(feature = "openapi")]
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct WithdrawalDetails {
-    /// Asset code, e.g. `BTC`.
-    #[schema(example = "BTC")]
-    asset: String,
-    /// Network, e.g. `bitcoin`.
-    #[schema(example = "bitcoin")]
-    network: String,
-    /// A positive decimal string within the asset's precision.
-    #[schema(example = "0.25", pattern = r"^[0-9]+(\.[0-9]+)?$")]
-    amount: String,
-    /// The destination address, valid for the network.
-    #[schema(example = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh")]
-    destination: String,
-    /// Memo or destination tag, for networks that use one.
-    memo: Option<String>,
-    /// The exchange's reference: a repeat with the same details returns
-    /// the same step-up.
-    #[schema(example = "payout-1", min_length = 1, max_length = 128)]
-    client_reference: String,
 }
 
 /// A step-up: a sensitive action waiting for (or past) a key approval.

@@ -16,6 +16,8 @@ use utoipa::openapi::{
 };
 use utoipa::{Modify, OpenApi};
 
+mod config_schemas;
+
 /// The top of the document: info, tags, the `Problem` schema, security schemes.
 #[derive(OpenApi)]
 #[openapi(
@@ -89,6 +91,15 @@ fn problem_description() -> String {
         ));
     }
     text
+}
+
+/// The document as served: [`finish`]ed, then completed with what depends
+/// on the configuration (assets, networks) and with the rules JSON Schema
+/// can say but the generator cannot (see `config_schemas`).
+pub fn served(doc: Document, config: &crate::config::Config) -> serde_json::Value {
+    let mut json = serde_json::to_value(&doc).unwrap_or_default();
+    config_schemas::apply(&mut json, config);
+    json
 }
 
 /// Adds `403 origin-mismatch` to the state-changing operations of a router

@@ -52,16 +52,19 @@ pub fn api(app: AppState) -> OpenApiRouter<AppState> {
         .merge(browser)
 }
 
-/// The finished OpenAPI document of [`api`].
-pub fn document(app: AppState) -> utoipa::openapi::OpenApi {
-    openapi::finish(api(app).into_openapi())
+/// The finished OpenAPI document of [`api`], as served.
+pub fn document(app: AppState) -> serde_json::Value {
+    let config = app.config.clone();
+    openapi::served(openapi::finish(api(app).into_openapi()), &config)
 }
 
 /// The whole application router (without the session layer).
 pub fn router(app: AppState) -> Router<AppState> {
+    let config = app.config.clone();
     let (api, doc) = api(app).split_for_parts();
-    let doc = openapi::finish(doc);
-    let json: Arc<str> = doc.to_json().unwrap_or_default().into();
+    let json: Arc<str> = openapi::served(openapi::finish(doc), &config)
+        .to_string()
+        .into();
     api.layer(Extension(ops::Document(json)))
         .merge(web::router())
         .fallback(|| async { ApiError::RouteNotFound })

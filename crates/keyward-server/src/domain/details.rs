@@ -161,8 +161,24 @@ struct RawApiKey {
     scopes: Vec<String>,
     #[serde(default)]
     ip_allowlist: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     expires_in_days: Option<u32>,
+}
+
+/// A count that JSON may write as `30` or `30.0` (both are the integer 30
+/// to JSON Schema, and so to clients generated from the document).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(n) = Option::<f64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        // Checked above: a whole number in u32's range.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        return Ok(Some(n as u32));
+    }
+    Err(serde::de::Error::custom(format!(
+        "invalid value: {n}, expected a whole number of days"
+    )))
 }
 
 /// API-key scopes a user may grant.

@@ -68,9 +68,9 @@ async fn registration_options(
     request_body = Registration,
     responses(
         (status = 201, description = "The enrolled key", body = Key),
-        (status = 400, description = "ceremony-unknown, ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "reauth-required", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "credential-exists", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown, credential-exists", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn registration_verify(
@@ -188,7 +188,8 @@ async fn reauth_options(
     request_body = CeremonyAnswer,
     responses(
         (status = 200, description = "Re-authenticated", body = Reauthenticated),
-        (status = 400, description = "ceremony-unknown, ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -102,7 +102,8 @@ async fn key_options(
     request_body = CeremonyAnswer,
     responses(
         (status = 200, description = "Signed in", body = Welcome),
-        (status = 400, description = "ceremony-unknown, ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
     ))]

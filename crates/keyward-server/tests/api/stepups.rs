@@ -170,7 +170,7 @@ async fn assertion_for_one_step_up_cannot_approve_another(b: Backend) {
             with_small_ceremony,
         )
         .await;
-    assert_problem(&got, StatusCode::BAD_REQUEST, "ceremony-unknown");
+    assert_problem(&got, StatusCode::CONFLICT, "ceremony-unknown");
     let with_large_ceremony =
         json!({ "ceremony": large_opts["ceremony"], "credential": signed_small });
     let got = app

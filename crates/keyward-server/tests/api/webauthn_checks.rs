@@ -125,7 +125,7 @@ async fn assertion_ceremony_of_another_purpose(b: Backend) {
             json!({ "ceremony": reauth["ceremony"], "credential": credential }),
         )
         .await;
-    assert_problem(&got, StatusCode::BAD_REQUEST, "ceremony-unknown");
+    assert_problem(&got, StatusCode::CONFLICT, "ceremony-unknown");
 }
 
 async fn assertion_replayed(b: Backend) {
@@ -144,7 +144,7 @@ async fn assertion_replayed(b: Backend) {
     // Same ceremony again: it was consumed.
     let other = app.password_step(&u).await;
     let again = app.post(&other, "/v1/signin/key/verify", body).await;
-    assert_problem(&again, StatusCode::BAD_REQUEST, "ceremony-unknown");
+    assert_problem(&again, StatusCode::CONFLICT, "ceremony-unknown");
     // The same signed assertion against a new ceremony: wrong challenge.
     let (_, fresh) = app.post(&other, "/v1/signin/key/options", json!({})).await;
     let replay = app
@@ -449,6 +449,6 @@ async fn registration_replayed(b: Backend) {
     let again = app
         .post(&user.browser, "/v1/keys/registration/verify", body)
         .await;
-    assert_problem(&again, StatusCode::BAD_REQUEST, "ceremony-unknown");
+    assert_problem(&again, StatusCode::CONFLICT, "ceremony-unknown");
     assert_eq!(app.snapshot(user.user_id).await.keys.len(), 1);
 }

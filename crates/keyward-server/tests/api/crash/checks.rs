@@ -87,11 +87,7 @@ pub(super) async fn check_online(
                 let answer = sh
                     .send_json(&browser, Method::POST, path, Some(&a.body))
                     .await;
-                assert_problem(
-                    &got(answer, path),
-                    StatusCode::BAD_REQUEST,
-                    "ceremony-unknown",
-                );
+                assert_problem(&got(answer, path), StatusCode::CONFLICT, "ceremony-unknown");
             }
             Some((id, mode)) => {
                 let client = match mode {
