@@ -96,12 +96,7 @@ pub enum ApiKeyScope {
     Withdraw,
 }
 
-impl ApiKeyScope {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-}
+crate::wire_names!(ApiKeyScope);
 
 /// A user API key (never the secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,20 +220,4 @@ pub enum ApiKeyRefusal {
     Other,
 }
 
-impl ApiKeyRefusal {
-    /// The reason code, e.g. `ip_not_allowed`.
-    pub fn code(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses a reason code; an unknown code is [`Self::Other`].
-    pub fn parse(code: &str) -> Self {
-        code.parse().unwrap_or(Self::Other)
-    }
-}
-
-impl std::fmt::Display for ApiKeyRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
-}
+crate::wire_names!(ApiKeyRefusal, unknown = Other);

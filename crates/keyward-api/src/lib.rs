@@ -7,6 +7,44 @@
 //! Instants travel as RFC 3339 strings in UTC ([`Timestamp`]), so no
 //! date-time library is imposed on a client.
 
+/// `as_str` (the wire name), `Display`, and for an enum with a
+/// forward-compatible unknown variant, `parse` (falling back to it) and
+/// `all` (every value this version sends): the same for every string enum
+/// of the wire.
+macro_rules! wire_names {
+    ($ty:ident) => {
+        impl $ty {
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+    ($ty:ident, unknown = $unknown:ident) => {
+        crate::wire_names!($ty);
+
+        impl $ty {
+            /// Parses a wire name; one this version does not know is
+            #[doc = concat!("`", stringify!($unknown), "`.")]
+            pub fn parse(s: &str) -> Self {
+                s.parse().unwrap_or(Self::$unknown)
+            }
+
+            /// Every value this version sends.
+            pub fn all() -> impl Iterator<Item = Self> {
+                <Self as strum::IntoEnumIterator>::iter().filter(|v| *v != Self::$unknown)
+            }
+        }
+    };
+}
+pub(crate) use wire_names;
+
 /// A `ToSchema` for a string enum whose forward-compatible `Unknown`
 /// variant is never sent: the schema lists the values this version sends.
 #[cfg(feature = "openapi")]

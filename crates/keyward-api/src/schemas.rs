@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// Canonical unpadded base64url: whole quads, then an optional tail of 2
@@ -35,11 +35,17 @@ impl ToSchema for Base64Url {}
 /// An IPv4 or IPv6 address.
 pub struct IpAddress;
 
+/// A string of the JSON Schema format `ipv4` or `ipv6`.
+fn ip_formats() -> OneOfBuilder {
+    let format = |name: &str| string().format(Some(SchemaFormat::Custom(name.into())));
+    OneOfBuilder::new()
+        .item(format("ipv4"))
+        .item(format("ipv6"))
+}
+
 impl PartialSchema for IpAddress {
     fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .item(string().format(Some(utoipa::openapi::SchemaFormat::Custom("ipv4".into()))))
-            .item(string().format(Some(utoipa::openapi::SchemaFormat::Custom("ipv6".into()))))
+        ip_formats()
             .description(Some("An IPv4 or IPv6 address."))
             .into()
     }
@@ -51,9 +57,7 @@ pub struct IpNetwork;
 
 impl PartialSchema for IpNetwork {
     fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .item(string().format(Some(utoipa::openapi::SchemaFormat::Custom("ipv4".into()))))
-            .item(string().format(Some(utoipa::openapi::SchemaFormat::Custom("ipv6".into()))))
+        ip_formats()
             .item(string().pattern(Some(
                 r"^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}/(2[4-9]|3[0-2])$",
             )))

@@ -44,17 +44,7 @@ pub enum StepUpStatus {
     Unknown,
 }
 
-impl StepUpStatus {
-    /// The wire name, e.g. `pending`.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses a wire name; an unknown name is [`Self::Unknown`].
-    pub fn parse(s: &str) -> Self {
-        s.parse().unwrap_or(Self::Unknown)
-    }
-}
+crate::wire_names!(StepUpStatus, unknown = Unknown);
 
 /// Why a step-up is held, denied or refused, or why withdrawals are held
 /// (`reason`, `hold_reason`, and the `reason` of a `policy-refused` problem).
@@ -106,24 +96,13 @@ pub enum PolicyReason {
     Unknown,
 }
 
+crate::wire_names!(PolicyReason, unknown = Unknown);
+
 impl PolicyReason {
-    /// The wire name, e.g. `address_cooling_off`.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
-    /// Parses a wire name; an unknown name is [`Self::Unknown`]. Accepts the
-    /// `held:<reason>` form earlier versions stored for a refusal at redeem.
-    pub fn parse(s: &str) -> Self {
-        s.strip_prefix("held:")
-            .unwrap_or(s)
-            .parse()
-            .unwrap_or(Self::Unknown)
-    }
-
-    /// Every reason this version sends.
-    pub fn all() -> impl Iterator<Item = Self> {
-        <Self as strum::IntoEnumIterator>::iter().filter(|r| *r != Self::Unknown)
+    /// Parses a stored reason, also in the `held:<reason>` form earlier
+    /// versions stored for a refusal at redeem.
+    pub fn parse_stored(s: &str) -> Self {
+        Self::parse(s.strip_prefix("held:").unwrap_or(s))
     }
 
     /// True for the reasons that hold withdrawals for a while after a
@@ -141,13 +120,6 @@ impl PolicyReason {
     }
 }
 
-impl StepUpStatus {
-    /// Every status this version sends.
-    pub fn all() -> impl Iterator<Item = Self> {
-        <Self as strum::IntoEnumIterator>::iter().filter(|s| *s != Self::Unknown)
-    }
-}
-
 #[cfg(feature = "openapi")]
 crate::string_enum_schema!(
     StepUpStatus,
@@ -161,18 +133,6 @@ crate::string_enum_schema!(
     PolicyReason::all().map(PolicyReason::as_str),
     "Why a step-up is held, denied or refused, or why withdrawals are held."
 );
-
-impl std::fmt::Display for PolicyReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for StepUpStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// `POST /v1/step-ups`: a step-up request from the exchange.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -300,6 +260,7 @@ pub struct Redeemed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api_keys::ApiKeyRefusal;
 
     #[test]
     fn statuses_and_reasons_use_their_wire_names() {
@@ -310,9 +271,15 @@ mod tests {
             Some(Value::from("pending"))
         );
         assert_eq!(
-            PolicyReason::parse("held:key_added"),
+            PolicyReason::parse_stored("held:key_added"),
             PolicyReason::KeyAdded
         );
+        assert_eq!(PolicyReason::parse("held:key_added"), PolicyReason::Unknown);
+        assert_eq!(
+            ApiKeyRefusal::parse("ip_not_allowed").to_string(),
+            "ip_not_allowed"
+        );
+        assert!(PolicyReason::all().all(|r| r != PolicyReason::Unknown));
         assert_eq!(
             PolicyReason::DailyLimitExceeded.as_str(),
             "daily_limit_exceeded"

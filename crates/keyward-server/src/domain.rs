@@ -7,6 +7,7 @@ pub mod address;
 pub mod amount;
 pub mod audit;
 pub mod details;
+pub mod ip;
 pub mod names;
 pub mod policy;
 #[cfg(test)]

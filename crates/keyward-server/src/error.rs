@@ -202,7 +202,7 @@ impl ApiError {
             Self::Validation { field, .. } => problem.field = Some(field.clone()),
             Self::CeremonyRefused { reason } => problem.reason = Some((*reason).to_owned()),
             Self::PolicyRefused { reason } => problem.reason = Some(reason.as_str().to_owned()),
-            Self::ApiKeyRefused(reason) => problem.reason = Some(reason.code().to_owned()),
+            Self::ApiKeyRefused(reason) => problem.reason = Some(reason.as_str().to_owned()),
             _ => {}
         }
         problem

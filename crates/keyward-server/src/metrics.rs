@@ -170,7 +170,7 @@ pub fn outcome<T>(result: &ApiResult<T>) -> &'static str {
 pub fn error_outcome(e: &ApiError) -> &'static str {
     match e {
         ApiError::CeremonyRefused { reason } => reason,
-        ApiError::ApiKeyRefused(reason) => reason.code(),
+        ApiError::ApiKeyRefused(reason) => reason.as_str(),
         ApiError::PolicyRefused { reason } => reason.as_str(),
         other => other.kind().slug(),
     }

@@ -5,13 +5,13 @@
 //! withdrawal can never approve another.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::domain::amount::{self, Amount, AssetConfig};
+use crate::domain::ip::ip_entry;
 use crate::domain::validation::ValidationError;
 
 /// Actions that need a key approval.
@@ -240,24 +240,6 @@ fn label(s: &str) -> Result<String, ValidationError> {
         "must be 1-64 characters without control characters",
     )
     .map(|()| t.to_owned())
-}
-
-/// One IP allow-list entry as a network: an address is its /32 (/128).
-pub fn ip_network(s: &str) -> Option<ipnet::IpNet> {
-    match s.parse::<IpAddr>() {
-        Ok(addr) => Some(addr.into()),
-        Err(_) => s.parse().ok(),
-    }
-}
-
-/// Parses one IP allow-list entry (address or CIDR range) to canonical text.
-pub fn ip_entry(s: &str) -> Option<String> {
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Some(ip.to_string());
-    }
-    s.parse::<ipnet::IpNet>()
-        .ok()
-        .map(|n| n.trunc().to_string())
 }
 
 fn parse_raw<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, ValidationError> {

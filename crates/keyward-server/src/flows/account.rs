@@ -277,17 +277,8 @@ pub async fn sign_in_with_key(
     answer: CeremonyAnswer,
 ) -> ApiResult<SignedInWithKey> {
     let uv = app.config.user_verification.sign_in;
-    let mut done = assertion::finish(
-        app,
-        user_id,
-        client,
-        assertion::Sender::Browser,
-        Purpose::SignIn,
-        answer.ceremony,
-        answer.credential,
-        uv,
-    )
-    .await?;
+    let mut done =
+        assertion::finish_in_browser(app, user_id, client, Purpose::SignIn, answer, uv).await?;
     let now = app.clock.now();
     let login_id = open_login(app, &mut done.tx, user_id, client, now).await?;
     throttle::reset_account(&mut done.tx, &done.account_scope).await?;

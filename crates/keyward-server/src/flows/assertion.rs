@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use keyward_api::keys::CeremonyOptions;
+use keyward_api::keys::{CeremonyAnswer, CeremonyOptions};
 use keyward_fido::credential::{key_from_json, key_to_json};
 use keyward_fido::wire::{PublicKeyCredential, SecurityKey};
 use keyward_fido::{FidoError, UserVerification};
@@ -204,6 +204,24 @@ struct Answerer<'a> {
 /// not one.
 pub fn assertion_response(credential: Value) -> ApiResult<PublicKeyCredential> {
     serde_json::from_value(credential).map_err(|e| ApiError::invalid("credential", e.to_string()))
+}
+
+/// Finishes an assertion the user's browser sent for `purpose` (sign-in
+/// or re-authentication): [`finish`] with the browser as the sender.
+pub async fn finish_in_browser(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+    purpose: Purpose,
+    answer: CeremonyAnswer,
+    uv: UserVerification,
+) -> ApiResult<Asserted> {
+    let (ceremony, credential) = (answer.ceremony, answer.credential);
+    let sender = Sender::Browser;
+    finish(
+        app, user_id, client, sender, purpose, ceremony, credential, uv,
+    )
+    .await
 }
 
 /// Finishes an assertion by `user_id`'s key from `client`. Refused while

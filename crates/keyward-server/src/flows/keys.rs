@@ -290,17 +290,8 @@ pub async fn reauthenticate(
     answer: CeremonyAnswer,
 ) -> ApiResult<Millis> {
     let uv = app.config.user_verification.key_management;
-    let mut done = assertion::finish(
-        app,
-        user_id,
-        client,
-        assertion::Sender::Browser,
-        Purpose::Reauth,
-        answer.ceremony,
-        answer.credential,
-        uv,
-    )
-    .await?;
+    let mut done =
+        assertion::finish_in_browser(app, user_id, client, Purpose::Reauth, answer, uv).await?;
     let now = app.clock.now();
     let event = audit::Event {
         user_id: Some(user_id),

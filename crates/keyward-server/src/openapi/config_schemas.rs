@@ -131,7 +131,11 @@ mod tests {
                 other => panic!("unknown format {other:?}"),
             };
             for address in &quoted[1..] {
-                assert_eq!(NetworkConfig::of(format).check(address), Ok(()), "{address}");
+                assert_eq!(
+                    NetworkConfig::of(format).check(address),
+                    Ok(()),
+                    "{address}"
+                );
                 checked += 1;
             }
         }

@@ -73,7 +73,7 @@ impl StepUpRow {
 
     /// Why held, denied or refused.
     pub fn reason(&self) -> Option<PolicyReason> {
-        self.reason.as_deref().map(PolicyReason::parse)
+        self.reason.as_deref().map(PolicyReason::parse_stored)
     }
 }
 

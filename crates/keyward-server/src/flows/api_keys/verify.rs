@@ -89,7 +89,7 @@ async fn load(app: &AppState, hash: &token::TokenHash) -> ApiResult<Option<Arc<C
         serde_json::from_str(&row.ip_allowlist).map_err(|e| ApiError::Internal(e.into()))?;
     let mut networks = Vec::new();
     for ip in &ips {
-        let net = crate::domain::details::ip_network(ip)
+        let net = crate::domain::ip::ip_network(ip)
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored IP entry unparseable")))?;
         networks.push(net);
     }
