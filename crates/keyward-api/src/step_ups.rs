@@ -8,20 +8,9 @@ use uuid::Uuid;
 use crate::Timestamp;
 
 /// Where a step-up stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    EnumIter,
-    EnumString,
-    IntoStaticStr,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(EnumIter, EnumString, IntoStaticStr)]
 #[strum(serialize_all = "lowercase")]
 pub enum StepUpStatus {
     /// Waiting for the user's key.
@@ -48,20 +37,9 @@ crate::wire_names!(StepUpStatus, unknown = Unknown);
 
 /// Why a step-up is held, denied or refused, or why withdrawals are held
 /// (`reason`, `hold_reason`, and the `reason` of a `policy-refused` problem).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    EnumIter,
-    EnumString,
-    IntoStaticStr,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(EnumIter, EnumString, IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum PolicyReason {
     /// The user froze their account.

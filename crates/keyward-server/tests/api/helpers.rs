@@ -371,21 +371,15 @@ pub const DEST: &str = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh";
 impl TestApp {
     /// Creates a service key with `scopes` directly in the store; returns the token.
     pub async fn service_key(&self, scopes: &[&str]) -> String {
-        use keyward_access::token::{TokenKind, generate};
-        use secrecy::ExposeSecret;
-        let token = generate(TokenKind::Service);
-        let row = keyward_server::store::service_keys::ServiceKeyRow {
-            id: Uuid::new_v4(),
-            name: "exchange-test".into(),
-            prefix: token.prefix.clone(),
-            scopes: scopes.join(" "),
-            created_at: self.state.clock.now(),
-            revoked_at: None,
-        };
-        keyward_server::store::service_keys::insert(&self.state.db, &row, token.hash.as_bytes())
-            .await
-            .unwrap();
-        token.plaintext.expose_secret().to_owned()
+        let (_, token) = keyward_server::flows::admin::create_service_key(
+            &self.state.db,
+            "exchange-test",
+            &scopes.join(","),
+            self.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        secrecy::ExposeSecret::expose_secret(&token).to_owned()
     }
 
     /// A client for an exchange service: bearer token, no cookies, no Origin.
