@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod api_keys;
 pub mod assertion;
+pub mod audit;
 pub mod keys;
 pub mod settings;
 pub mod step_ups;

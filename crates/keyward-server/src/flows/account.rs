@@ -1,13 +1,13 @@
 //! Accounts and sign-in: sign-up, the password step, the key step, sign-out.
 
 use keyward_api::PolicyReason;
-use keyward_api::account::PasswordChanged;
+use keyward_api::account::{PasswordChanged, SessionList, SessionView};
 use keyward_api::keys::CeremonyAnswer;
 use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::caller::Client;
-use crate::clock::Millis;
+use crate::clock::{Millis, rfc3339};
 use crate::db::{Tx, is_unique_violation};
 use crate::domain::audit::AuditEvent;
 use crate::domain::names::Username;
@@ -298,4 +298,27 @@ pub async fn sign_in_with_key(
         at: now,
         username: done.username,
     })
+}
+
+/// The user's active sessions; `current` marks the caller's.
+pub async fn sessions(app: &AppState, user_id: Uuid, current: Uuid) -> ApiResult<SessionList> {
+    let active = logins::active_for_user(&app.db, user_id, app.clock.now()).await?;
+    let sessions = active
+        .into_iter()
+        .map(|l| SessionView {
+            current: l.id == current,
+            id: l.id,
+            created_at: rfc3339(l.created_at),
+            last_seen_at: rfc3339(l.last_seen_at),
+            expires_at: rfc3339(l.expires_at),
+            ip: l.ip,
+            user_agent: l.user_agent,
+        })
+        .collect();
+    Ok(SessionList { sessions })
+}
+
+/// The username of an account, if it exists.
+pub async fn username(app: &AppState, user_id: Uuid) -> ApiResult<Option<String>> {
+    Ok(users::by_id(&app.db, user_id).await?.map(|u| u.username))
 }

@@ -5,7 +5,7 @@
 
 pub mod verify;
 
-use keyward_api::api_keys::ApiKey;
+use keyward_api::api_keys::{ApiKey, ApiKeyList};
 use keyward_api::{PolicyReason, StepUpStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -207,6 +207,13 @@ pub fn view(k: &ApiKeyRow) -> ApiKey {
         last_used_at: k.last_used_at.map(rfc3339),
         revoked_at: k.revoked_at.map(rfc3339),
     }
+}
+
+/// The user's API keys, live and revoked (never a secret).
+pub async fn list(app: &AppState, user_id: Uuid) -> ApiResult<ApiKeyList> {
+    let keys = api_keys::for_user(&app.db, user_id).await?;
+    let api_keys = keys.iter().map(view).collect();
+    Ok(ApiKeyList { api_keys })
 }
 
 /// Revokes one key (`Some`) or all (`None`) of the user's keys, at once here

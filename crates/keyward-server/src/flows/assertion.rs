@@ -17,7 +17,8 @@ use crate::domain::audit::AuditEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
-use crate::store::ceremonies::{self, Purpose};
+use crate::store::ceremonies;
+pub use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow};
 use crate::store::{audit, users};
 

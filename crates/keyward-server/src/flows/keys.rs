@@ -304,3 +304,8 @@ pub async fn reauthenticate(
     done.tx.commit().await?;
     Ok(now)
 }
+
+/// The user's keys, oldest first.
+pub async fn list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<CredentialRow>> {
+    Ok(credentials::for_user(&app.db, user_id).await?)
+}

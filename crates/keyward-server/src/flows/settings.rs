@@ -1,6 +1,6 @@
 //! The user's settings.
 
-use keyward_api::account::Settings;
+use keyward_api::account::{Settings, SettingsView};
 use uuid::Uuid;
 
 use crate::caller::Client;
@@ -30,4 +30,12 @@ pub async fn set_phrase(
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(phrase.to_owned())
+}
+
+/// The user's settings.
+pub async fn read(app: &AppState, user_id: Uuid) -> ApiResult<SettingsView> {
+    let anti_phishing_phrase = users::phrase(&app.db, user_id).await?;
+    Ok(SettingsView {
+        anti_phishing_phrase,
+    })
 }

@@ -6,7 +6,7 @@
 pub mod approval;
 
 use crate::domain::audit::{AuditEvent, StepUpDecided};
-use keyward_api::step_ups::StepUp;
+use keyward_api::step_ups::{StepUp, StepUpSummary};
 use keyward_api::{PolicyReason, StepUpStatus};
 use uuid::Uuid;
 
@@ -249,6 +249,17 @@ pub fn view(app: &AppState, row: &StepUpRow) -> StepUp {
         redeemed_at: row.redeemed_at.map(rfc3339),
         confirm_url: format!("{}/confirm/{}", app.config.origin_header(), row.id),
     }
+}
+
+/// What the confirmation page shows the owner: the step-up, their
+/// anti-phishing phrase and the seconds left to approve.
+pub async fn summary(app: &AppState, id: Uuid, user_id: Uuid) -> ApiResult<StepUpSummary> {
+    let row = get_for(app, id, Party::User(user_id)).await?;
+    Ok(StepUpSummary {
+        step_up: view(app, &row),
+        anti_phishing_phrase: users::phrase(&app.db, user_id).await?,
+        seconds_left: ((row.expires_at - app.clock.now()) / 1000).max(0),
+    })
 }
 
 /// Re-validates stored details (at redeem); a failure fails closed.

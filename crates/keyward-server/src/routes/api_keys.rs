@@ -82,9 +82,7 @@ async fn create(
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", security(("session" = [])),
     responses((status = 200, description = "Keys", body = ApiKeyList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<ApiKeyList>> {
-    let keys = crate::store::api_keys::for_user(&app.db, who.user_id).await?;
-    let api_keys = keys.iter().map(api_keys::view).collect();
-    Ok(Json(ApiKeyList { api_keys }))
+    Ok(Json(api_keys::list(&app, who.user_id).await?))
 }
 
 /// Revokes a key (on every instance within a second).

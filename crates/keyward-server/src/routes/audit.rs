@@ -3,18 +3,16 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use keyward_api::Problem;
-use keyward_api::account::{AuditEvent, AuditPage};
+use keyward_api::account::AuditPage;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
-use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
+use crate::flows::audit;
 use crate::state::AppState;
-use crate::store::audit;
 
 /// Audit routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -46,16 +44,5 @@ async fn list(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 500"));
     }
-    let rows = audit::for_user(&app.db, who.user_id, limit).await?;
-    let events = rows
-        .into_iter()
-        .map(|r| AuditEvent {
-            seq: r.seq,
-            at: rfc3339(r.at),
-            detail: serde_json::from_str::<Value>(&r.detail).unwrap_or(Value::Null),
-            event: r.event,
-            ip: r.ip,
-        })
-        .collect();
-    Ok(Json(AuditPage { events }))
+    Ok(Json(audit::page(&app, who.user_id, limit).await?))
 }

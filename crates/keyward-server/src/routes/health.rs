@@ -46,15 +46,11 @@ async fn readyz(State(app): State<AppState>) -> ApiResult<Json<Health>> {
             "migrations not applied"
         )));
     }
-    if crate::store::signing_keys::active(&app.db)
-        .await
-        .map_err(|e| crate::error::ApiError::Unavailable(e.into()))?
-        .is_none()
-    {
-        return Err(crate::error::ApiError::Unavailable(anyhow::anyhow!(
-            "no signing key"
-        )));
-    }
+    // Fails closed as approvals would: no usable signing key, not ready.
+    crate::signing::active(&app).await.map_err(|e| match e {
+        crate::error::ApiError::Internal(err) => crate::error::ApiError::Unavailable(err),
+        other => other,
+    })?;
     Ok(Json(Health {
         status: "ready".into(),
         database: Some(app.db.backend().into()),

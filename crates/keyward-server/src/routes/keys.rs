@@ -16,12 +16,11 @@ use uuid::Uuid;
 use crate::auth::{self, AuthState, MayEnrol, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
+use crate::flows::assertion::Purpose;
 use crate::flows::assertion::username_of;
 use crate::flows::{assertion, keys};
 use crate::routes::signin::{DeviceCookie, remember_device};
 use crate::state::AppState;
-use crate::store::ceremonies::Purpose;
-use crate::store::credentials;
 
 /// Key routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -43,8 +42,8 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("session" = [])),
     responses((status = 200, description = "Keys", body = KeyList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<KeyList>> {
-    let keys = credentials::for_user(&app.db, who.user_id).await?;
-    let keys = keys.iter().map(keys::view).collect();
+    let rows = keys::list(&app, who.user_id).await?;
+    let keys = rows.iter().map(keys::view).collect();
     Ok(Json(KeyList { keys }))
 }
 

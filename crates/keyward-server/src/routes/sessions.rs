@@ -3,18 +3,16 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use keyward_api::account::{SessionList, SessionView};
+use keyward_api::account::SessionList;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::SignedIn;
-use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Client;
 use crate::flows::account;
 use crate::state::AppState;
-use crate::store::logins;
 
 /// Session routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,20 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("session" = [])),
     responses((status = 200, description = "Sessions", body = SessionList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<SessionList>> {
-    let active = logins::active_for_user(&app.db, who.user_id, app.clock.now()).await?;
-    let sessions = active
-        .into_iter()
-        .map(|l| SessionView {
-            current: l.id == who.login_id,
-            id: l.id,
-            created_at: rfc3339(l.created_at),
-            last_seen_at: rfc3339(l.last_seen_at),
-            expires_at: rfc3339(l.expires_at),
-            ip: l.ip,
-            user_agent: l.user_agent,
-        })
-        .collect();
-    Ok(Json(SessionList { sessions }))
+    Ok(Json(
+        account::sessions(&app, who.user_id, who.login_id).await?,
+    ))
 }
 
 /// Ends a session (this one included).

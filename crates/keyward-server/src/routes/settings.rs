@@ -12,7 +12,6 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Client};
 use crate::flows::settings;
 use crate::state::AppState;
-use crate::store::users;
 
 /// Settings routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,10 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/v1/settings", tag = "settings", security(("session" = [])),
     responses((status = 200, description = "Settings", body = SettingsView)))]
 async fn read(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<SettingsView>> {
-    let anti_phishing_phrase = users::phrase(&app.db, who.user_id).await?;
-    Ok(Json(SettingsView {
-        anti_phishing_phrase,
-    }))
+    Ok(Json(settings::read(&app, who.user_id).await?))
 }
 
 /// Sets the anti-phishing phrase.

@@ -17,10 +17,9 @@ use utoipa_axum::routes;
 use crate::auth::{self, AuthState, PasswordDone, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
+use crate::flows::assertion::Purpose;
 use crate::flows::{account, assertion};
 use crate::state::AppState;
-use crate::store::ceremonies::Purpose;
-use crate::store::users;
 
 /// Sign-up and sign-in routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -204,7 +203,7 @@ async fn session_info(
         Some(AuthState::SignedIn { user_id, .. }) => (Stage::SignedIn, Some(user_id)),
     };
     let username = match user_id {
-        Some(id) => users::by_id(&app.db, id).await?.map(|u| u.username),
+        Some(id) => account::username(&app, id).await?,
         None => None,
     };
     Ok(Json(SessionInfo {

@@ -173,13 +173,9 @@ async fn summary(
     who: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<StepUpSummary>> {
-    let row = step_ups::get_for(&app, step_up_id(&id)?, Party::User(who.user_id)).await?;
-    let phrase = crate::store::users::phrase(&app.db, who.user_id).await?;
-    Ok(Json(StepUpSummary {
-        step_up: step_ups::view(&app, &row),
-        anti_phishing_phrase: phrase,
-        seconds_left: ((row.expires_at - app.clock.now()) / 1000).max(0),
-    }))
+    Ok(Json(
+        step_ups::summary(&app, step_up_id(&id)?, who.user_id).await?,
+    ))
 }
 
 /// The key challenge for a step-up, bound to its details: for the signed-in
