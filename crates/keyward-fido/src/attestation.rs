@@ -9,36 +9,11 @@ use webauthn_rs::prelude::{AttestationCaList, AttestationCaListBuilder};
 
 use crate::FidoError;
 
-/// The Yubico U2F/FIDO root (serial 457200631), which signs the attestation
-/// certificates of YubiKey 5 series keys.
-pub const YUBICO_ROOT_CA_PEM: &[u8] = include_bytes!("../certs/yubico-u2f-root-ca-457200631.pem");
+pub use crate::yubico::{YUBICO_CAS, YUBIKEY_5_AAGUIDS};
 
-/// AAGUIDs of current YubiKey 5 series models (from Yubico's published list).
-pub const YUBIKEY_5_AAGUIDS: &[(&str, &str)] = &[
-    ("cb69481e-8ff7-4039-93ec-0a2729a154a8", "YubiKey 5 Series"),
-    ("ee882879-721c-4913-9775-3dfcce97072a", "YubiKey 5 Series"),
-    (
-        "fa2b99dc-9e39-4257-8f92-4a30d23c4118",
-        "YubiKey 5 Series with NFC",
-    ),
-    (
-        "2fc0579f-8113-47ea-b116-bb5a8db9202a",
-        "YubiKey 5 Series with NFC",
-    ),
-    ("c5ef55ff-ad9a-4b9f-b580-adebafe026d0", "YubiKey 5Ci"),
-    (
-        "73bb0cd4-e502-49b8-9c6f-b59445bf720b",
-        "YubiKey 5 FIPS Series",
-    ),
-    (
-        "c1f9a0bc-1dd2-404a-b27f-8e29047a43fd",
-        "YubiKey 5 FIPS Series with NFC",
-    ),
-    (
-        "85203421-48f9-4355-9bc8-8a53846e5083",
-        "YubiKey 5 FIPS Series with Lightning",
-    ),
-];
+/// The Yubico U2F root (serial 457200631), the oldest of the built-in
+/// roots (kept by name for tests and tools).
+pub const YUBICO_ROOT_CA_PEM: &[u8] = include_bytes!("../certs/yubico-u2f-root-ca-457200631.pem");
 
 /// An extra attestation root an operator trusts, with the device models
 /// (AAGUIDs) it may vouch for.
@@ -70,14 +45,11 @@ impl AttestationPolicy {
             for (aaguid, model) in YUBIKEY_5_AAGUIDS {
                 let aaguid = Uuid::parse_str(aaguid)
                     .map_err(|e| FidoError::Config(format!("built-in AAGUID: {e}")))?;
-                builder
-                    .insert_device_pem(
-                        YUBICO_ROOT_CA_PEM,
-                        aaguid,
-                        (*model).into(),
-                        Default::default(),
-                    )
-                    .map_err(|e| FidoError::Config(format!("built-in Yubico CA: {e}")))?;
+                for ca in YUBICO_CAS {
+                    builder
+                        .insert_device_pem(ca.pem, aaguid, (*model).into(), Default::default())
+                        .map_err(|e| FidoError::Config(format!("built-in {}: {e}", ca.name)))?;
+                }
             }
         }
         for ca in extra {
@@ -124,10 +96,14 @@ mod tests {
 
     #[test]
     fn builtin_yubico_list_builds() {
-        assert!(matches!(
-            AttestationPolicy::trusted(true, &[]),
-            Ok(AttestationPolicy::Trusted(_))
-        ));
+        let Ok(AttestationPolicy::Trusted(list)) = AttestationPolicy::trusted(true, &[]) else {
+            panic!("the built-in Yubico list does not build");
+        };
+        // Every root and intermediate, each vouching for every YubiKey 5 model.
+        assert_eq!(list.len(), YUBICO_CAS.len());
+        for ca in list.cas().values() {
+            assert_eq!(ca.aaguids().len(), YUBIKEY_5_AAGUIDS.len());
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod credential;
 pub mod error;
 pub mod evidence;
 pub mod rp;
+mod yubico;
 
 pub use attestation::{AttestationPolicy, TrustedCa};
 pub use binding::{STEP_UP_TAG, step_up_challenge};

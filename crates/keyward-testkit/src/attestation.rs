@@ -120,6 +120,39 @@ impl TestCa {
         })
     }
 
+    /// An intermediate CA named `name`, issued by this CA (as a vendor's
+    /// attestation PKI has them: root → intermediate → device certificate).
+    ///
+    /// # Panics
+    /// If rcgen fails, which it does not for these fixed parameters.
+    #[allow(clippy::panic)] // test-support constructor: a panic is the right failure
+    pub fn issue_intermediate(&self, name: &str) -> TestCa {
+        self.try_issue_intermediate(name)
+            .unwrap_or_else(|e| panic!("TestCa::issue_intermediate({name:?}): {e}"))
+    }
+
+    /// Fallible [`TestCa::issue_intermediate`].
+    pub fn try_issue_intermediate(&self, name: &str) -> Result<TestCa, TestkitError> {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name_for_ca(name)?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.use_authority_key_identifier_extension = true;
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .map_err(cert_err)?;
+        Ok(TestCa {
+            name: name.to_owned(),
+            cert,
+            key,
+        })
+    }
+
     /// The CA certificate, PEM.
     pub fn cert_pem(&self) -> String {
         self.cert.pem()

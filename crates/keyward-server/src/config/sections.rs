@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 pub struct AttestationConfig {
     /// `any` (development) or `trusted`.
     pub policy: AttestationMode,
-    /// Under `trusted`: include the built-in Yubico root and YubiKey 5 AAGUIDs.
+    /// Under `trusted`: include the built-in Yubico roots and intermediates
+    /// for the YubiKey 5 AAGUIDs.
     pub yubico: bool,
     /// Under `trusted`: extra CA files and the AAGUIDs each may attest.
     pub extra_cas: Vec<ExtraCa>,

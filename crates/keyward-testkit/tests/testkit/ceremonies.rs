@@ -134,6 +134,45 @@ fn packed_x5c_attestation_verifies_against_its_ca() {
     authenticate(&wa, &mut key, &[sk], &Forge::default()).unwrap();
 }
 
+/// A vendor's attestation PKI with an intermediate (as Yubico's newest root
+/// has them), where the key sends only its own certificate: the chain
+/// validates when the intermediate is trusted beside the root, and not with
+/// the root alone — which is why Keyward's built-in Yubico list carries the
+/// intermediates.
+#[test]
+fn a_device_certificate_under_a_trusted_intermediate_verifies() {
+    let wa = webauthn();
+    let root = TestCa::generate("Keyward Test Vendor");
+    let intermediate = root.issue_intermediate("Keyward Test Vendor FIDO");
+    let cert = intermediate.issue_attestation_cert(AAGUID);
+    let mut builder = AttestationCaListBuilder::new();
+    for ca in [&root, &intermediate] {
+        builder
+            .insert_device_der(
+                &ca.cert_der(),
+                Uuid::from_bytes(AAGUID),
+                "soft".into(),
+                Default::default(),
+            )
+            .unwrap();
+    }
+    let mut key = SoftKey::new().with_attestation(Attestation::PackedX5c(cert.clone()));
+    register(&wa, &mut key, Some(builder.build()), &Forge::default()).unwrap();
+
+    let mut key = SoftKey::new().with_attestation(Attestation::PackedX5c(cert));
+    let err = register(
+        &wa,
+        &mut key,
+        Some(ca_list(&root, AAGUID)),
+        &Forge::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, WebauthnError::AttestationChainNotTrusted(_)),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn packed_x5c_is_accepted_without_a_ca_list() {
     let wa = webauthn();
