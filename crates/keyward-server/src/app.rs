@@ -47,6 +47,37 @@ pub fn attestation_policy(config: &Config) -> anyhow::Result<AttestationPolicy> 
     Ok(AttestationPolicy::trusted(a.yubico, &extra)?)
 }
 
+/// What the attestation policy trusts, in one line for the start-up log.
+pub fn trust_summary(config: &Config) -> String {
+    let a = &config.attestation;
+    if a.policy == AttestationMode::Any {
+        return "attestation policy is `any`: every authenticator is accepted (development setting)"
+            .into();
+    }
+    let mut parts = Vec::new();
+    if a.yubico {
+        use keyward_fido::attestation::{YUBICO_CAS, YUBIKEY_5_AAGUIDS};
+        let names: Vec<&str> = YUBICO_CAS.iter().map(|ca| ca.name).collect();
+        parts.push(format!(
+            "Yubico's {} built-in certificates ({}) for {} YubiKey 5 models",
+            names.len(),
+            names.join(", "),
+            YUBIKEY_5_AAGUIDS.len()
+        ));
+    }
+    for ca in &a.extra_cas {
+        parts.push(format!(
+            "{} for {} model(s)",
+            ca.pem_file.display(),
+            ca.aaguids.len()
+        ));
+    }
+    format!(
+        "attestation policy is `trusted`: keys attested by {}",
+        parts.join("; ")
+    )
+}
+
 impl App {
     /// Connects to the database (applying migrations) and builds everything.
     pub async fn build(config: Config, clock: Clock, db_opts: DbOptions) -> anyhow::Result<Self> {
@@ -68,9 +99,7 @@ impl App {
                 // Sessions live in the same schema as Keyward's tables (the
                 // connection's current schema), so every instance configured
                 // with the same database URL shares them.
-                let schema: String = sqlx::query_scalar("SELECT current_schema()")
-                    .fetch_one(pool)
-                    .await?;
+                let schema = crate::db::current_schema(pool).await?;
                 AnySessionStore::postgres(pool.clone(), Some(&schema))
                     .map_err(|e| anyhow::anyhow!(e))?
             }
@@ -186,4 +215,21 @@ async fn api_key_upkeep(app: AppState) {
 /// Loads config for the CLI and the binary.
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     Config::load(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start-up line says what `trusted` accepts, by name.
+    #[test]
+    fn the_trust_summary_names_what_is_trusted() {
+        let mut config = Config::default();
+        assert!(trust_summary(&config).contains("`any`"));
+        config.attestation.policy = AttestationMode::Trusted;
+        let line = trust_summary(&config);
+        assert!(line.contains("`trusted`"), "{line}");
+        assert!(line.contains("Yubico Attestation Root 1"), "{line}");
+        assert!(line.contains("YubiKey 5 models"), "{line}");
+    }
 }

@@ -232,10 +232,11 @@ fn redacted(config: &Config) -> Config {
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let trust = crate::app::trust_summary(&config);
     if config.attestation.policy == crate::config::AttestationMode::Any {
-        tracing::warn!(
-            "attestation policy is `any`: every authenticator is accepted (development setting)"
-        );
+        tracing::warn!("{trust}");
+    } else {
+        tracing::info!("{trust}");
     }
     let listen = config.listen;
     let origin = config.origin_header();

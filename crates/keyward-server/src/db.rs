@@ -164,6 +164,14 @@ macro_rules! relaxed {
 // Crate-private: the SQL lives in `store`, which is where these are used.
 pub(crate) use {on_db, on_tx, relaxed};
 
+/// The schema a PostgreSQL connection of `pool` works in (where the
+/// migrations put Keyward's tables).
+pub async fn current_schema(pool: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await
+}
+
 /// Options for opening the database.
 #[derive(Debug, Clone, Default)]
 pub struct DbOptions {

@@ -185,6 +185,25 @@ fn layers_only_look_down() {
 }
 
 #[test]
+fn all_sql_is_in_store_or_db() {
+    let mut sources = BTreeMap::new();
+    modules(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        "",
+        &mut sources,
+    );
+    let outside: Vec<&String> = sources
+        .iter()
+        .filter(|(module, text)| {
+            let home = matches!(top(module), "store" | "db" | "layering");
+            !home && code(text).contains(concat!("sqlx::", "query"))
+        })
+        .map(|(module, _)| module)
+        .collect();
+    assert!(outside.is_empty(), "SQL outside store/ and db: {outside:?}");
+}
+
+#[test]
 fn the_checker_sees_grouped_and_inline_paths() {
     let paths = crate_paths(
         "use crate::store::{self, audit, users::UserRow};\nlet x = crate::clock::now();",
