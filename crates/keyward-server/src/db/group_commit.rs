@@ -121,9 +121,13 @@ mod tests {
         for w in waiters {
             w.await.unwrap().unwrap();
         }
-        // On this single-threaded runtime the first waiter syncs alone while
-        // the other 63 queue; the next one's sync then covers all of them.
-        assert!(group.syncs() <= 3, "fsyncs shared: {}", group.syncs());
+        // The first waiter syncs alone; the others take their tickets while
+        // that fsync runs on a blocking thread and queue, and the next sync
+        // covers every ticket taken before it began. How many take theirs
+        // before the first fsync ends depends on the disk and the build (an
+        // fsync on tmpfs returns at once): usually 3 syncs, seen 4, never
+        // anything near one per commit.
+        assert!(group.syncs() <= 8, "fsyncs shared: {}", group.syncs());
         assert_eq!(*group.synced.lock().await, 65, "all 65 tickets synced");
     }
 
