@@ -86,13 +86,19 @@ fn owner<'a>(path: &str, modules: &'a BTreeMap<String, String>) -> Option<&'a st
         .find_map(|m| modules.get_key_value(&m).map(|(k, _)| k.as_str()))
 }
 
-fn graph() -> Graph {
+/// This crate's sources, by module path.
+fn sources() -> BTreeMap<String, String> {
     let mut sources = BTreeMap::new();
     modules(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
         "",
         &mut sources,
     );
+    sources
+}
+
+fn graph() -> Graph {
+    let sources = sources();
     let mut graph = Graph::new();
     for (module, text) in &sources {
         let edges = graph.entry(module.clone()).or_default();
@@ -186,12 +192,7 @@ fn layers_only_look_down() {
 
 #[test]
 fn all_sql_is_in_store_or_db() {
-    let mut sources = BTreeMap::new();
-    modules(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        "",
-        &mut sources,
-    );
+    let sources = sources();
     let outside: Vec<&String> = sources
         .iter()
         .filter(|(module, text)| {

@@ -5,7 +5,6 @@
 //! Labels carry route templates, outcome codes and problem slugs only: never
 //! raw paths, ids, usernames, addresses or secrets.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -130,8 +129,7 @@ pub fn http(method: &'static str, route: &str, status: u16, elapsed: Duration) {
 }
 
 /// A finished ceremony (`registration`, `sign_in`, `reauth`, `step_up`).
-pub fn ceremony(kind: &'static str, outcome: impl Into<Cow<'static, str>>) {
-    let outcome: Cow<'static, str> = outcome.into();
+pub fn ceremony(kind: &'static str, outcome: &'static str) {
     metrics::counter!(CEREMONIES, "kind" => kind, "outcome" => outcome).increment(1);
 }
 
@@ -142,14 +140,12 @@ pub fn step_up(action: &str, outcome: &str) {
 }
 
 /// A redeem attempt.
-pub fn redeem(outcome: impl Into<Cow<'static, str>>) {
-    let outcome: Cow<'static, str> = outcome.into();
+pub fn redeem(outcome: &'static str) {
     metrics::counter!(REDEEMS, "outcome" => outcome).increment(1);
 }
 
 /// An API-key verification (`ok` or the refusal reason).
-pub fn api_key_verification(outcome: impl Into<Cow<'static, str>>) {
-    let outcome: Cow<'static, str> = outcome.into();
+pub fn api_key_verification(outcome: &'static str) {
     metrics::counter!(API_KEY_VERIFICATIONS, "outcome" => outcome).increment(1);
 }
 

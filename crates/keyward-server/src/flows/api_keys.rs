@@ -17,7 +17,7 @@ use crate::domain::details::{Canonical, Details, canonicalise};
 use crate::domain::ip::ip_network;
 use crate::domain::policy::{self, AccountFacts, Decision};
 use crate::error::{ApiError, ApiResult};
-use crate::flows::step_ups::{self as step_up_flow, Requester};
+use crate::flows::step_ups as step_up_flow;
 use crate::state::AppState;
 use crate::store::api_keys::{self, ApiKeyRow};
 use crate::store::step_ups::{self, StepUpRow};
@@ -77,14 +77,7 @@ pub async fn request(
     client: &Client,
 ) -> ApiResult<StepUpRow> {
     let canonical = effective(app, details)?;
-    let (row, _) =
-        step_up_flow::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
-    if row.status() != StepUpStatus::Pending {
-        return Err(ApiError::PolicyRefused {
-            reason: row.reason().unwrap_or(PolicyReason::PolicyUnavailable),
-        });
-    }
-    Ok(row)
+    step_up_flow::create_for_user(app, user_id, &canonical, &client.ip).await
 }
 
 /// A created key and its secret (shown once).

@@ -5,13 +5,13 @@
 
 pub mod approval;
 
-use crate::domain::audit::{AuditEvent, StepUpDecided};
 use keyward_api::step_ups::{StepUp, StepUpSummary};
 use keyward_api::{PolicyReason, StepUpStatus};
 use uuid::Uuid;
 
 use crate::clock::{Millis, rfc3339};
 use crate::db::{Tx, is_unique_violation};
+use crate::domain::audit::{AuditEvent, StepUpDecided};
 use crate::domain::details::{Action, Canonical, Details, canonicalise, stored_details};
 use crate::domain::names::Username;
 use crate::domain::policy::{self, AccountFacts, Decision, WithdrawalFacts};
@@ -203,6 +203,24 @@ pub async fn create(
     tx.commit().await?;
     crate::metrics::step_up(&row.action, status.as_str());
     Ok((row, false))
+}
+
+/// A step-up the user asks for in the browser (an allow-list addition, an
+/// API key): created only to be approved now, so one the policy would hold
+/// or deny is refused with its reason.
+pub async fn create_for_user(
+    app: &AppState,
+    user_id: Uuid,
+    c: &Canonical,
+    ip: &str,
+) -> ApiResult<StepUpRow> {
+    let (row, _) = create(app, Requester::User, user_id, c, ip).await?;
+    if row.status() != StepUpStatus::Pending {
+        return Err(ApiError::PolicyRefused {
+            reason: row.reason().unwrap_or(PolicyReason::PolicyUnavailable),
+        });
+    }
+    Ok(row)
 }
 
 fn same_request(existing: StepUpRow, c: &Canonical) -> ApiResult<StepUpRow> {

@@ -1,8 +1,8 @@
 //! Withdrawal controls: self-freeze and unfreeze, allow-list removal, and
 //! the operator's freeze. Each change is audited in its transaction.
 
+use keyward_api::PolicyReason;
 use keyward_api::withdrawals::{Address, AddressList, GlobalFreeze, NewAddress, WithdrawalStatus};
-use keyward_api::{PolicyReason, StepUpStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::domain::audit::AuditEvent;
 use crate::domain::details::{Action, Canonical, Details, canonicalise};
 use crate::error::{ApiError, ApiResult};
-use crate::flows::step_ups::{self, Requester};
+use crate::flows::step_ups;
 use crate::state::AppState;
 use crate::store::step_ups::StepUpRow;
 use crate::store::{audit, users, withdrawal_controls};
@@ -198,13 +198,7 @@ pub async fn request_address(
     let details = address_details(body);
     let canonical = canonicalise(Action::AddressAdd.as_str(), &details, &app.config.assets)?;
     check_address(app, &canonical)?;
-    let (row, _) = step_ups::create(app, Requester::User, user_id, &canonical, &client.ip).await?;
-    if row.status() != StepUpStatus::Pending {
-        return Err(ApiError::PolicyRefused {
-            reason: row.reason().unwrap_or(PolicyReason::PolicyUnavailable),
-        });
-    }
-    Ok(row)
+    step_ups::create_for_user(app, user_id, &canonical, &client.ip).await
 }
 
 /// The operator's freeze as it stands.
