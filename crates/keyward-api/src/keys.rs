@@ -91,6 +91,28 @@ pub struct Key {
     pub last_used_at: Option<Timestamp>,
     /// The signature counter went backwards once: the key may be cloned.
     pub possibly_cloned: bool,
+    /// The model's name (from FIDO metadata, or the built-in YubiKey list),
+    /// e.g. "YubiKey 5 NFC"; absent when the key did not say or is unknown.
+    pub model: Option<String>,
+    /// The private key cannot leave the authenticator (not a synced
+    /// passkey: the backup-eligible flag was clear at enrolment).
+    pub device_bound: bool,
+    /// The model's FIDO certification level (`L1`, `L2plus`, …), from
+    /// metadata.
+    pub certification: Option<String>,
+    /// Set while FIDO metadata marks the key's model compromised: the key
+    /// approves nothing; enrol another.
+    pub suspended: Option<KeySuspension>,
+}
+
+/// Why and since when a key is suspended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeySuspension {
+    /// The metadata status, e.g. `ATTESTATION_KEY_COMPROMISE`.
+    pub status: String,
+    /// Since when.
+    pub since: Timestamp,
 }
 
 /// The user's keys.

@@ -3,11 +3,15 @@
 //! `Any` accepts every authenticator (development only). `Trusted` accepts a
 //! key only if its attestation chains to a configured vendor CA *and* its
 //! AAGUID is on that CA's allow-list; `none` and self attestation are refused.
+//! The CAs are the built-in Yubico ones, the operator's files, and each
+//! model's roots from FIDO metadata; a model whose latest metadata status
+//! is a compromise is trusted by none of them.
 
 use uuid::Uuid;
 use webauthn_rs::prelude::{AttestationCaList, AttestationCaListBuilder};
 
 use crate::FidoError;
+use crate::metadata::ModelMetadata;
 
 pub use crate::yubico::{YUBICO_CAS, YUBIKEY_5_AAGUIDS};
 
@@ -39,12 +43,24 @@ pub enum AttestationPolicy {
 impl AttestationPolicy {
     /// Builds the `trusted` policy from the built-in Yubico list (if wanted)
     /// plus operator-supplied CAs.
-    pub fn trusted(include_yubico: bool, extra: &[TrustedCa]) -> Result<Self, FidoError> {
+    pub fn trusted(
+        include_yubico: bool,
+        extra: &[TrustedCa],
+        metadata: &[ModelMetadata],
+    ) -> Result<Self, FidoError> {
+        let compromised: Vec<Uuid> = metadata
+            .iter()
+            .filter(|m| m.compromise().is_some())
+            .map(|m| m.aaguid)
+            .collect();
         let mut builder = AttestationCaListBuilder::new();
         if include_yubico {
             for (aaguid, model) in YUBIKEY_5_AAGUIDS {
                 let aaguid = Uuid::parse_str(aaguid)
                     .map_err(|e| FidoError::Config(format!("built-in AAGUID: {e}")))?;
+                if compromised.contains(&aaguid) {
+                    continue;
+                }
                 for ca in YUBICO_CAS {
                     builder
                         .insert_device_pem(ca.pem, aaguid, (*model).into(), Default::default())
@@ -59,12 +75,26 @@ impl AttestationPolicy {
                     ca.name
                 )));
             }
-            for aaguid in &ca.aaguids {
+            for aaguid in ca.aaguids.iter().filter(|a| !compromised.contains(a)) {
                 builder
                     .insert_device_pem(&ca.pem, *aaguid, ca.name.clone(), Default::default())
                     .map_err(|e| {
                         FidoError::Config(format!("CA `{}` is not a PEM certificate: {e}", ca.name))
                     })?;
+            }
+        }
+        for model in metadata.iter().filter(|m| m.compromise().is_none()) {
+            for der in model.root_ders() {
+                // A root the BLOB carries but that does not parse trusts
+                // nothing; the model's other roots still count.
+                if let Err(e) = builder.insert_device_der(
+                    &der,
+                    model.aaguid,
+                    model.description.clone(),
+                    Default::default(),
+                ) {
+                    tracing::warn!(aaguid = %model.aaguid, error = %e, "metadata root skipped");
+                }
             }
         }
         let list = builder.build();
@@ -96,7 +126,8 @@ mod tests {
 
     #[test]
     fn builtin_yubico_list_builds() {
-        let Ok(AttestationPolicy::Trusted(list)) = AttestationPolicy::trusted(true, &[]) else {
+        let Ok(AttestationPolicy::Trusted(list)) = AttestationPolicy::trusted(true, &[], &[])
+        else {
             panic!("the built-in Yubico list does not build");
         };
         // Every root and intermediate, each vouching for every YubiKey 5 model.
@@ -108,7 +139,7 @@ mod tests {
 
     #[test]
     fn empty_trusted_policy_is_a_config_error() {
-        assert!(AttestationPolicy::trusted(false, &[]).is_err());
+        assert!(AttestationPolicy::trusted(false, &[], &[]).is_err());
     }
 
     #[test]
@@ -118,7 +149,7 @@ mod tests {
             pem: YUBICO_ROOT_CA_PEM.to_vec(),
             aaguids: vec![],
         };
-        let err = AttestationPolicy::trusted(false, &[ca]).unwrap_err();
+        let err = AttestationPolicy::trusted(false, &[ca], &[]).unwrap_err();
         assert!(err.to_string().contains("no AAGUIDs"));
     }
 
@@ -129,6 +160,6 @@ mod tests {
             pem: b"nope".to_vec(),
             aaguids: vec![Uuid::nil()],
         };
-        assert!(AttestationPolicy::trusted(false, &[ca]).is_err());
+        assert!(AttestationPolicy::trusted(false, &[ca], &[]).is_err());
     }
 }

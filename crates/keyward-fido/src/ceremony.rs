@@ -59,7 +59,8 @@ pub struct AssertionOutcome {
 #[derive(Debug, Clone)]
 pub struct Fido {
     webauthn: std::sync::Arc<Webauthn>,
-    policy: AttestationPolicy,
+    /// Replaced whole when new metadata arrives (every clone sees it).
+    policy: std::sync::Arc<std::sync::RwLock<std::sync::Arc<AttestationPolicy>>>,
 }
 
 impl Fido {
@@ -67,13 +68,28 @@ impl Fido {
     pub fn new(rp: &RelyingParty, policy: AttestationPolicy) -> Result<Self, FidoError> {
         Ok(Self {
             webauthn: std::sync::Arc::new(rp.build()?),
-            policy,
+            policy: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(policy))),
         })
     }
 
     /// The attestation policy in force.
-    pub fn policy(&self) -> &AttestationPolicy {
-        &self.policy
+    pub fn policy(&self) -> std::sync::Arc<AttestationPolicy> {
+        // A poisoned lock still holds a whole policy: the write is one
+        // pointer swap.
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the attestation policy (new metadata): registrations that
+    /// start from now on use it.
+    pub fn set_policy(&self, policy: AttestationPolicy) {
+        let policy = std::sync::Arc::new(policy);
+        match self.policy.write() {
+            Ok(mut p) => *p = policy,
+            Err(poisoned) => *poisoned.into_inner() = policy,
+        }
     }
 
     /// Starts enrolling a security key for `user_id`. `existing` are the
@@ -92,7 +108,7 @@ impl Fido {
                 username,
                 username,
                 exclude,
-                self.policy.ca_list(),
+                self.policy().ca_list(),
                 None,
             )
             .map_err(from_webauthn)?;
@@ -131,7 +147,7 @@ impl Fido {
         }
         refuse_cross_origin(&response.response.client_data_json)?;
         let facts = attestation_facts(&response.response.attestation_object)?;
-        if !self.policy.is_any() && facts.format == "none" {
+        if !self.policy().is_any() && facts.format == "none" {
             return Err(FidoError::refused("untrusted_attestation"));
         }
         // §8.7: `none` carries an empty statement; anything else in it is a

@@ -35,6 +35,17 @@ pub fn key_from_json(json: &str) -> Result<SecurityKey, FidoError> {
     serde_json::from_str(json).map_err(|e| FidoError::CorruptState(e.to_string()))
 }
 
+/// Whether a stored key is device-bound: its backup-eligible flag (BE) was
+/// clear at enrolment, so the private key cannot be copied out of the
+/// authenticator (into a synced passkey, say). A key that does not say is
+/// not counted as device-bound.
+pub fn is_device_bound(key: &SecurityKey) -> bool {
+    serde_json::to_value(key)
+        .ok()
+        .and_then(|v| v.pointer("/cred/backup_eligible").and_then(|b| b.as_bool()))
+        == Some(false)
+}
+
 /// Fields read from an attestation object (CBOR map with `fmt` and `authData`).
 pub(crate) struct AttestationFacts {
     pub format: String,

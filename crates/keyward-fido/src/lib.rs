@@ -10,6 +10,7 @@ pub mod ceremony;
 pub mod credential;
 pub mod error;
 pub mod evidence;
+pub mod metadata;
 pub mod rp;
 mod yubico;
 
@@ -22,7 +23,9 @@ pub use ceremony::{
 pub use credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN};
 pub use error::FidoError;
 pub use evidence::{AssertionEvidence, EvidenceFacts, PublicKeyBytes, verify_evidence};
+pub use metadata::{CertificationLevel, MetadataBlob, MetadataError, ModelMetadata};
 pub use rp::RelyingParty;
+pub use yubico::BuiltinCa;
 
 /// Re-exports of the webauthn-rs wire types callers deserialise from clients.
 pub mod wire {

@@ -8,7 +8,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use keyward_access::{AnySessionStore, PasswordHasher, SessionSettings};
-use keyward_fido::{AttestationPolicy, Fido, RelyingParty, TrustedCa};
+use keyward_fido::metadata::COMPROMISE_STATUSES;
+use keyward_fido::{AttestationPolicy, Fido, ModelMetadata, RelyingParty, TrustedCa};
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
@@ -28,8 +29,12 @@ pub struct App {
     sessions: AnySessionStore,
 }
 
-/// Builds the attestation policy from config, reading CA files.
-pub fn attestation_policy(config: &Config) -> anyhow::Result<AttestationPolicy> {
+/// Builds the attestation policy from config (reading CA files) and the
+/// FIDO metadata in use.
+pub fn attestation_policy(
+    config: &Config,
+    metadata: &[ModelMetadata],
+) -> anyhow::Result<AttestationPolicy> {
     let a = &config.attestation;
     if a.policy == AttestationMode::Any {
         return Ok(AttestationPolicy::Any);
@@ -44,7 +49,44 @@ pub fn attestation_policy(config: &Config) -> anyhow::Result<AttestationPolicy> 
             aaguids: ca.aaguids.clone(),
         });
     }
-    Ok(AttestationPolicy::trusted(a.yubico, &extra)?)
+    Ok(AttestationPolicy::trusted(a.yubico, &extra, metadata)?)
+}
+
+/// What the FIDO metadata in use says, in one line for the log; a warning
+/// when it is missing under `trusted` or past its `nextUpdate`.
+async fn log_metadata(app: &AppState) -> anyhow::Result<Option<i64>> {
+    let blob = crate::store::metadata::current(&app.db).await?;
+    let trusted = app.config.attestation.policy == AttestationMode::Trusted;
+    let Some(blob) = blob else {
+        if trusted {
+            tracing::warn!(
+                "no FIDO metadata imported: only built-in and configured roots are trusted, and \
+                 no compromised model is known (`keyward attestation import-mds FILE`)"
+            );
+        }
+        return Ok(None);
+    };
+    let models = crate::store::metadata::models(&app.db).await?;
+    let compromised = models
+        .iter()
+        .filter(|m| {
+            m.status
+                .as_deref()
+                .is_some_and(|s| COMPROMISE_STATUSES.contains(&s))
+        })
+        .count();
+    let when = crate::clock::rfc3339(blob.imported_at);
+    if crate::flows::metadata::is_overdue(&blob.next_update, app.clock.now()) {
+        tracing::warn!(
+            no = blob.no, next_update = %blob.next_update,
+            "FIDO metadata is past its nextUpdate: import a newer BLOB"
+        );
+    }
+    tracing::info!(
+        no = blob.no, models = models.len(), compromised, imported = %when,
+        next_update = %blob.next_update, "FIDO metadata in use"
+    );
+    Ok(Some(blob.no))
 }
 
 /// What the attestation policy trusts, in one line for the start-up log.
@@ -86,13 +128,14 @@ impl App {
             origin: config.origin.clone(),
             name: config.rp_name.clone(),
         };
-        let fido = Fido::new(&rp, attestation_policy(&config)?)?;
+        let db = Db::connect(&config.database_url(), &db_opts).await?;
+        let metadata = crate::flows::metadata::models(&db).await?;
+        let fido = Fido::new(&rp, attestation_policy(&config, &metadata)?)?;
         let hasher = PasswordHasher::new(config.password)?;
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
         let passwords = Passwords::new(hasher, cpus, config.throttle.hash_queue)?;
-        let db = Db::connect(&config.database_url(), &db_opts).await?;
         let sessions = match &db {
             Db::Sqlite(sqlite) => AnySessionStore::sqlite(sqlite.pool.clone()),
             Db::Postgres(pool) => {
@@ -142,6 +185,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
         let upkeep = tokio::spawn(api_key_upkeep(self.state.clone()));
+        let metadata = tokio::spawn(metadata_refresh(self.state.clone()));
         let service = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -150,6 +194,7 @@ impl App {
             .await?;
         housekeeping.abort();
         upkeep.abort();
+        metadata.abort();
         // Keep the last-used times of the final seconds.
         let uses = self.state.verifier.drain_last_used();
         crate::store::api_keys::record_last_used(&self.state.db, &uses).await?;
@@ -208,6 +253,49 @@ async fn api_key_upkeep(app: AppState) {
                     tracing::warn!(error = %e, "could not record API-key last use");
                 }
             }
+        }
+    }
+}
+
+/// Rebuilds the attestation policy from the FIDO metadata stored now.
+pub async fn apply_metadata(app: &AppState) -> anyhow::Result<()> {
+    let models = crate::flows::metadata::models(&app.db).await?;
+    app.fido
+        .set_policy(attestation_policy(&app.config, &models)?);
+    Ok(())
+}
+
+/// Watches for FIDO metadata imported on any instance (or by the CLI):
+/// once a minute, a new BLOB serial rebuilds the attestation policy, so
+/// enrolment follows the new metadata without a restart. (Suspensions need
+/// no reload: they are on the keys' rows.) Keeps the suspended-keys gauge.
+async fn metadata_refresh(app: AppState) {
+    let mut seen = match log_metadata(&app).await {
+        Ok(no) => no,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read FIDO metadata");
+            None
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Ok(keys) = crate::store::credentials::suspended(&app.db).await {
+            crate::metrics::suspended_keys(keys.len());
+        }
+        let Ok(current) = crate::store::metadata::current(&app.db).await else {
+            continue;
+        };
+        let no = current.map(|b| b.no);
+        if no == seen {
+            continue;
+        }
+        match apply_metadata(&app).await {
+            Ok(()) => {
+                seen = no;
+                let _ = log_metadata(&app).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "new FIDO metadata not applied"),
         }
     }
 }

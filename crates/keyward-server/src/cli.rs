@@ -11,6 +11,7 @@
 mod audit;
 mod import;
 mod keys;
+mod metadata;
 mod ops;
 
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ use crate::{App, Clock};
 
 pub use audit::{ApprovalAction, AuditAction};
 pub use keys::{ServiceKeyAction, SigningKeyAction};
+pub use metadata::{AttestationAction, KeysAction};
 pub use ops::{UserAction, WithdrawalsAction};
 
 /// Exit code: the audit hash chain is broken.
@@ -113,6 +115,20 @@ pub enum Command {
         #[command(subcommand)]
         action: ApprovalAction,
     },
+    /// FIDO metadata: import a BLOB, show the one in use.
+    #[command(after_help = EXIT_CODES)]
+    Attestation {
+        /// What to do with attestation metadata.
+        #[command(subcommand)]
+        action: AttestationAction,
+    },
+    /// Users' security keys: list the suspended ones.
+    #[command(after_help = EXIT_CODES)]
+    Keys {
+        /// What to list.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Bulk-load accounts with their security keys from JSON lines, all or
     /// nothing, in one transaction (audited as `accounts.imported`).
     #[command(after_help = EXIT_CODES)]
@@ -174,6 +190,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { action } => ops::run_user(action, &config).await,
         Command::Approval { action } => audit::run_approval(action, &config).await,
         Command::Import { file } => import::run_import(file, &config).await,
+        Command::Attestation { action } => metadata::run_attestation(action, &config).await,
+        Command::Keys { action } => metadata::run_keys(action, &config).await,
     }
 }
 

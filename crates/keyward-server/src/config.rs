@@ -18,9 +18,18 @@ mod sections;
 mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
-    ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, LogFormat, SessionConfig,
-    ThrottleConfig, UvConfig, WithdrawalConfig,
+    ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, KeyRequirement, KeyRequirements,
+    LogFormat, SessionConfig, ThrottleConfig, UvConfig, WithdrawalConfig,
 };
+
+/// What a key must be for one action, defaults resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedRequirement {
+    /// Only device-bound credentials (backup-eligible flag clear).
+    pub device_bound: bool,
+    /// The least certification level of the key's model.
+    pub min_certification: Option<keyward_fido::CertificationLevel>,
+}
 
 /// Everything Keyward can be told at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -280,6 +289,30 @@ impl Config {
             Action::Withdrawal => self.user_verification.withdrawal,
             Action::AddressAdd => self.user_verification.address_add,
             Action::ApiKeyCreate => self.user_verification.api_key_create,
+        }
+    }
+
+    /// What a key must be for `action` (`None`: signing in), with the
+    /// defaults resolved: under `trusted`, withdrawals need a device-bound
+    /// key unless the operator says otherwise.
+    pub fn key_requirement(
+        &self,
+        action: Option<crate::domain::details::Action>,
+    ) -> ResolvedRequirement {
+        use crate::domain::details::Action;
+        let r = &self.attestation.require;
+        let set = match action {
+            None => &r.sign_in,
+            Some(Action::Withdrawal) => &r.withdrawal,
+            Some(Action::AddressAdd) => &r.address_add,
+            Some(Action::ApiKeyCreate) => &r.api_key_create,
+        };
+        let trusted = self.attestation.policy == AttestationMode::Trusted;
+        ResolvedRequirement {
+            device_bound: set
+                .device_bound
+                .unwrap_or(trusted && action == Some(Action::Withdrawal)),
+            min_certification: set.min_certification,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod assertion;
 pub mod audit;
 pub mod keys;
+pub mod metadata;
 pub mod settings;
 pub mod step_ups;
 pub mod throttle;

@@ -27,6 +27,10 @@ pub const REDEEMS: &str = "keyward_redeems_total";
 pub const API_KEY_VERIFICATIONS: &str = "keyward_api_key_verifications_total";
 /// Attempts refused by throttling, by scope.
 pub const THROTTLED: &str = "keyward_throttled_total";
+/// Enrolled keys suspended because metadata marked their model compromised.
+pub const KEYS_SUSPENDED: &str = "keyward_keys_suspended_total";
+/// Keys suspended now (read from the database by the metadata refresh).
+pub const SUSPENDED_KEYS: &str = "keyward_suspended_keys";
 /// Database pool connections (open).
 pub const DB_POOL_SIZE: &str = "keyward_db_pool_connections";
 /// Database pool connections (idle).
@@ -74,6 +78,11 @@ fn describe() {
     describe_counter!(API_KEY_VERIFICATIONS, "API-key verifications by outcome");
     describe_counter!(THROTTLED, "Attempts refused by throttling, by scope");
     describe_gauge!(DB_POOL_SIZE, "Open database connections");
+    describe_counter!(
+        KEYS_SUSPENDED,
+        "Enrolled keys suspended because FIDO metadata marked their model compromised"
+    );
+    describe_gauge!(SUSPENDED_KEYS, "Enrolled keys suspended now");
     describe_gauge!(DB_POOL_IDLE, "Idle database connections");
 }
 
@@ -152,6 +161,16 @@ pub fn api_key_verification(outcome: &'static str) {
 /// An attempt refused by throttling (`account_locked`, `backoff`, `api_key`).
 pub fn throttled(scope: &'static str) {
     metrics::counter!(THROTTLED, "scope" => scope).increment(1);
+}
+
+/// Keys a metadata import suspended.
+pub fn keys_suspended(count: usize) {
+    metrics::counter!(KEYS_SUSPENDED).increment(count as u64);
+}
+
+/// How many keys are suspended now.
+pub fn suspended_keys(count: usize) {
+    metrics::gauge!(SUSPENDED_KEYS).set(count as f64);
 }
 
 /// The outcome label of a result: `ok`, a refusal reason, or the problem slug.

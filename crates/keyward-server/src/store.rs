@@ -8,6 +8,7 @@ pub mod ceremonies;
 pub mod credentials;
 pub mod import;
 pub mod logins;
+pub mod metadata;
 pub mod secrets;
 pub mod service_keys;
 pub mod signing_keys;

@@ -163,6 +163,30 @@ impl TestCa {
         self.cert.der().to_vec()
     }
 
+    /// A signing (leaf) certificate for `common_name` under this CA, as a
+    /// service signs documents with (CA=false, digitalSignature), with its key.
+    ///
+    /// # Panics
+    /// If rcgen fails, which it does not for these fixed parameters.
+    #[allow(clippy::panic)] // test-support constructor: a panic is the right failure
+    pub fn issue_signing_cert(&self, common_name: &str) -> (Vec<u8>, SigningKey) {
+        let issue = || -> Result<_, TestkitError> {
+            let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
+            let signing_key = SigningKey::from_pkcs8_der(&key.serialize_der())
+                .map_err(|e| TestkitError::Crypto(e.to_string()))?;
+            let mut params = CertificateParams::default();
+            params.distinguished_name = name(&self.name, None, common_name)?;
+            params.is_ca = IsCa::ExplicitNoCa;
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.use_authority_key_identifier_extension = true;
+            let cert = params
+                .signed_by(&key, &self.cert, &self.key)
+                .map_err(cert_err)?;
+            Ok((cert.der().to_vec(), signing_key))
+        };
+        issue().unwrap_or_else(|e| panic!("TestCa::issue_signing_cert: {e}"))
+    }
+
     /// Issue a leaf attestation certificate meeting the FIDO packed requirements (v3, subject
     /// C/O/OU "Authenticator Attestation"/CN, basic constraints CA=false, keyUsage
     /// digitalSignature, non-critical `id-fido-gen-ce-aaguid` = `aaguid`), signed by this CA.

@@ -14,6 +14,10 @@ use crate::TestkitError;
 pub(crate) const FLAG_UP: u8 = 0x01;
 /// authenticatorData flag: user verified.
 pub(crate) const FLAG_UV: u8 = 0x04;
+/// authenticatorData flag: backup eligible (the credential may be synced).
+pub(crate) const FLAG_BE: u8 = 0x08;
+/// authenticatorData flag: backed up (the credential is synced).
+pub(crate) const FLAG_BS: u8 = 0x10;
 /// authenticatorData flag: attested credential data included.
 pub(crate) const FLAG_AT: u8 = 0x40;
 

@@ -28,10 +28,12 @@ mod attestation;
 mod encoding;
 mod error;
 mod forge;
+pub mod mds;
 mod options;
 mod softkey;
 
 pub use attestation::{Attestation, AttestationCert, TestCa};
 pub use error::TestkitError;
 pub use forge::Forge;
+pub use mds::BlobSigner;
 pub use softkey::SoftKey;

@@ -31,6 +31,8 @@ pub struct SoftKey {
     aaguid: [u8; 16],
     attestation: Attestation,
     credentials: Vec<Credential>,
+    /// Sets the backup-eligible and backed-up flags, as a synced passkey does.
+    synced: bool,
 }
 
 impl std::fmt::Debug for SoftKey {
@@ -49,6 +51,17 @@ impl Default for SoftKey {
     }
 }
 
+impl SoftKey {
+    /// The flags byte of a response: the forge's, plus BE and BS if synced.
+    fn flags(&self, forge: &Forge) -> u8 {
+        if self.synced {
+            forge.flags() | crate::encoding::FLAG_BE | crate::encoding::FLAG_BS
+        } else {
+            forge.flags()
+        }
+    }
+}
+
 /// Panic with the ceremony name: the public non-`try` entry points are test support.
 #[allow(clippy::panic)] // test-support API: failing loudly is the right behaviour
 fn or_panic<T>(what: &str, result: Result<T, TestkitError>) -> T {
@@ -62,6 +75,7 @@ impl SoftKey {
             aaguid: [0; 16],
             attestation: Attestation::None,
             credentials: Vec::new(),
+            synced: false,
         }
     }
 
@@ -72,6 +86,13 @@ impl SoftKey {
             self.aaguid = cert.aaguid();
         }
         self.attestation = att;
+        self
+    }
+
+    /// Behave like a synced passkey: every response sets the backup-eligible
+    /// (BE) and backed-up (BS) flags, so the credential is not device-bound.
+    pub fn synced(mut self) -> Self {
+        self.synced = true;
         self
     }
 
@@ -135,7 +156,7 @@ impl SoftKey {
             cose_key: &cose_key,
         };
         let rp_id = forge.rp_id.as_deref().unwrap_or(&opts.rp_id);
-        let mut auth_data = authenticator_data(rp_id, forge.flags(), counter, Some(&acd))?;
+        let mut auth_data = authenticator_data(rp_id, self.flags(forge), counter, Some(&acd))?;
         let mut client_data = client_data_json(
             forge
                 .client_data_type
@@ -280,7 +301,7 @@ impl SoftKey {
         };
 
         let rp_id = forge.rp_id.as_deref().unwrap_or(&opts.rp_id);
-        let mut auth_data = authenticator_data(rp_id, forge.flags(), counter, None)?;
+        let mut auth_data = authenticator_data(rp_id, self.flags(forge), counter, None)?;
         let mut client_data = client_data_json(
             forge.client_data_type.as_deref().unwrap_or("webauthn.get"),
             forge.challenge.as_deref().unwrap_or(&opts.challenge),

@@ -18,6 +18,46 @@ pub struct AttestationConfig {
     pub yubico: bool,
     /// Under `trusted`: extra CA files and the AAGUIDs each may attest.
     pub extra_cas: Vec<ExtraCa>,
+    /// PEM files of the roots a FIDO metadata BLOB must chain to, used
+    /// instead of the pinned FIDO MDS roots (GlobalSign R3 and R46): for a
+    /// private metadata service, or tests. Empty: the pinned roots.
+    pub metadata_roots: Vec<PathBuf>,
+    /// Whether a key suspended by metadata (its model compromised) may
+    /// still sign in, so its owner can see why and enrol another. It never
+    /// approves a step-up.
+    pub suspended_keys_sign_in: bool,
+    /// What a key must be to sign in or approve each action.
+    pub require: KeyRequirements,
+}
+
+/// What a key must be, per action.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyRequirements {
+    /// Signing in.
+    pub sign_in: KeyRequirement,
+    /// Approving a withdrawal.
+    pub withdrawal: KeyRequirement,
+    /// Approving an allow-list addition.
+    pub address_add: KeyRequirement,
+    /// Approving an API-key creation.
+    pub api_key_create: KeyRequirement,
+}
+
+/// What a key must be for one action.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyRequirement {
+    /// Only device-bound credentials (backup-eligible flag clear: the
+    /// private key cannot leave the authenticator, e.g. into a synced
+    /// passkey). Unset: true for withdrawals under `trusted`, else false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_bound: Option<bool>,
+    /// The least FIDO certification level of the key's model, from
+    /// metadata (`L1`, `L1plus`, `L2`, …). A model metadata does not
+    /// describe has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_certification: Option<keyward_fido::CertificationLevel>,
 }
 
 /// `any` or `trusted`.
@@ -178,6 +218,9 @@ impl Default for AttestationConfig {
             policy: AttestationMode::Any,
             yubico: true,
             extra_cas: Vec::new(),
+            metadata_roots: Vec::new(),
+            suspended_keys_sign_in: true,
+            require: KeyRequirements::default(),
         }
     }
 }

@@ -105,6 +105,34 @@ pub enum AuditEvent {
         key_id: Option<Uuid>,
         credential_id: String,
     },
+    /// FIDO metadata marked the key's model compromised: it approves
+    /// nothing until metadata clears it (`status` is the metadata status).
+    #[serde(rename = "key.suspended")]
+    #[strum(serialize = "key.suspended")]
+    KeySuspended {
+        key_id: Uuid,
+        aaguid: Uuid,
+        status: String,
+        metadata_no: u64,
+    },
+    /// A later metadata BLOB no longer marks the key's model compromised.
+    #[serde(rename = "key.suspension_lifted")]
+    #[strum(serialize = "key.suspension_lifted")]
+    KeySuspensionLifted {
+        key_id: Uuid,
+        aaguid: Uuid,
+        metadata_no: u64,
+    },
+    /// A FIDO metadata BLOB was verified and put in use.
+    #[serde(rename = "metadata.imported")]
+    #[strum(serialize = "metadata.imported")]
+    MetadataImported {
+        no: u64,
+        next_update: String,
+        models: u64,
+        compromised_models: u64,
+        by: String,
+    },
     /// The user confirmed a flagged key.
     #[serde(rename = "key.confirmed")]
     #[strum(serialize = "key.confirmed")]

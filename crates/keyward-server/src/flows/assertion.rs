@@ -14,21 +14,26 @@ use uuid::Uuid;
 use crate::caller::Client;
 use crate::db::Tx;
 use crate::domain::audit::AuditEvent;
+use crate::domain::details::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::throttle::{self, Via};
 use crate::state::AppState;
 use crate::store::ceremonies;
 pub use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow};
-use crate::store::{audit, users};
+use crate::store::{audit, metadata, users};
+use keyward_fido::CertificationLevel;
 
-/// What a ceremony must be for: a purpose, and for step-ups the step-up id.
+/// What a ceremony must be for: a purpose, and for step-ups the step-up id
+/// and the action it approves.
 #[derive(Debug, Clone, Copy)]
 pub struct Bound {
     /// Purpose.
     pub purpose: Purpose,
     /// Subject (step-up id), if any.
     pub subject: Option<Uuid>,
+    /// The action a step-up approves.
+    pub action: Option<Action>,
 }
 
 impl From<Purpose> for Bound {
@@ -36,8 +41,59 @@ impl From<Purpose> for Bound {
         Self {
             purpose,
             subject: None,
+            action: None,
         }
     }
+}
+
+impl Bound {
+    /// A step-up's ceremony.
+    pub fn step_up(id: Uuid, action: Action) -> Self {
+        Self {
+            purpose: Purpose::StepUp,
+            subject: Some(id),
+            action: Some(action),
+        }
+    }
+}
+
+/// Why `row` may not answer a ceremony bound as `bound`, if it may not:
+/// a suspended key approves nothing (and signs in only if the operator
+/// allows it); a key must meet the action's device-bound and certification
+/// requirements.
+pub async fn key_refusal(
+    app: &AppState,
+    row: &CredentialRow,
+    key: &SecurityKey,
+    bound: Bound,
+) -> ApiResult<Option<&'static str>> {
+    let approving = bound.purpose == Purpose::StepUp;
+    if row.suspended_reason.is_some()
+        && (approving || !app.config.attestation.suspended_keys_sign_in)
+    {
+        return Ok(Some("key_suspended"));
+    }
+    let requirement = match bound.purpose {
+        Purpose::StepUp => app.config.key_requirement(bound.action),
+        Purpose::SignIn => app.config.key_requirement(None),
+        Purpose::Register | Purpose::Reauth => return Ok(None),
+    };
+    if requirement.device_bound && !keyward_fido::credential::is_device_bound(key) {
+        return Ok(Some("key_not_device_bound"));
+    }
+    if let Some(least) = requirement.min_certification {
+        let level = match row.aaguid {
+            Some(aaguid) => metadata::model(&app.db, aaguid)
+                .await?
+                .and_then(|m| m.certification)
+                .and_then(|c| CertificationLevel::parse(&c)),
+            None => None,
+        };
+        if level.is_none_or(|l| l < least) {
+            return Ok(Some("key_certification_too_low"));
+        }
+    }
+    Ok(None)
 }
 
 /// Stores `state` as a new ceremony for `user_id` and returns its id.
@@ -97,16 +153,27 @@ pub async fn user_keys(
         .collect()
 }
 
-async fn key_list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<SecurityKey>> {
-    let keys: Vec<SecurityKey> = user_keys(app, user_id)
-        .await?
-        .into_iter()
-        .map(|(_, k)| k)
-        .collect();
-    if keys.is_empty() {
+/// The user's keys that may answer a ceremony bound as `bound`. With keys
+/// but none eligible, the refusal of the first says why.
+async fn key_list(app: &AppState, user_id: Uuid, bound: Bound) -> ApiResult<Vec<SecurityKey>> {
+    let all = user_keys(app, user_id).await?;
+    if all.is_empty() {
         return Err(ApiError::Forbidden("enrol a security key first"));
     }
-    Ok(keys)
+    let mut eligible = Vec::new();
+    let mut first_refusal = None;
+    for (row, key) in all {
+        match key_refusal(app, &row, &key, bound).await? {
+            None => eligible.push(key),
+            Some(reason) => {
+                first_refusal.get_or_insert(reason);
+            }
+        }
+    }
+    match first_refusal {
+        Some(reason) if eligible.is_empty() => Err(ApiError::CeremonyRefused { reason }),
+        _ => Ok(eligible),
+    }
 }
 
 /// Starts an assertion against all of the user's keys: the ceremony id and
@@ -117,7 +184,7 @@ pub async fn start(
     purpose: Purpose,
     uv: UserVerification,
 ) -> ApiResult<CeremonyOptions> {
-    let keys = key_list(app, user_id).await?;
+    let keys = key_list(app, user_id, purpose.into()).await?;
     let (options, state) = app.fido.start_authentication(&keys, uv)?;
     let ceremony = save_ceremony(app, user_id, purpose, &state).await?;
     ceremony_options(ceremony, &options.public_key)
@@ -140,16 +207,12 @@ pub fn ceremony_options(
 pub async fn start_bound(
     app: &AppState,
     user_id: Uuid,
-    subject: Uuid,
+    bound: Bound,
     uv: UserVerification,
     challenge: [u8; 32],
 ) -> ApiResult<CeremonyOptions> {
-    let keys = key_list(app, user_id).await?;
+    let keys = key_list(app, user_id, bound).await?;
     let (options, state) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
-    let bound = Bound {
-        purpose: Purpose::StepUp,
-        subject: Some(subject),
-    };
     let ceremony = save_ceremony(app, user_id, bound, &state).await?;
     ceremony_options(ceremony, &options.public_key)
 }
@@ -281,6 +344,12 @@ pub async fn finish(
         return Err(refuse(app, who, err).await);
     };
     throttle::refuse_if_locked(app, user_id).await?;
+    // The key was eligible when the options were made; check again, as
+    // metadata or the key may have changed since (before the transaction:
+    // no pool reads while it is held).
+    if let Some(reason) = key_refusal(app, &row, &key, bound).await? {
+        return Err(refuse(app, who, ApiError::CeremonyRefused { reason }).await);
+    }
     key.update_credential(&outcome.result);
     let key_json = key_to_json(&key).map_err(|e| ApiError::Internal(e.into()))?;
     let mut tx = app.db.begin().await?;

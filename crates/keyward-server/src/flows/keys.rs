@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_api::PolicyReason;
 use keyward_api::keys::{CeremonyAnswer, CeremonyOptions, Key};
-use keyward_fido::credential::key_to_json;
+use keyward_fido::credential::{key_from_json, key_to_json};
 use keyward_fido::wire::RegisterPublicKeyCredential;
 use keyward_fido::{EnrolledKey, RegistrationState};
 use serde_json::Value;
@@ -109,6 +109,15 @@ async fn store_key(
     client: &Client,
 ) -> ApiResult<Enrolled> {
     let now = app.clock.now();
+    // Under `any`, a model metadata marks compromised can still enrol; it
+    // is suspended from the start (under `trusted` it is refused).
+    let suspended_reason = match enrolled.aaguid {
+        Some(aaguid) => crate::store::metadata::model(&app.db, aaguid)
+            .await?
+            .and_then(|m| m.status)
+            .filter(|s| keyward_fido::metadata::COMPROMISE_STATUSES.contains(&s.as_str())),
+        None => None,
+    };
     let row = CredentialRow {
         id: Uuid::new_v4(),
         user_id: who.user_id,
@@ -121,6 +130,8 @@ async fn store_key(
         possibly_cloned: false,
         created_at: now,
         last_used_at: None,
+        suspended_at: suspended_reason.as_ref().map(|_| now),
+        suspended_reason,
     };
     let mut tx = app.db.begin().await?;
     users::lock(&mut tx, who.user_id).await?;
@@ -267,9 +278,21 @@ pub async fn remove(
     Ok(ended)
 }
 
-/// The API view of a key.
-pub fn view(k: &CredentialRow) -> Key {
-    Key {
+/// The API view of a key, with what metadata says of its model.
+pub async fn view(app: &AppState, k: &CredentialRow) -> ApiResult<Key> {
+    let described = match k.aaguid {
+        Some(aaguid) => crate::store::metadata::model(&app.db, aaguid).await?,
+        None => None,
+    };
+    let model = described
+        .as_ref()
+        .map(|m| m.description.clone())
+        .filter(|d| !d.is_empty())
+        .or_else(|| builtin_model(k.aaguid?));
+    let device_bound = key_from_json(&k.key_json)
+        .map(|key| keyward_fido::credential::is_device_bound(&key))
+        .unwrap_or(false);
+    Ok(Key {
         id: k.id,
         label: k.label.clone(),
         credential_id: URL_SAFE_NO_PAD.encode(&k.credential_id),
@@ -278,7 +301,25 @@ pub fn view(k: &CredentialRow) -> Key {
         created_at: rfc3339(k.created_at),
         last_used_at: k.last_used_at.map(rfc3339),
         possibly_cloned: k.possibly_cloned,
-    }
+        model,
+        device_bound,
+        certification: described.and_then(|m| m.certification),
+        suspended: k
+            .suspended_reason
+            .as_ref()
+            .map(|status| keyward_api::keys::KeySuspension {
+                status: status.clone(),
+                since: rfc3339(k.suspended_at.unwrap_or(k.created_at)),
+            }),
+    })
+}
+
+/// The name of a YubiKey model Keyward knows without metadata.
+fn builtin_model(aaguid: Uuid) -> Option<String> {
+    keyward_fido::attestation::YUBIKEY_5_AAGUIDS
+        .iter()
+        .find(|(id, _)| Uuid::parse_str(id).ok() == Some(aaguid))
+        .map(|(_, name)| (*name).to_owned())
 }
 
 /// A fresh key assertion for sensitive changes: verified and audited in one
@@ -306,6 +347,10 @@ pub async fn reauthenticate(
 }
 
 /// The user's keys, oldest first.
-pub async fn list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<CredentialRow>> {
-    Ok(credentials::for_user(&app.db, user_id).await?)
+pub async fn list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<Key>> {
+    let mut keys = Vec::new();
+    for row in credentials::for_user(&app.db, user_id).await? {
+        keys.push(view(app, &row).await?);
+    }
+    Ok(keys)
 }

@@ -42,8 +42,7 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
 #[utoipa::path(get, path = "/v1/keys", tag = "keys", security(("session" = [])),
     responses((status = 200, description = "Keys", body = KeyList)))]
 async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<KeyList>> {
-    let rows = keys::list(&app, who.user_id).await?;
-    let keys = rows.iter().map(keys::view).collect();
+    let keys = keys::list(&app, who.user_id).await?;
     Ok(Json(KeyList { keys }))
 }
 
@@ -110,7 +109,11 @@ async fn enrol(
         let username = username_of(&app, who.user_id).await?;
         device = Some(remember_device(&app, &client, &username));
     }
-    Ok((StatusCode::CREATED, device, Json(keys::view(&enrolled.key))))
+    Ok((
+        StatusCode::CREATED,
+        device,
+        Json(keys::view(&app, &enrolled.key).await?),
+    ))
 }
 
 /// Renames a key.

@@ -35,20 +35,27 @@ pub struct CredentialRow {
     pub created_at: Millis,
     /// Last successful assertion.
     pub last_used_at: Option<Millis>,
+    /// The metadata status that suspended the key (its model was found
+    /// compromised); it approves nothing while set.
+    pub suspended_reason: Option<String>,
+    /// When it was suspended.
+    pub suspended_at: Option<Millis>,
 }
 
 const COLUMNS: &str = "id, user_id, credential_id, label, aaguid, attestation_format, key_json, \
-                       sign_count, possibly_cloned, created_at, last_used_at";
+                       sign_count, possibly_cloned, created_at, last_used_at, suspended_reason, \
+                       suspended_at";
 
 /// Stores a new key. A credential id already enrolled anywhere fails with
 /// [`UNIQUE_CREDENTIAL_ID`].
 pub async fn insert(tx: &mut Tx, k: &CredentialRow) -> Result<(), sqlx::Error> {
-    let sql =
-        format!("INSERT INTO credentials ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)");
+    let sql = format!(
+        "INSERT INTO credentials ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+    );
     on_tx!(tx, c => sqlx::query(&sql)
         .bind(k.id).bind(k.user_id).bind(&k.credential_id).bind(&k.label).bind(k.aaguid)
         .bind(&k.attestation_format).bind(&k.key_json).bind(k.sign_count).bind(k.possibly_cloned)
-        .bind(k.created_at).bind(k.last_used_at)
+        .bind(k.created_at).bind(k.last_used_at).bind(&k.suspended_reason).bind(k.suspended_at)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -142,4 +149,66 @@ pub async fn enrolled_ever(db: &Db, key_id: Uuid) -> Result<Option<EnrolledEver>
     on_db!(db, c => sqlx::query_as::<_, EnrolledEver>(
         "SELECT user_id, credential_id, key_json FROM key_history WHERE key_id = $1")
         .bind(key_id).fetch_optional(c).await)
+}
+
+/// A key of a model, for suspension.
+#[derive(Debug, Clone, FromRow)]
+pub struct ModelKey {
+    /// Keyward's id for the key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// The model.
+    pub aaguid: Option<Uuid>,
+    /// Current suspension, if any.
+    pub suspended_reason: Option<String>,
+}
+
+/// Every key of a known model (AAGUID set), with its suspension.
+pub async fn with_models(tx: &mut Tx) -> Result<Vec<ModelKey>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, ModelKey>(
+        "SELECT id, user_id, aaguid, suspended_reason FROM credentials WHERE aaguid IS NOT NULL \
+         ORDER BY created_at, id")
+        .fetch_all(c).await)
+}
+
+/// Suspends key `id` for `reason` (a metadata status), or lifts its
+/// suspension (`None`).
+pub async fn set_suspension(
+    tx: &mut Tx,
+    id: Uuid,
+    reason: Option<&str>,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let at = reason.map(|_| now);
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE credentials SET suspended_reason = $1, suspended_at = $2 WHERE id = $3")
+        .bind(reason).bind(at).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A suspended key, for the operator's list.
+#[derive(Debug, Clone, FromRow)]
+pub struct SuspendedKey {
+    /// Keyward's id for the key.
+    pub id: Uuid,
+    /// Owner's username.
+    pub username: String,
+    /// User's name for the key.
+    pub label: String,
+    /// The model.
+    pub aaguid: Option<Uuid>,
+    /// The status that suspended it.
+    pub suspended_reason: String,
+    /// Since when.
+    pub suspended_at: Millis,
+}
+
+/// Every suspended key, oldest suspension first.
+pub async fn suspended(db: &Db) -> Result<Vec<SuspendedKey>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, SuspendedKey>(
+        "SELECT c.id, u.username, c.label, c.aaguid, c.suspended_reason, c.suspended_at \
+         FROM credentials c JOIN users u ON u.id = c.user_id \
+         WHERE c.suspended_reason IS NOT NULL ORDER BY c.suspended_at, c.id")
+        .fetch_all(c).await)
 }

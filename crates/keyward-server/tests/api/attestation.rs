@@ -1,12 +1,12 @@
 //! The `trusted` attestation policy: only keys attested by a configured CA,
 //! for an allow-listed AAGUID, may be enrolled.
 
-use keyward_server::config::{AttestationMode, Config, ExtraCa};
+use keyward_server::config::Config;
 use keyward_testkit::{Attestation, Forge, SoftKey, TestCa};
 use reqwest::StatusCode;
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TestApp, assert_refused};
+use crate::helpers::{Backend, TestApp, assert_refused, trust_ca};
 
 backend_tests!(
     trusted_accepts_an_attested_allow_listed_key,
@@ -21,16 +21,7 @@ const MODEL: [u8; 16] = *b"keyward-test-mdl";
 /// A server under `trusted` with `ca` as an extra root for [`MODEL`] only.
 async fn trusted_app(b: &Backend, ca: &TestCa) -> TestApp {
     let pem = ca.cert_pem();
-    TestApp::spawn_with(b, move |c: &mut Config, dir| {
-        let path = dir.join("vendor-ca.pem");
-        std::fs::write(&path, pem).unwrap();
-        c.attestation.policy = AttestationMode::Trusted;
-        c.attestation.extra_cas = vec![ExtraCa {
-            pem_file: path,
-            aaguids: vec![uuid::Uuid::from_bytes(MODEL)],
-        }];
-    })
-    .await
+    TestApp::spawn_with(b, move |c: &mut Config, dir| trust_ca(c, dir, &pem, MODEL)).await
 }
 
 async fn enrol_with(

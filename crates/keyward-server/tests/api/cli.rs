@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 mod approval;
 mod import;
+mod metadata;
 
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, assert_problem};

@@ -415,7 +415,15 @@ impl TestApp {
     /// An enrolled user with `DEST` on their allow-list past its cooling-off,
     /// signed in again (the clock moved a day).
     pub async fn withdrawal_ready(&self, name: &str) -> User {
-        let mut user = self.enrolled(name).await;
+        self.withdrawal_ready_with(name, SoftKey::new()).await
+    }
+
+    /// [`TestApp::withdrawal_ready`] with `key` as the user's key.
+    pub async fn withdrawal_ready_with(&self, name: &str, key: SoftKey) -> User {
+        let mut user = self.signed_up(name).await;
+        user.key = key;
+        let (status, body) = self.enrol(&mut user, Forge::default()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
         let add = json!({ "network": "bitcoin", "address": DEST, "label": "cold wallet" });
         let (status, body) = self.post(&user.browser, "/v1/addresses", add).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -426,6 +434,18 @@ impl TestApp {
         user.browser = self.sign_in(&mut user).await;
         user
     }
+}
+
+/// Trusts `ca_pem` (written into `dir`) as an extra attestation CA for
+/// `aaguid` only, under the `trusted` policy.
+pub fn trust_ca(c: &mut Config, dir: &std::path::Path, ca_pem: &str, aaguid: [u8; 16]) {
+    let path = dir.join("vendor-ca.pem");
+    std::fs::write(&path, ca_pem).unwrap();
+    c.attestation.policy = keyward_server::config::AttestationMode::Trusted;
+    c.attestation.extra_cas = vec![keyward_server::config::ExtraCa {
+        pem_file: path,
+        aaguids: vec![Uuid::from_bytes(aaguid)],
+    }];
 }
 
 /// A withdrawal step-up request body.

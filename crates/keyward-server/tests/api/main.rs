@@ -25,6 +25,7 @@ mod crash;
 mod documentation;
 mod errors;
 mod keys;
+mod metadata;
 mod observability;
 mod openapi;
 mod races;

@@ -30,6 +30,9 @@ struct StoredKey {
     attestation: StoredAttestation,
     /// The credentials, in creation order.
     credentials: Vec<StoredCredential>,
+    /// Backup eligible and backed up, like a synced passkey.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    synced: bool,
 }
 
 /// The attestation kinds that can be stored.
@@ -128,6 +131,7 @@ impl SoftKey {
             aaguid: Uuid::from_bytes(self.aaguid),
             attestation,
             credentials,
+            synced: self.synced,
         };
         serde_json::to_value(&stored).map_err(|e| state_err(e.to_string()))
     }
@@ -175,6 +179,7 @@ impl SoftKey {
             });
         }
         Ok(SoftKey {
+            synced: stored.synced,
             aaguid: stored.aaguid.into_bytes(),
             attestation: match stored.attestation {
                 StoredAttestation::None => Attestation::None,

@@ -29,6 +29,9 @@ const REFUSED = {
   user_handle_mismatch: 'That key answered for a different account. Use one of the keys you added to this account.',
   cross_origin: 'The request came from a page embedded in another website, so it was refused. Open Keyward directly and try again.',
   malformed_attestation: 'The key sent a malformed answer. Try again, or use a different key.',
+  key_suspended: 'This model of security key was reported as compromised, so your key of that model cannot approve anything any more. Use another key, or add a new one on the Security keys page.',
+  key_not_device_bound: 'This needs a security key whose secret never leaves the device (a hardware key such as a YubiKey), not a passkey synced between devices. Use such a key, or add one on the Security keys page.',
+  key_certification_too_low: 'This needs a security key model certified to a higher security level than yours. Use another key, or add a certified one on the Security keys page.',
 };
 
 // Titles for refusals a person can act on; the rest say "refused".
@@ -36,6 +39,9 @@ const REFUSED_TITLE = {
   user_not_verified: 'Your PIN or fingerprint was not checked',
   key_possibly_cloned: 'This key needs your confirmation',
   untrusted_attestation: 'This security key is not accepted',
+  key_suspended: 'This key can no longer approve',
+  key_not_device_bound: 'A hardware security key is needed',
+  key_certification_too_low: 'A more secure key is needed',
 };
 
 // Withdrawal-policy reasons (problem `policy-refused`, and step-up statuses).

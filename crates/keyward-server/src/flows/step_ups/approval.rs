@@ -20,7 +20,6 @@ use crate::flows::assertion::{self, Bound};
 use crate::flows::step_ups::{self as step_up_flow, Party, action_of};
 use crate::signing;
 use crate::state::AppState;
-use crate::store::ceremonies::Purpose;
 use crate::store::step_ups::{self, StepUpRow};
 use crate::store::withdrawal_controls::{self, AddressRow};
 use crate::store::{audit, users};
@@ -41,8 +40,10 @@ pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
 /// page can show exactly what is being approved.
 pub async fn options(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpOptions> {
     let row = step_up_flow::pending(app, id, party).await?;
-    let uv = app.config.uv_for(action_of(&row)?);
-    let options = assertion::start_bound(app, row.user_id, row.id, uv, challenge_of(&row)?).await?;
+    let action = action_of(&row)?;
+    let uv = app.config.uv_for(action);
+    let bound = Bound::step_up(row.id, action);
+    let options = assertion::start_bound(app, row.user_id, bound, uv, challenge_of(&row)?).await?;
     Ok(StepUpOptions {
         ceremony: options.ceremony,
         public_key: options.public_key,
@@ -65,10 +66,7 @@ pub async fn approve(
     // Before the assertion opens its transaction: no pool reads while it is
     // held (fail closed: no key, nothing approved).
     let signer = signing::active(app).await?;
-    let bound = Bound {
-        purpose: Purpose::StepUp,
-        subject: Some(id),
-    };
+    let bound = Bound::step_up(id, action);
     let mut done = assertion::finish(
         app,
         row.user_id,

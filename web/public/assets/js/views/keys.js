@@ -36,6 +36,22 @@ async function render(main, ctx) {
   await load();
 }
 
+// What each compromise status means, in plain words.
+const COMPROMISE = {
+  REVOKED: 'The FIDO Alliance withdrew the certification of this model of key.',
+  ATTESTATION_KEY_COMPROMISE: 'The secret this model uses to prove it is genuine has leaked, so fakes can pass as this model.',
+  USER_VERIFICATION_BYPASS: 'On this model, the PIN or fingerprint check can be bypassed.',
+  USER_KEY_REMOTE_COMPROMISE: 'On this model, the secrets it keeps can be extracted remotely.',
+  USER_KEY_PHYSICAL_COMPROMISE: 'On this model, someone holding the key can extract the secrets it keeps.',
+};
+
+function suspendedNotice(key) {
+  const why = COMPROMISE[key.suspended.status] ?? 'This model of key was reported as compromised.';
+  return notice('error', 'This key can no longer approve anything',
+    h('span', {}, `${why} Since `, timeEl(key.suspended.since),
+      ' it can still sign you in, but not approve withdrawals or other changes. Add another security key below, then remove this one.'));
+}
+
 function keyItem(key, count, flash, reload) {
   const li = h('li');
   const rename = h('button', { type: 'button', class: 'btn small secondary' }, 'Rename');
@@ -44,14 +60,18 @@ function keyItem(key, count, flash, reload) {
     'aria-describedby': count <= 1 ? 'last-key-rule' : null,
   }, 'Remove');
   const title = h('p', { class: 'item-title' }, key.label,
+    key.suspended ? h('span', { class: 'badge danger' }, 'Suspended') : null,
     key.possibly_cloned ? h('span', { class: 'badge danger' }, 'Possibly cloned') : null);
   const main = h('div', { class: 'item-main' },
     title,
     meta([
+      ['Model', key.model || 'Unknown model'],
+      ['Kind', key.device_bound ? 'Hardware-bound: its secret cannot leave the key' : 'Synced passkey: its secret can be copied to other devices'],
+      key.certification ? ['Certified', `FIDO level ${key.certification.replace('plus', '+')}`] : null,
       ['Added', timeEl(key.created_at)],
       ['Last used', key.last_used_at ? timeEl(key.last_used_at, { relative: true }) : 'never'],
-      ['Attestation', key.attestation_format || 'none'],
-    ]),
+    ].filter(Boolean)),
+    key.suspended ? suspendedNotice(key) : null,
     key.possibly_cloned
       ? notice('error', 'This key may have been copied', 'It answered with a signature counter that went backwards — a sign of a copied key — and Keyward refused that answer. Until you confirm it, this key cannot approve withdrawals or other changes. If it has never left your hands, confirm it; if you are not sure, add a new key, remove this one and contact support.')
       : null);
