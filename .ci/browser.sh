@@ -31,8 +31,9 @@ node --version
 step "npm ci (web/)"
 (cd web && timeout 180 npm ci --no-audit --no-fund)
 
-step "build keyward"
+step "build keyward (and mds-blob, the test metadata writer)"
 cargo build -q -p keyward-server --bin keyward
+cargo build -q -p keyward-testkit --bin mds-blob
 
 step "browser tests"
 rm -rf build-output/screenshots

@@ -15,6 +15,8 @@ const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
 export const BIN = process.env.KEYWARD_BIN ?? path.join(ROOT, 'target/debug/keyward');
+/** The test BLOB writer (`crates/keyward-testkit/src/bin/mds-blob.rs`). */
+export const MDS_BLOB = process.env.KEYWARD_MDS_BLOB ?? path.join(ROOT, 'target/debug/mds-blob');
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS = process.env.KEYWARD_SCREENSHOTS ?? path.join(ROOT, 'build-output/screenshots');
 
@@ -34,10 +36,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts `keyward serve` on a free port with its own data directory; `env`
- * adds settings (e.g. KEYWARD_WITHDRAWALS__ADDRESS_COOLING_HOURS). Resolves
- * once /readyz answers.
+ * adds settings (e.g. KEYWARD_WITHDRAWALS__ADDRESS_COOLING_HOURS). `before`
+ * runs first with a `cli(...args)` on the same database (e.g. to import
+ * metadata the server should start with). Resolves once /readyz answers.
  */
-export async function startServer(env = {}) {
+export async function startServer(env = {}, { before } = {}) {
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'keyward-web-'));
   const origin = `http://localhost:${port}`;
@@ -50,6 +53,7 @@ export async function startServer(env = {}) {
     KEYWARD_THROTTLE__SIGNUPS_PER_IP: '100000',
     ...env,
   };
+  if (before) await before(async (...args) => (await run(BIN, args, { env: fullEnv })).stdout.trim());
   const child = spawn(BIN, ['serve'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (chunk) => { log += chunk; });
@@ -203,6 +207,19 @@ export async function hasCommand(...words) {
   } catch {
     return false;
   }
+}
+
+/**
+ * Writes test FIDO metadata BLOBs for one model into `dir` (root.pem,
+ * blob-1.jwt certified, blob-2.jwt compromised); returns their paths.
+ */
+export async function metadataBlobs(dir, aaguid, description, vendorPem) {
+  await run(MDS_BLOB, [dir, aaguid, description, vendorPem]);
+  return {
+    root: path.join(dir, 'root.pem'),
+    certified: path.join(dir, 'blob-1.jwt'),
+    compromised: path.join(dir, 'blob-2.jwt'),
+  };
 }
 
 export { readFile, sleep };

@@ -30,6 +30,40 @@ pub struct Credentials {
     pub password: SecretString,
 }
 
+/// Options for a passkey sign-in: pass `publicKey` to
+/// `navigator.credentials.get` (with `mediation: "conditional"` for the
+/// username field's autofill, or without for a button), then send the
+/// answer back with `ceremony`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyOptions {
+    /// The ceremony handle, single use, valid for the ceremony lifetime.
+    pub ceremony: String,
+    /// `PublicKeyCredentialRequestOptionsJSON` with an empty allow-list.
+    #[serde(rename = "publicKey")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub public_key: Value,
+    /// Whether this deployment still asks for the password with a passkey.
+    pub password_required: bool,
+}
+
+/// A passkey's answer, with the password where the deployment asks for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyAnswer {
+    /// The handle from the options.
+    pub ceremony: String,
+    /// The `PublicKeyCredential` as JSON (WebAuthn L3 `toJSON()`), with
+    /// its `userHandle`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schemas::AssertionCredential))]
+    pub credential: Value,
+    /// The account's password, when `password_required`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
+    #[serde(default)]
+    pub password: Option<SecretString>,
+}
+
 /// A password change (needs a fresh key assertion).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -106,7 +106,7 @@ mod tests {
         };
         let fido = Fido::new(&rp, AttestationPolicy::Any).unwrap();
         let (ccr, state) = fido
-            .start_registration(Uuid::new_v4(), "alice", vec![])
+            .start_registration(Uuid::new_v4(), "alice", vec![], false)
             .unwrap();
         let response = SoftKey::new().register(
             &serde_json::to_value(&ccr).unwrap(),

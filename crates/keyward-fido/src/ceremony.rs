@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::Webauthn;
 use webauthn_rs::prelude::{
-    AuthenticationResult, CreationChallengeResponse, PublicKeyCredential,
-    RegisterPublicKeyCredential, RequestChallengeResponse, SecurityKey, SecurityKeyAuthentication,
-    SecurityKeyRegistration,
+    AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, SecurityKey,
+    SecurityKeyAuthentication, SecurityKeyRegistration,
 };
-use webauthn_rs_proto::{AttestationConveyancePreference, COSEAlgorithm, UserVerificationPolicy};
+use webauthn_rs_proto::{
+    AttestationConveyancePreference, COSEAlgorithm, ResidentKeyRequirement, UserVerificationPolicy,
+};
 
 use crate::credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN, attestation_facts};
 use crate::error::from_webauthn;
@@ -38,6 +40,11 @@ pub struct RegistrationState(SecurityKeyRegistration);
 /// Server-side state of an authentication; store it, never send it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthenticationState(SecurityKeyAuthentication);
+
+/// Server-side state of a passkey sign-in (a discoverable credential,
+/// user not yet known); keep it server-side or integrity-protected.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasskeyState(DiscoverableAuthentication);
 
 /// The options sent to the browser for an assertion.
 pub type RequestOptions = RequestChallengeResponse;
@@ -94,11 +101,15 @@ impl Fido {
 
     /// Starts enrolling a security key for `user_id`. `existing` are the
     /// user's current credential ids, excluded so a key is not enrolled twice.
+    /// With `discoverable`, the key is asked to store the credential
+    /// (`residentKey: "preferred"`) so it can later sign in without a
+    /// username (a passkey); keys without room still enrol.
     pub fn start_registration(
         &self,
         user_id: Uuid,
         username: &str,
         existing: Vec<Vec<u8>>,
+        discoverable: bool,
     ) -> Result<(CreationChallengeResponse, RegistrationState), FidoError> {
         let exclude = (!existing.is_empty()).then_some(existing);
         let (mut ccr, state) = self
@@ -122,6 +133,9 @@ impl Fido {
         // changes; the stored state still accepts what webauthn-rs accepts.
         if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
             selection.user_verification = UserVerificationPolicy::Required;
+            if discoverable {
+                selection.resident_key = Some(ResidentKeyRequirement::Preferred);
+            }
         }
         // Only ES256: an approval's evidence must be checkable by anyone
         // (`evidence.rs` handles ES256), so a key that could sign in but
@@ -266,6 +280,62 @@ impl Fido {
     }
 }
 
+impl Fido {
+    /// Starts a passkey sign-in: options with an empty allow-list (the
+    /// authenticator offers its discoverable credentials for this relying
+    /// party) and user verification required.
+    pub fn start_passkey(&self) -> Result<(RequestChallengeResponse, PasskeyState), FidoError> {
+        let (rcr, state) = self
+            .webauthn
+            .start_discoverable_authentication()
+            .map_err(from_webauthn)?;
+        Ok((rcr, PasskeyState(state)))
+    }
+
+    /// Whose credential answered a passkey sign-in: the `userHandle`, which
+    /// Keyward set to the user's id at enrolment. Unsigned until
+    /// [`Fido::finish_passkey`] verifies the assertion.
+    pub fn passkey_user(response: &PublicKeyCredential) -> Result<Uuid, FidoError> {
+        response
+            .response
+            .user_handle
+            .as_ref()
+            .and_then(|h| Uuid::from_slice(h.as_slice()).ok())
+            .ok_or(FidoError::refused("user_handle_missing"))
+    }
+
+    /// Verifies a passkey sign-in's assertion by `key` (the enrolled key
+    /// whose credential id the response names) against the state.
+    pub fn finish_passkey(
+        &self,
+        response: &PublicKeyCredential,
+        state: &PasskeyState,
+        key: &SecurityKey,
+    ) -> Result<AssertionOutcome, FidoError> {
+        if response.type_ != PUBLIC_KEY {
+            return Err(FidoError::refused("malformed_response"));
+        }
+        refuse_cross_origin(&response.response.client_data_json)?;
+        if response.raw_id.as_slice() != key.cred_id().as_slice() {
+            return Err(FidoError::refused("credential_not_allowed"));
+        }
+        let result = self
+            .webauthn
+            .finish_discoverable_authentication_v2(response, state.0.clone(), key)
+            .map_err(from_webauthn)?;
+        // The state requires UV; say so here too, should that ever change.
+        if !result.user_verified() {
+            return Err(FidoError::refused("user_not_verified"));
+        }
+        Ok(AssertionOutcome {
+            credential_id: result.cred_id().clone(),
+            counter: result.counter(),
+            user_verified: true,
+            result,
+        })
+    }
+}
+
 /// The only credential type (§5.1).
 const PUBLIC_KEY: &str = "public-key";
 
@@ -308,7 +378,7 @@ mod tests {
     fn register_with_raw_id(forge: &Forge, raw_id: &[u8]) -> Result<EnrolledKey, FidoError> {
         let fido = fido();
         let (ccr, state) = fido
-            .start_registration(Uuid::new_v4(), "alice", vec![])
+            .start_registration(Uuid::new_v4(), "alice", vec![], false)
             .unwrap();
         let options = serde_json::to_value(&ccr).unwrap();
         let mut json = SoftKey::new().register_with(&options, ORIGIN, forge);
@@ -361,7 +431,7 @@ mod tests {
         };
         let fido = Fido::new(&rp, AttestationPolicy::Any).unwrap();
         let (ccr, _) = fido
-            .start_registration(Uuid::new_v4(), "alice", vec![])
+            .start_registration(Uuid::new_v4(), "alice", vec![], false)
             .unwrap();
         let json = serde_json::to_value(&ccr).unwrap();
         let options = &json["publicKey"];

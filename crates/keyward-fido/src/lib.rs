@@ -17,7 +17,7 @@ mod yubico;
 pub use attestation::{AttestationPolicy, TrustedCa};
 pub use binding::{STEP_UP_TAG, step_up_challenge};
 pub use ceremony::{
-    AssertionOutcome, AuthenticationState, Fido, RegistrationState, RequestOptions,
+    AssertionOutcome, AuthenticationState, Fido, PasskeyState, RegistrationState, RequestOptions,
     UserVerification,
 };
 pub use credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN};

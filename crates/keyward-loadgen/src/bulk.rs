@@ -140,7 +140,8 @@ impl Synthetic {
         password_hash: String,
     ) -> anyhow::Result<Self> {
         let fido = Fido::new(rp, AttestationPolicy::Any)?;
-        let (options, state) = fido.start_registration(Uuid::new_v4(), "template", vec![])?;
+        let (options, state) =
+            fido.start_registration(Uuid::new_v4(), "template", vec![], false)?;
         let mut key = SoftKey::new();
         let options = serde_json::to_value(&options)?;
         let origin = rp.origin.as_str().trim_end_matches('/');

@@ -28,7 +28,7 @@ pub fn webauthn_rate(rp: &RelyingParty, window: Duration) -> anyhow::Result<f64>
     let fido = Fido::new(rp, AttestationPolicy::Any)?;
     let origin = rp.origin.as_str().trim_end_matches('/').to_owned();
     let user_id = Uuid::new_v4();
-    let (options, state) = fido.start_registration(user_id, "ceiling", vec![])?;
+    let (options, state) = fido.start_registration(user_id, "ceiling", vec![], false)?;
     let mut soft = SoftKey::new();
     let response = soft.try_register_with(
         &serde_json::to_value(&options)?,

@@ -149,7 +149,8 @@ impl App {
         };
         sessions.migrate().await?;
         crate::signing::ensure_key(&db, clock.now()).await?;
-        let devices = device_key(&db).await?;
+        let devices = shared_key(&db, "device_mac").await?;
+        let passkeys = shared_key(&db, "passkey_mac").await?;
         let settings = SessionSettings {
             secure: config.is_https(),
             idle: config.session.idle,
@@ -159,7 +160,8 @@ impl App {
         // Installed once per process; every app shares it.
         crate::metrics::handle();
         let devices = crate::device::Devices::new(devices, config.is_https());
-        let state = AppState::new(config, db, fido, passwords, clock, devices);
+        let passkeys = crate::passkey_token::PasskeyTokens::new(passkeys);
+        let state = AppState::new(config, db, fido, passwords, clock, devices, passkeys);
         let router = routes::router(state.clone())
             .layer(settings.layer(sessions.clone()))
             .layer(DefaultBodyLimit::max(body_limit))
@@ -202,12 +204,13 @@ impl App {
     }
 }
 
-/// The device-cookie MAC key every instance shares (made by the first).
-async fn device_key(db: &crate::Db) -> anyhow::Result<[u8; 32]> {
+/// A MAC key every instance shares (made by the first): `device_mac` for
+/// device cookies, `passkey_mac` for passkey ceremony handles.
+async fn shared_key(db: &crate::Db, name: &str) -> anyhow::Result<[u8; 32]> {
     let fresh: [u8; 32] = rand::random();
-    let key = crate::store::secrets::get_or_create(db, "device_mac", &fresh).await?;
+    let key = crate::store::secrets::get_or_create(db, name, &fresh).await?;
     key.try_into()
-        .map_err(|_| anyhow::anyhow!("stored device_mac secret is not 32 bytes"))
+        .map_err(|_| anyhow::anyhow!("stored {name} secret is not 32 bytes"))
 }
 
 /// Deletes expired ceremonies, sessions and throttle counters once a minute.

@@ -19,7 +19,7 @@ mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
     ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, KeyRequirement, KeyRequirements,
-    LogFormat, SessionConfig, ThrottleConfig, UvConfig, WithdrawalConfig,
+    LogFormat, PasskeySignIn, SessionConfig, ThrottleConfig, UvConfig, WithdrawalConfig,
 };
 
 /// What a key must be for one action, defaults resolved.
@@ -88,6 +88,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// Signing in with a passkey (a discoverable credential on a
+    /// device-bound, attested key, chosen without typing a username).
+    pub passkey_sign_in: PasskeySignIn,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("data"),
             attestation: AttestationConfig::default(),
+            passkey_sign_in: PasskeySignIn::WithPassword,
             session: SessionConfig::default(),
             ceremony_ttl: Duration::from_secs(300),
             reauth_window: Duration::from_secs(300),

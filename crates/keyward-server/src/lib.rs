@@ -20,6 +20,7 @@ pub mod fuzzing;
 mod layering;
 pub mod metrics;
 pub mod openapi;
+pub mod passkey_token;
 pub mod passwords;
 pub mod routes;
 pub mod security_headers;

@@ -30,6 +30,8 @@ pub struct Inner {
     pub verifier: crate::verifier::Verifier,
     /// Device cookies (throttling that strangers cannot turn on the owner).
     pub devices: crate::device::Devices,
+    /// Passkey sign-in ceremony handles.
+    pub passkeys: crate::passkey_token::PasskeyTokens,
 }
 
 impl std::ops::Deref for AppState {
@@ -53,6 +55,7 @@ impl AppState {
         passwords: Passwords,
         clock: Clock,
         devices: crate::device::Devices,
+        passkeys: crate::passkey_token::PasskeyTokens,
     ) -> Self {
         let keys = &config.api_keys;
         let verifier = crate::verifier::Verifier::new(
@@ -67,6 +70,7 @@ impl AppState {
             clock,
             verifier,
             devices,
+            passkeys,
         }))
     }
 }

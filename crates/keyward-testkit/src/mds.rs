@@ -81,10 +81,18 @@ pub fn entry(
     roots: &[&TestCa],
     statuses: &[(&str, &str)],
 ) -> Value {
-    let roots: Vec<String> = roots
-        .iter()
-        .map(|ca| STANDARD.encode(ca.cert_der()))
-        .collect();
+    let roots: Vec<Vec<u8>> = roots.iter().map(|ca| ca.cert_der()).collect();
+    entry_with_roots(aaguid, description, &roots, statuses)
+}
+
+/// [`entry`] with the attestation roots as DER certificates.
+pub fn entry_with_roots(
+    aaguid: &str,
+    description: &str,
+    roots: &[Vec<u8>],
+    statuses: &[(&str, &str)],
+) -> Value {
+    let roots: Vec<String> = roots.iter().map(|der| STANDARD.encode(der)).collect();
     let reports: Vec<Value> = statuses
         .iter()
         .map(|(status, date)| json!({ "status": status, "effectiveDate": date }))

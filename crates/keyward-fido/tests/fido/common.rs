@@ -28,7 +28,9 @@ pub fn enrol() -> Enrolled {
     };
     let fido = Fido::new(&rp, AttestationPolicy::Any).unwrap();
     let user_id = uuid::Uuid::new_v4();
-    let (options, state) = fido.start_registration(user_id, "alice", vec![]).unwrap();
+    let (options, state) = fido
+        .start_registration(user_id, "alice", vec![], false)
+        .unwrap();
     let mut softkey = SoftKey::new();
     let response = softkey.register(&serde_json::to_value(&options).unwrap(), ORIGIN);
     let response: RegisterPublicKeyCredential = serde_json::from_value(response).unwrap();

@@ -70,6 +70,18 @@ pub enum AttestationMode {
     Trusted,
 }
 
+/// Whether and how a passkey signs in.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeySignIn {
+    /// Only password, then key.
+    Off,
+    /// The passkey names the account; the password is still asked.
+    WithPassword,
+    /// The passkey (with its PIN or fingerprint) is enough.
+    Standalone,
+}
+
 /// An operator-supplied attestation root.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

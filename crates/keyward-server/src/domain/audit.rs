@@ -49,13 +49,15 @@ pub enum AuditEvent {
     #[serde(rename = "signin.password_failed")]
     #[strum(serialize = "signin.password_failed")]
     SignInPasswordFailed { username: String },
-    /// Signed in with password and key.
+    /// Signed in: `method` is `password_and_key`, `passkey` or
+    /// `passkey_and_password`.
     #[serde(rename = "signin.succeeded")]
     #[strum(serialize = "signin.succeeded")]
     SignInSucceeded {
         key_id: Uuid,
         login_id: Uuid,
         user_verified: bool,
+        method: String,
     },
     /// A session ended (`reason`: signed_out, idle_timeout, key_removed, …).
     #[serde(rename = "session.ended")]

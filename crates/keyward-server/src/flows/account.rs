@@ -1,13 +1,14 @@
 //! Accounts and sign-in: sign-up, the password step, the key step, sign-out.
 
 use keyward_api::PolicyReason;
-use keyward_api::account::{PasswordChanged, SessionList, SessionView};
+use keyward_api::account::{PasskeyOptions, PasswordChanged, SessionList, SessionView};
 use keyward_api::keys::CeremonyAnswer;
 use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::caller::Client;
 use crate::clock::{Millis, rfc3339};
+use crate::config::PasskeySignIn;
 use crate::db::{Tx, is_unique_violation};
 use crate::domain::audit::AuditEvent;
 use crate::domain::names::Username;
@@ -277,8 +278,21 @@ pub async fn sign_in_with_key(
     answer: CeremonyAnswer,
 ) -> ApiResult<SignedInWithKey> {
     let uv = app.config.user_verification.sign_in;
-    let mut done =
+    let done =
         assertion::finish_in_browser(app, user_id, client, Purpose::SignIn, answer, uv).await?;
+    signed_in(app, user_id, client, done, "password_and_key").await
+}
+
+/// Opens the login of an accepted sign-in assertion, clears the account's
+/// failure count and audits it (with `method`), in the assertion's
+/// transaction.
+async fn signed_in(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+    mut done: assertion::Asserted,
+    method: &str,
+) -> ApiResult<SignedInWithKey> {
     let now = app.clock.now();
     let login_id = open_login(app, &mut done.tx, user_id, client, now).await?;
     throttle::reset_account(&mut done.tx, &done.account_scope).await?;
@@ -288,6 +302,7 @@ pub async fn sign_in_with_key(
             key_id: done.credential.id,
             login_id,
             user_verified: done.user_verified,
+            method: method.to_owned(),
         },
         ip: Some(&client.ip),
     };
@@ -298,6 +313,63 @@ pub async fn sign_in_with_key(
         at: now,
         username: done.username,
     })
+}
+
+/// Options for a passkey sign-in: nothing is stored (the state travels in
+/// the MAC'd handle, see `passkey_token`), so anyone may ask.
+pub async fn passkey_options(app: &AppState) -> ApiResult<PasskeyOptions> {
+    let mode = app.config.passkey_sign_in;
+    if mode == PasskeySignIn::Off {
+        return Err(ApiError::Forbidden("passkey sign-in is turned off here"));
+    }
+    let (options, state) = app.fido.start_passkey()?;
+    let state = serde_json::to_string(&state).map_err(|e| ApiError::Internal(e.into()))?;
+    let expires_at = app.clock.now() + crate::clock::millis(app.config.ceremony_ttl);
+    let public_key =
+        serde_json::to_value(&options.public_key).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(PasskeyOptions {
+        ceremony: app.passkeys.seal(state, expires_at),
+        public_key,
+        password_required: mode == PasskeySignIn::WithPassword,
+    })
+}
+
+/// Signs in with a passkey: the answer names the account; where the
+/// deployment asks for it the password is checked first (counted and
+/// audited as at the password step); then the assertion is verified, the
+/// login opened and audited, as with password and key.
+pub async fn sign_in_with_passkey(
+    app: &AppState,
+    client: &Client,
+    body: keyward_api::account::PasskeyAnswer,
+) -> ApiResult<(Uuid, SignedInWithKey)> {
+    let mode = app.config.passkey_sign_in;
+    if mode == PasskeySignIn::Off {
+        return Err(ApiError::Forbidden("passkey sign-in is turned off here"));
+    }
+    let password = match (mode, body.password) {
+        (PasskeySignIn::WithPassword, None) => {
+            return Err(ApiError::invalid("password", "enter your password too"));
+        }
+        (_, password) => password,
+    };
+    let answer = assertion::identify_passkey(app, client, &body.ceremony, body.credential).await?;
+    let user_id = answer.user_id;
+    let method = match (mode, password) {
+        (PasskeySignIn::WithPassword, Some(password)) => {
+            let (checked, _) = password_step(app, &answer.username, password, client).await?;
+            if checked != user_id {
+                return Err(ApiError::InvalidCredentials);
+            }
+            "passkey_and_password"
+        }
+        _ => "passkey",
+    };
+    let done = assertion::finish_passkey(app, client, answer).await?;
+    Ok((
+        user_id,
+        signed_in(app, user_id, client, done, method).await?,
+    ))
 }
 
 /// The user's active sessions; `current` marks the caller's.

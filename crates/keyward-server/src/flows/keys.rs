@@ -43,9 +43,11 @@ pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<Ceremo
         .into_iter()
         .map(|(row, _)| row.credential_id)
         .collect();
-    let (options, state) = app
-        .fido
-        .start_registration(who.user_id, &username, exclude)?;
+    // Where passkeys sign in, ask the key to keep the credential.
+    let discoverable = app.config.passkey_sign_in != crate::config::PasskeySignIn::Off;
+    let (options, state) =
+        app.fido
+            .start_registration(who.user_id, &username, exclude, discoverable)?;
     let ceremony = save_ceremony(app, who.user_id, Purpose::Register, &state).await?;
     crate::flows::assertion::ceremony_options(ceremony, &options.public_key)
 }

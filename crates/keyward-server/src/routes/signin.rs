@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::AppendHeaders;
 use keyward_api::Problem;
 use keyward_api::account::{
-    Credentials, Next, NextStep, PasswordChange, PasswordChanged, SessionInfo, SignedIn as Welcome,
-    SignedUp, Stage,
+    Credentials, Next, NextStep, PasskeyAnswer, PasskeyOptions, PasswordChange, PasswordChanged,
+    SessionInfo, SignedIn as Welcome, SignedUp, Stage,
 };
 use keyward_api::keys::{CeremonyAnswer, CeremonyOptions};
 use tower_sessions::Session;
@@ -28,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password))
         .routes(routes!(key_options))
         .routes(routes!(key_verify))
+        .routes(routes!(passkey_options))
+        .routes(routes!(passkey_verify))
         .routes(routes!(sign_out))
         .routes(routes!(session_info))
         .routes(routes!(change_password))
@@ -114,20 +116,69 @@ async fn key_verify(
 ) -> ApiResult<(DeviceCookie, Json<Welcome>)> {
     let result = account::sign_in_with_key(&app, who.user_id, &client, body).await;
     crate::metrics::ceremony("sign_in", crate::metrics::outcome(&result));
-    let done = result?;
+    welcome(&app, &who.session, &client, who.user_id, result?).await
+}
+
+/// A completed sign-in: the session signed in (its id rotates), the browser
+/// remembered for the account.
+async fn welcome(
+    app: &AppState,
+    session: &Session,
+    client: &Client,
+    user_id: uuid::Uuid,
+    done: account::SignedInWithKey,
+) -> ApiResult<(DeviceCookie, Json<Welcome>)> {
     let state = AuthState::SignedIn {
-        user_id: who.user_id,
+        user_id,
         login_id: done.login_id,
         key_at: done.at,
     };
-    auth::advance(&who.session, state).await?;
+    auth::advance(session, state).await?;
     Ok((
-        remember_device(&app, &client, &done.username),
+        remember_device(app, client, &done.username),
         Json(Welcome {
             signed_in: true,
-            user_id: who.user_id,
+            user_id,
         }),
     ))
+}
+
+/// Options for signing in with a passkey (no username typed): the
+/// authenticator offers the credentials it keeps for this site.
+#[utoipa::path(post, path = "/v1/signin/passkey/options", tag = "account",
+    responses(
+        (status = 200, description = "WebAuthn request options with an empty allow-list", body = PasskeyOptions),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn passkey_options(State(app): State<AppState>) -> ApiResult<Json<PasskeyOptions>> {
+    Ok(Json(account::passkey_options(&app).await?))
+}
+
+/// Signs in with a passkey (and the password, where the deployment asks
+/// for it): signs the session in (its id rotates).
+#[utoipa::path(post, path = "/v1/signin/passkey/verify", tag = "account",
+    request_body = PasskeyAnswer,
+    responses(
+        (status = 200, description = "Signed in", body = Welcome),
+        (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "invalid-credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "busy", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn passkey_verify(
+    State(app): State<AppState>,
+    session: Session,
+    client: Client,
+    ApiJson(body): ApiJson<PasskeyAnswer>,
+) -> ApiResult<(DeviceCookie, Json<Welcome>)> {
+    let result = account::sign_in_with_passkey(&app, &client, body).await;
+    crate::metrics::ceremony("passkey_sign_in", crate::metrics::outcome(&result));
+    let (user_id, done) = result?;
+    welcome(&app, &session, &client, user_id, done).await
 }
 
 /// A `Set-Cookie` header.

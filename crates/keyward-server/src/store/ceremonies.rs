@@ -88,7 +88,24 @@ pub async fn take(
         .fetch_optional(c).await)
 }
 
-/// Deletes expired ceremonies (housekeeping).
+/// Deletes expired ceremonies and spent passkey handles (housekeeping).
 pub async fn delete_expired(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
-    relaxed!(db, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))
+    let spent = relaxed!(db, c => sqlx::query("DELETE FROM spent_passkey_ceremonies WHERE expires_at < $1")
+        .bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    let taken = relaxed!(db, c => sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1").bind(now).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(spent + taken)
+}
+
+/// Spends the passkey ceremony handle with this digest: true the first
+/// time, false ever after (until it has expired, when it can no longer be
+/// opened anyway). Relaxed, for the reason [`take`] gives.
+pub async fn spend_passkey(
+    db: &Db,
+    digest: &[u8],
+    expires_at: Millis,
+) -> Result<bool, sqlx::Error> {
+    let done = relaxed!(db, c => sqlx::query(
+        "INSERT INTO spent_passkey_ceremonies (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING")
+        .bind(digest).bind(expires_at).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }

@@ -28,6 +28,7 @@ mod keys;
 mod metadata;
 mod observability;
 mod openapi;
+mod passkeys;
 mod races;
 mod service_powers;
 mod sessions;

@@ -31,6 +31,8 @@ const REFUSED = {
   malformed_attestation: 'The key sent a malformed answer. Try again, or use a different key.',
   key_suspended: 'This model of security key was reported as compromised, so your key of that model cannot approve anything any more. Use another key, or add a new one on the Security keys page.',
   key_not_device_bound: 'This needs a security key whose secret never leaves the device (a hardware key such as a YubiKey), not a passkey synced between devices. Use such a key, or add one on the Security keys page.',
+  key_not_attested: 'This key did not say what model it is, so it cannot sign you in on its own. Sign in with your username and password, then your key.',
+  user_handle_missing: 'That passkey did not say which account it belongs to. Sign in with your username and password, then your key.',
   key_certification_too_low: 'This needs a security key model certified to a higher security level than yours. Use another key, or add a certified one on the Security keys page.',
 };
 
@@ -41,6 +43,8 @@ const REFUSED_TITLE = {
   untrusted_attestation: 'This security key is not accepted',
   key_suspended: 'This key can no longer approve',
   key_not_device_bound: 'A hardware security key is needed',
+  key_not_attested: 'This key did not say what model it is, so it cannot sign you in on its own. Sign in with your username and password, then your key.',
+  user_handle_missing: 'That passkey did not say which account it belongs to. Sign in with your username and password, then your key.',
   key_certification_too_low: 'A more secure key is needed',
 };
 

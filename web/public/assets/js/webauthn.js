@@ -47,6 +47,26 @@ export async function get(publicKeyJSON, signal) {
   return credential.toJSON();
 }
 
+/** Whether the browser can offer passkeys in the username field's autofill. */
+export async function conditionalAvailable() {
+  return supported()
+    && typeof PublicKeyCredential.isConditionalMediationAvailable === 'function'
+    && PublicKeyCredential.isConditionalMediationAvailable().catch(() => false);
+}
+
+/**
+ * Asks for a passkey: in the username field's autofill (`conditional`), or
+ * in the browser's own dialog. Resolves with the credential JSON.
+ */
+export async function getPasskey(publicKeyJSON, signal, { conditional = false } = {}) {
+  if (!supported()) throw unsupported();
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(publicKeyJSON);
+  const request = { publicKey, signal };
+  if (conditional) request.mediation = 'conditional';
+  const credential = await navigator.credentials.get(request);
+  return credential.toJSON();
+}
+
 /** Sign-in, second step: the key after the password. */
 export async function signInWithKey(signal) {
   const options = await api.post('/v1/signin/key/options');

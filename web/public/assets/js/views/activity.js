@@ -11,6 +11,12 @@ const ACTIONS = { withdrawal: 'a withdrawal', 'address.add': 'adding a withdrawa
 const action = (d) => ACTIONS[d?.action] ?? 'a request';
 const why = (reason) => POLICY[String(reason ?? '').replace(/^held:/, '')] ?? (reason ? `(${reason})` : '');
 
+const SIGN_IN = {
+  password_and_key: 'Signed in with password and security key',
+  passkey: 'Signed in with a passkey',
+  passkey_and_password: 'Signed in with a passkey and password',
+};
+
 const SESSION_END = {
   signed_out: 'Signed out',
   ended_by_user: 'A session was ended from the Sessions page',
@@ -23,7 +29,7 @@ const EVENTS = {
   'account.locked': () => ['Account locked after too many failed sign-in attempts', true],
   'account.frozen': () => ['Account frozen: withdrawals stopped', true],
   'account.unfrozen': () => ['Account unfrozen (withdrawals on hold for a while)'],
-  'signin.succeeded': () => ['Signed in with password and security key'],
+  'signin.succeeded': (d) => [SIGN_IN[d.method] ?? SIGN_IN.password_and_key],
   'signin.password_failed': () => ['Failed sign-in: wrong password', true],
   'key.enrolled': (d) => [`Security key added: "${d.label ?? 'key'}"`],
   'key.enrolment_refused': (d) => [`A security key was refused when being added (${d.reason ?? 'unknown reason'})`, true],
