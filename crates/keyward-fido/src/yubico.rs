@@ -7,7 +7,7 @@
 //! 450203556" (2024, which signs attestation certificates directly) and
 //! "Yubico Attestation Root 1" (2024-12, firmware 5.7.4 and later) through
 //! "Yubico Attestation Intermediate {A,B} 1" and "Yubico FIDO Attestation
-//! {A,B} 1". A key's attestation statement carries its own certificate and
+//! {A,B,B2} 1". A key's attestation statement carries its own certificate and
 //! not always the intermediates, and webauthn-rs looks for the issuer of the
 //! top certificate the statement carries among the trusted ones: so the
 //! intermediates are trusted beside the roots, and any truncation of the
@@ -28,9 +28,14 @@
 //!   "Yubico Attestation Root 1" when it was added
 //!   (`openssl verify -CAfile root -untrusted intermediate cert`: OK).
 //!
+//! - "Yubico FIDO Attestation B2 1" (2025; firmware 5.8 keys chain EE → B2
+//!   → Intermediate B 1 → Root 1, with only the EE in `x5c`) comes from one
+//!   public copy (a Python FIDO toolkit's `yubico-fido-intermediates.pem`,
+//!   taken from Yubico's bundle), whose tests pin the same SHA-256; its
+//!   signature verifies under "Yubico Attestation Intermediate B 1" (pinned
+//!   above from two sources), so no one but Yubico could have issued it.
+//!
 //! The test pins every certificate's fingerprint: a swapped file fails it.
-//! "Yubico FIDO Attestation B2 1" (2025) is not included: no copy was found
-//! to check.
 
 /// A built-in certificate: its name, PEM, and pinned SHA-256 of its DER.
 pub struct BuiltinCa {
@@ -78,6 +83,11 @@ pub const YUBICO_CAS: &[BuiltinCa] = &[
         name: "Yubico FIDO Attestation B 1",
         pem: include_bytes!("../certs/yubico-fido-attestation-b-1.pem"),
         sha256: "4eadda86ff62cff987e111a07910d8554de42f71d5d6da7744610e09012dd319",
+    },
+    BuiltinCa {
+        name: "Yubico FIDO Attestation B2 1",
+        pem: include_bytes!("../certs/yubico-fido-attestation-b2-1.pem"),
+        sha256: "3c6fe819adbd80afe75dc90af7bba34c95b2b7ac64384816e033f63b7c93848b",
     },
 ];
 
@@ -165,7 +175,7 @@ mod tests {
     /// its fingerprint: every built-in certificate is pinned.
     #[test]
     fn every_builtin_certificate_has_its_pinned_fingerprint() {
-        assert_eq!(YUBICO_CAS.len(), 7);
+        assert_eq!(YUBICO_CAS.len(), 8);
         for ca in YUBICO_CAS {
             let got = hex_of(&Sha256::digest(der(ca.pem)));
             assert_eq!(got, ca.sha256, "{}", ca.name);

@@ -188,6 +188,7 @@ impl App {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.sessions.clone()));
         let upkeep = tokio::spawn(api_key_upkeep(self.state.clone()));
         let metadata = tokio::spawn(metadata_refresh(self.state.clone()));
+        let fetch = tokio::spawn(metadata_fetch(self.state.clone()));
         let service = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -197,6 +198,7 @@ impl App {
         housekeeping.abort();
         upkeep.abort();
         metadata.abort();
+        fetch.abort();
         // Keep the last-used times of the final seconds.
         let uses = self.state.verifier.drain_last_used();
         crate::store::api_keys::record_last_used(&self.state.db, &uses).await?;
@@ -299,6 +301,34 @@ async fn metadata_refresh(app: AppState) {
                 let _ = log_metadata(&app).await;
             }
             Err(e) => tracing::warn!(error = %e, "new FIDO metadata not applied"),
+        }
+    }
+}
+
+/// Fetches the FIDO metadata BLOB from `attestation.metadata_url` (if
+/// set) at start-up and every `metadata_refresh_hours`, imports it when it
+/// is newer, and applies it at once. Every instance may fetch: the serial's
+/// compare-and-set lets one import win.
+async fn metadata_fetch(app: AppState) {
+    let Some(url) = app.config.attestation.metadata_url.clone() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(app.config.attestation.metadata_refresh);
+    loop {
+        tick.tick().await;
+        let now = app.clock.now();
+        match crate::flows::metadata::fetch_and_import(&app.db, &app.config, &url, now).await {
+            Ok(Some(done)) => {
+                tracing::info!(
+                    no = done.no, models = done.models, suspended = done.suspended.len(),
+                    lifted = done.lifted.len(), %url, "FIDO metadata fetched and imported"
+                );
+                if let Err(e) = apply_metadata(&app).await {
+                    tracing::warn!(error = %e, "new FIDO metadata not applied");
+                }
+            }
+            Ok(None) => tracing::debug!(%url, "FIDO metadata unchanged"),
+            Err(e) => tracing::warn!(error = %e, "FIDO metadata not fetched"),
         }
     }
 }

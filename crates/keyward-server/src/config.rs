@@ -218,6 +218,15 @@ impl Config {
                 anyhow::bail!("{name} must be at most {max}");
             }
         }
+        let refresh = self.attestation.metadata_refresh;
+        if refresh.is_zero() || refresh > Duration::from_secs(24 * 3_600 * 31) {
+            anyhow::bail!("attestation.metadata_refresh_hours must be 1..=744");
+        }
+        if let Some(url) = &self.attestation.metadata_url
+            && !matches!(url.scheme(), "https" | "http")
+        {
+            anyhow::bail!("attestation.metadata_url must be an https:// (or http://) URL");
+        }
         if self.ceremony_ttl.is_zero() || self.ceremony_ttl > Duration::from_secs(3600) {
             anyhow::bail!("ceremony_ttl_seconds must be between 1 and 3600");
         }

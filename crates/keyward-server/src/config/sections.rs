@@ -22,6 +22,14 @@ pub struct AttestationConfig {
     /// instead of the pinned FIDO MDS roots (GlobalSign R3 and R46): for a
     /// private metadata service, or tests. Empty: the pinned roots.
     pub metadata_roots: Vec<PathBuf>,
+    /// Where to fetch the FIDO metadata BLOB from, for deployments with
+    /// internet (e.g. `https://mds3.fidoalliance.org/`): at start-up and
+    /// every `metadata_refresh_hours`. Unset: only `keyward attestation
+    /// import-mds` imports metadata.
+    pub metadata_url: Option<url::Url>,
+    /// How often to fetch `metadata_url` (`metadata_refresh_hours`).
+    #[serde(rename = "metadata_refresh_hours", with = "super::units::hours")]
+    pub metadata_refresh: Duration,
     /// Whether a key suspended by metadata (its model compromised) may
     /// still sign in, so its owner can see why and enrol another. It never
     /// approves a step-up.
@@ -231,6 +239,8 @@ impl Default for AttestationConfig {
             yubico: true,
             extra_cas: Vec::new(),
             metadata_roots: Vec::new(),
+            metadata_url: None,
+            metadata_refresh: Duration::from_secs(24 * 3_600),
             suspended_keys_sign_in: true,
             require: KeyRequirements::default(),
         }

@@ -181,6 +181,63 @@ pub async fn import(
     Ok(imported)
 }
 
+/// Why a fetch imported nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The request failed or was refused.
+    #[error("fetching {url}: {error}")]
+    Http {
+        /// Where from.
+        url: String,
+        /// What went wrong.
+        error: String,
+    },
+    /// The BLOB was fetched but not imported.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+/// The largest BLOB accepted (the real one is a few MB).
+const MAX_BLOB_BYTES: usize = 64 << 20;
+
+/// Fetches the BLOB at `url` and imports it. `Ok(None)`: it is the BLOB in
+/// use (or older), which is the usual answer between publications.
+pub async fn fetch_and_import(
+    db: &Db,
+    config: &Config,
+    url: &url::Url,
+    now: Millis,
+) -> Result<Option<Imported>, FetchError> {
+    let http = |error: String| FetchError::Http {
+        url: url.to_string(),
+        error,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| http(e.to_string()))?;
+    let mut response = client
+        .get(url.clone())
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| http(e.to_string()))?;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| http(e.to_string()))? {
+        if body.len() + chunk.len() > MAX_BLOB_BYTES {
+            return Err(http(format!("larger than {MAX_BLOB_BYTES} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body).map_err(|_| http("not text".into()))?;
+    match import(db, config, &text, now, "fetch").await {
+        Ok(done) => Ok(Some(done)),
+        Err(ImportError::NotNewer { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether `next_update` (an ISO date) is before the day of `now`.
 pub fn is_overdue(next_update: &str, now: Millis) -> bool {
     let format = time::macros::format_description!("[year]-[month]-[day]");

@@ -21,6 +21,7 @@ backend_tests!(
     a_compromised_model_enrolled_under_any_starts_suspended,
     withdrawals_under_trusted_need_a_device_bound_key,
     a_minimum_certification_level_is_enforced,
+    metadata_is_fetched_from_the_configured_url,
 );
 
 const MODEL: [u8; 16] = *b"keyward-mds-mdl1";
@@ -442,4 +443,70 @@ async fn a_minimum_certification_level_is_enforced(b: Backend) {
     .unwrap();
     let (status, body) = app.approve(&mut user, &id, &Forge::default()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Serves `blob` at `/mds` on a loopback port; counts the requests.
+async fn blob_server(blob: String) -> (url::Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = axum::Router::new().route(
+        "/mds",
+        axum::routing::get(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let blob = blob.clone();
+            async move { blob }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (
+        format!("http://127.0.0.1:{port}/mds").parse().unwrap(),
+        hits,
+    )
+}
+
+async fn metadata_is_fetched_from_the_configured_url(b: Backend) {
+    let signer = BlobSigner::generate("Test MDS");
+    let vendor = TestCa::generate("Vendor CA");
+    let (url, hits) = blob_server(blob(
+        &signer,
+        3,
+        &vendor,
+        &[("FIDO_CERTIFIED_L1", "2024-01-01")],
+    ))
+    .await;
+    let app = app_with(&b, &signer, move |c, _| {
+        c.attestation.policy = AttestationMode::Trusted;
+        c.attestation.metadata_url = Some(url);
+    })
+    .await;
+    // Fetched at start-up, without anyone running the CLI.
+    let mut in_use = None;
+    for _ in 0..100 {
+        in_use = keyward_server::store::metadata::current(&app.state.db)
+            .await
+            .unwrap();
+        if in_use.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(in_use.expect("fetched and imported").no, 3);
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    // And applied: the vendor's key enrols under `trusted` (give the apply
+    // that follows the import a moment).
+    let mut enrolled = StatusCode::BAD_REQUEST;
+    for attempt in 0..20 {
+        let mut user = app.signed_up(&format!("fetched{attempt}")).await;
+        user.key = SoftKey::new()
+            .with_attestation(Attestation::PackedX5c(vendor.issue_attestation_cert(MODEL)));
+        enrolled = app.enrol(&mut user, Forge::default()).await.0;
+        if enrolled == StatusCode::CREATED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(enrolled, StatusCode::CREATED);
 }
