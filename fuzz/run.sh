@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-targets=(api_bodies stepup_details webauthn_registration webauthn_assertion api_key_token approval_token config)
+targets=(api_bodies stepup_details webauthn_registration webauthn_assertion api_key_token approval_token config metadata_blob)
 if [ -n "$only" ]; then IFS=, read -r -a targets <<<"$only"; fi
 
 host=$(rustc -vV | sed -n 's/^host: //p')

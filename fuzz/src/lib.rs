@@ -62,7 +62,7 @@ pub fn fido_trusted(ca_pem: &str) -> Fido {
         pem: ca_pem.as_bytes().to_vec(),
         aaguids: vec![uuid::Uuid::from_bytes(TEST_AAGUID)],
     };
-    let policy = AttestationPolicy::trusted(false, &[ca]).expect("trusted policy");
+    let policy = AttestationPolicy::trusted(false, &[ca], &[]).expect("trusted policy");
     Fido::new(&relying_party(), policy).expect("fido trusted")
 }
 

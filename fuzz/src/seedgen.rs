@@ -42,7 +42,7 @@ fn main() {
     // Registration against the development policy.
     let any = fido_any();
     let (ccr, reg_any) = any
-        .start_registration(user, "alice", vec![])
+        .start_registration(user, "alice", vec![], false)
         .expect("start");
     let ccr = serde_json::to_value(&ccr).expect("ccr");
     fs::write(
@@ -57,7 +57,7 @@ fn main() {
     let cert = ca.issue_attestation_cert(TEST_AAGUID);
     let trusted = fido_trusted(&ca.cert_pem());
     let (ccr_t, reg_trusted) = trusted
-        .start_registration(user, "alice", vec![])
+        .start_registration(user, "alice", vec![], false)
         .expect("start trusted");
     let ccr_t = serde_json::to_value(&ccr_t).expect("ccr");
     fs::write(

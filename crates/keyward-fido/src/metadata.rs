@@ -237,11 +237,22 @@ pub fn verify_blob(
     validation.validate_exp = false;
     validation.validate_aud = false;
     let payload =
-        jsonwebtoken::decode::<Payload>(jws, &key, &validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::Json(_) => MetadataError::Malformed(e.to_string()),
-            _ => MetadataError::BadSignature,
+        jsonwebtoken::decode::<serde_json::Value>(jws, &key, &validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::Json(_) => MetadataError::Malformed(e.to_string()),
+                _ => MetadataError::BadSignature,
+            }
         })?;
-    Ok(payload.claims.into_blob())
+    read_payload(payload.claims)
+}
+
+/// Reads a BLOB's payload (already verified): its serial, next update and
+/// FIDO2 models. Public for the fuzzer; never call it on an unverified
+/// payload.
+pub fn read_payload(payload: serde_json::Value) -> Result<MetadataBlob, MetadataError> {
+    let payload: Payload =
+        serde_json::from_value(payload).map_err(|e| MetadataError::Malformed(e.to_string()))?;
+    Ok(payload.into_blob())
 }
 
 /// The leaf's public key for jsonwebtoken: PKCS#1 for RSA, the SEC1 point
