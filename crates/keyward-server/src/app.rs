@@ -148,7 +148,8 @@ impl App {
             }
         };
         sessions.migrate().await?;
-        crate::signing::ensure_key(&db, clock.now()).await?;
+        let kek = crate::kek::Kek::load(&config)?;
+        crate::signing::ensure_key(&db, &kek, clock.now()).await?;
         let devices = shared_key(&db, "device_mac").await?;
         let passkeys = shared_key(&db, "passkey_mac").await?;
         let settings = SessionSettings {
@@ -161,7 +162,7 @@ impl App {
         crate::metrics::handle();
         let devices = crate::device::Devices::new(devices, config.is_https());
         let passkeys = crate::passkey_token::PasskeyTokens::new(passkeys);
-        let state = AppState::new(config, db, fido, passwords, clock, devices, passkeys);
+        let state = AppState::new(config, db, fido, passwords, clock, devices, passkeys, kek);
         let router = routes::router(state.clone())
             .layer(settings.layer(sessions.clone()))
             .layer(DefaultBodyLimit::max(body_limit))

@@ -19,7 +19,8 @@ mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
     ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, KeyRequirement, KeyRequirements,
-    LogFormat, PasskeySignIn, SessionConfig, ThrottleConfig, UvConfig, WithdrawalConfig,
+    LogFormat, PasskeySignIn, SessionConfig, SigningConfig, ThrottleConfig, UvConfig,
+    WithdrawalConfig,
 };
 
 /// What a key must be for one action, defaults resolved.
@@ -88,6 +89,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
+    /// Where the key that seals approval-signing keys comes from.
+    pub signing: SigningConfig,
     /// Signing in with a passkey (a discoverable credential on a
     /// device-bound, attested key, chosen without typing a username).
     pub passkey_sign_in: PasskeySignIn,
@@ -105,6 +108,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             attestation: AttestationConfig::default(),
             passkey_sign_in: PasskeySignIn::WithPassword,
+            signing: SigningConfig::default(),
             session: SessionConfig::default(),
             ceremony_ttl: Duration::from_secs(300),
             reauth_window: Duration::from_secs(300),

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod flows;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod kek;
 #[cfg(test)]
 mod layering;
 pub mod metrics;

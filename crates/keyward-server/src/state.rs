@@ -32,6 +32,8 @@ pub struct Inner {
     pub devices: crate::device::Devices,
     /// Passkey sign-in ceremony handles.
     pub passkeys: crate::passkey_token::PasskeyTokens,
+    /// Seals the approval-signing keys (from outside the database).
+    pub kek: crate::kek::Kek,
 }
 
 impl std::ops::Deref for AppState {
@@ -48,6 +50,7 @@ impl AppState {
     }
 
     /// Wraps the parts.
+    #[allow(clippy::too_many_arguments)] // one per part of the state
     pub fn new(
         config: Config,
         db: Db,
@@ -56,6 +59,7 @@ impl AppState {
         clock: Clock,
         devices: crate::device::Devices,
         passkeys: crate::passkey_token::PasskeyTokens,
+        kek: crate::kek::Kek,
     ) -> Self {
         let keys = &config.api_keys;
         let verifier = crate::verifier::Verifier::new(
@@ -71,6 +75,7 @@ impl AppState {
             verifier,
             devices,
             passkeys,
+            kek,
         }))
     }
 }

@@ -78,6 +78,28 @@ pub enum AttestationMode {
     Trusted,
 }
 
+/// Where the key-encryption key of the approval-signing keys comes from
+/// (see `kek.rs`). Neither set: a file `signing.kek` in `data_dir`, created
+/// on first start (one instance only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningConfig {
+    /// The KEK itself, base64 of 32 bytes (set it through the environment:
+    /// `KEYWARD_SIGNING__KEK`). Never printed.
+    #[serde(serialize_with = "redacted", skip_serializing_if = "Option::is_none")]
+    pub kek: Option<secrecy::SecretString>,
+    /// A file holding the KEK (base64 of 32 bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kek_file: Option<PathBuf>,
+}
+
+fn redacted<S: serde::Serializer>(
+    _: &Option<secrecy::SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str("REDACTED")
+}
+
 /// Whether and how a passkey signs in.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,8 @@ use crate::db::on_db;
 pub struct SigningKeyRow {
     /// Key id (the JWT `kid`).
     pub kid: String,
-    /// PKCS#8 DER of the Ed25519 private key.
+    /// The Ed25519 private key (PKCS#8 DER) sealed under the KEK; empty once
+    /// wiped.
     pub private_key: Vec<u8>,
     /// The public JWK (JSON text).
     pub public_jwk: String,
@@ -34,10 +35,15 @@ const COLUMNS: &str = "kid, private_key, public_jwk, created_at, retired_at";
 
 /// The newest unretired key: the one that signs.
 pub async fn active(db: &Db) -> Result<Option<SigningKeyRow>, sqlx::Error> {
+    Ok(unretired(db).await?.into_iter().next())
+}
+
+/// The unretired keys, newest first (the newest that opens signs).
+pub async fn unretired(db: &Db) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid LIMIT 1"
+        "SELECT {COLUMNS} FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid"
     );
-    on_db!(db, c => sqlx::query_as::<_, SigningKeyRow>(&sql).fetch_optional(c).await)
+    on_db!(db, c => sqlx::query_as::<_, SigningKeyRow>(&sql).fetch_all(c).await)
 }
 
 /// Keys to publish: unretired, or retired after `since` (their tokens may still be live).
@@ -54,13 +60,23 @@ pub async fn list(db: &Db) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, SigningKeyRow>(&sql).fetch_all(c).await)
 }
 
+/// Retires every key stored in clear (`sealed` false: written before keys
+/// were sealed, or by someone writing the database) and wipes its private
+/// half. Returns how many.
+pub async fn retire_clear(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
+    on_db!(db, c => sqlx::query(
+        "UPDATE signing_keys SET retired_at = COALESCE(retired_at, $1), private_key = $2 \
+         WHERE sealed = FALSE AND (retired_at IS NULL OR LENGTH(private_key) > 0)")
+        .bind(now).bind(Vec::<u8>::new()).execute(c).await.map(|r| r.rows_affected()))
+}
+
 /// Adds a key and retires every other unretired one (rotation).
 pub async fn rotate(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     crate::db::on_tx!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
         .bind(row.created_at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     crate::db::on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at) VALUES ($1,$2,$3,$4)")
+        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, sealed) VALUES ($1,$2,$3,$4,TRUE)")
         .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     tx.commit().await
@@ -71,8 +87,8 @@ pub async fn rotate(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
 /// the newest signs).
 pub async fn insert_if_none(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
     on_db!(db, c => sqlx::query(
-        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at) \
-         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)")
+        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, sealed) \
+         SELECT $1, $2, $3, $4, TRUE WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)")
         .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())

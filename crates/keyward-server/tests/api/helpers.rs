@@ -465,6 +465,12 @@ impl TestApp {
         config.origin = self.origin.parse().unwrap();
         config.database_url = Some(url);
         config.password = self.state.config.password;
+        // Every instance on one database is given the same KEK.
+        let first = &self.state.config;
+        config.signing = first.signing.clone();
+        if config.signing.kek.is_none() && config.signing.kek_file.is_none() {
+            config.signing.kek_file = Some(first.data_dir.join("signing.kek"));
+        }
         launch(config, DbOptions { pg_schema: schema }, dir, listener).await
     }
 }

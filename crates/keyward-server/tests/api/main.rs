@@ -24,6 +24,7 @@ mod conformance;
 mod crash;
 mod documentation;
 mod errors;
+mod key_custody;
 mod keys;
 mod metadata;
 mod observability;

@@ -57,6 +57,11 @@ async fn second_instance(a: &TestApp) -> Instance {
         .env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("KEYWARD_ORIGIN", &a.origin)
         .env("KEYWARD_THROTTLE__FREE_FAILURES", "2")
+        // Every instance on one database shares the signing keys' KEK.
+        .env(
+            "KEYWARD_SIGNING__KEK_FILE",
+            a.state.config.data_dir.join("signing.kek"),
+        )
         .env("KEYWARD_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
