@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::rngs::OsRng;
 use secrecy::SecretBox;
 
@@ -70,15 +70,21 @@ impl SigningKey {
     /// `use: sig`. It holds only public material (no `d`), so it may be
     /// published to anyone who verifies approval tokens.
     pub fn public_jwk(&self) -> Value {
-        json!({
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": URL_SAFE_NO_PAD.encode(self.secret.verifying_key().as_bytes()),
-            "kid": self.kid,
-            "alg": "EdDSA",
-            "use": "sig",
-        })
+        public_jwk(&self.kid, self.secret.verifying_key().as_bytes())
     }
+}
+
+/// The OKP JWK (RFC 8037) of Ed25519 public key `public` named `kid`, with
+/// `alg: EdDSA` and `use: sig` (also for keys held in a token).
+pub fn public_jwk(kid: &str, public: &[u8; 32]) -> Value {
+    json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": URL_SAFE_NO_PAD.encode(public),
+        "kid": kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    })
 }
 
 /// Redacted: shows the `kid` only.
@@ -143,15 +149,37 @@ pub enum ApprovalError {
 /// "kid":..}`. EdDSA signatures are deterministic, so no randomness at signing
 /// time can fail or leak the key.
 pub fn sign(key: &SigningKey, claims: &ApprovalClaims) -> Result<String, ApprovalError> {
+    use ed25519_dalek::Signer as _;
+    sign_by(&key.kid, claims, |input| {
+        Ok::<_, std::convert::Infallible>(key.secret.sign(input).to_bytes().to_vec())
+    })
+}
+
+/// [`sign`] by a key held elsewhere (a PKCS#11 token): `signer` gets the JWS
+/// signing input and returns the 64-byte Ed25519 signature of key `kid`.
+pub fn sign_by<E>(
+    kid: &str,
+    claims: &ApprovalClaims,
+    signer: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<String, ApprovalError> {
     if claims.iat < 0 || claims.exp <= claims.iat {
         return Err(ApprovalError::InvalidClaims);
     }
-    let der = key.secret.to_pkcs8_der().map_err(|_| ApprovalError::Key)?;
-    let encoding = EncodingKey::from_ed_der(der.as_bytes());
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.typ = Some("JWT".to_owned());
-    header.kid = Some(key.kid.clone());
-    jsonwebtoken::encode(&header, claims, &encoding).map_err(|_| ApprovalError::Sign)
+    if kid.is_empty() {
+        return Err(ApprovalError::Key);
+    }
+    let header = json!({ "typ": "JWT", "alg": "EdDSA", "kid": kid });
+    let claims = serde_json::to_vec(claims).map_err(|_| ApprovalError::InvalidClaims)?;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = signer(input.as_bytes()).map_err(|_| ApprovalError::Sign)?;
+    if signature.len() != ed25519_dalek::SIGNATURE_LENGTH {
+        return Err(ApprovalError::Sign);
+    }
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// The JSON Web Key Set `{"keys":[..]}` of the given keys' public halves, to

@@ -148,8 +148,8 @@ impl App {
             }
         };
         sessions.migrate().await?;
-        let kek = crate::kek::Kek::load(&config)?;
-        crate::signing::ensure_key(&db, &kek, clock.now()).await?;
+        let custody = crate::signing::Custody::load(&config)?;
+        crate::signing::ensure_key(&db, &custody, clock.now()).await?;
         let devices = shared_key(&db, "device_mac").await?;
         let passkeys = shared_key(&db, "passkey_mac").await?;
         let settings = SessionSettings {
@@ -162,7 +162,9 @@ impl App {
         crate::metrics::handle();
         let devices = crate::device::Devices::new(devices, config.is_https());
         let passkeys = crate::passkey_token::PasskeyTokens::new(passkeys);
-        let state = AppState::new(config, db, fido, passwords, clock, devices, passkeys, kek);
+        let state = AppState::new(
+            config, db, fido, passwords, clock, devices, passkeys, custody,
+        );
         let router = routes::router(state.clone())
             .layer(settings.layer(sessions.clone()))
             .layer(DefaultBodyLimit::max(body_limit))

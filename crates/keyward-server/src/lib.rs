@@ -8,6 +8,7 @@ pub mod caller;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod custody;
 pub mod db;
 pub mod device;
 pub mod domain;
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod flows;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod hsm;
 pub mod kek;
 #[cfg(test)]
 mod layering;

@@ -32,8 +32,8 @@ pub struct Inner {
     pub devices: crate::device::Devices,
     /// Passkey sign-in ceremony handles.
     pub passkeys: crate::passkey_token::PasskeyTokens,
-    /// Seals the approval-signing keys (from outside the database).
-    pub kek: crate::kek::Kek,
+    /// Where the approval-signing keys are kept (outside the database).
+    pub custody: crate::custody::Custody,
 }
 
 impl std::ops::Deref for AppState {
@@ -59,7 +59,7 @@ impl AppState {
         clock: Clock,
         devices: crate::device::Devices,
         passkeys: crate::passkey_token::PasskeyTokens,
-        kek: crate::kek::Kek,
+        custody: crate::custody::Custody,
     ) -> Self {
         let keys = &config.api_keys;
         let verifier = crate::verifier::Verifier::new(
@@ -75,7 +75,7 @@ impl AppState {
             verifier,
             devices,
             passkeys,
-            kek,
+            custody,
         }))
     }
 }

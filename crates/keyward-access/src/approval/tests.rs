@@ -1,6 +1,7 @@
 //! Tests of approval-token signing and verification, including forgeries.
 
 use super::*;
+use jsonwebtoken::{EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use uuid::Uuid;
@@ -351,4 +352,24 @@ fn invalid_claims_are_not_signed() {
         ..claims()
     };
     assert_eq!(sign(&key, &c), Err(ApprovalError::InvalidClaims));
+}
+
+/// A key held elsewhere signs through `sign_by`; the token verifies like
+/// one from `sign`, and a signer that fails or answers wrongly signs nothing.
+#[test]
+fn an_external_signer_makes_the_same_tokens() {
+    use ed25519_dalek::Signer as _;
+    let key = SigningKey::generate();
+    let jwks = jwks([&key]);
+    let claims = claims();
+    let token = sign_by(&key.kid, &claims, |input| {
+        Ok::<_, ()>(key.secret.sign(input).to_bytes().to_vec())
+    })
+    .unwrap();
+    assert_eq!(verify(&token, &jwks, ISS, AUD, NOW).unwrap(), claims);
+    assert_eq!(token, sign(&key, &claims).unwrap(), "one format");
+    let failed = sign_by(&key.kid, &claims, |_| Err::<Vec<u8>, ()>(()));
+    assert_eq!(failed.unwrap_err(), ApprovalError::Sign);
+    let short = sign_by(&key.kid, &claims, |_| Ok::<_, ()>(vec![0; 10]));
+    assert_eq!(short.unwrap_err(), ApprovalError::Sign);
 }

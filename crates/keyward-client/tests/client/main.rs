@@ -195,7 +195,7 @@ async fn jwks_is_refetched_after_rotation() {
         .unwrap();
 
     let now = server.state.clock.now();
-    let new_kid = keyward_server::signing::rotate(&server.state.db, &server.state.kek, now)
+    let new_kid = keyward_server::signing::rotate(&server.state.db, &server.state.custody, now)
         .await
         .unwrap();
     let second = client

@@ -116,8 +116,8 @@ pub(super) async fn run_signing_key(
     match action {
         SigningKeyAction::Rotate => {
             let previous = signing_keys::active(&db).await?.map(|k| k.kid);
-            let kek = crate::kek::Kek::load(config)?;
-            let kid = admin::rotate_signing_key(&db, &kek, now()).await?;
+            let custody = crate::signing::Custody::load(config)?;
+            let kid = admin::rotate_signing_key(&db, &custody, now()).await?;
             println!("new signing key: {kid}");
             if let Some(previous) = previous {
                 println!("retired: {previous} (stays published for 24 hours)");

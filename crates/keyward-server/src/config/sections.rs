@@ -91,6 +91,10 @@ pub struct SigningConfig {
     /// A file holding the KEK (base64 of 32 bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kek_file: Option<PathBuf>,
+    /// A PKCS#11 token (HSM) to generate and keep new signing keys in,
+    /// instead of sealing them under the KEK.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<crate::hsm::Pkcs11Config>,
 }
 
 fn redacted<S: serde::Serializer>(

@@ -111,10 +111,10 @@ pub async fn revoke_service_key(db: &Db, id: Uuid, now: Millis) -> anyhow::Resul
 /// Rotates the approval-token signing key; returns the new `kid`.
 pub async fn rotate_signing_key(
     db: &Db,
-    kek: &crate::kek::Kek,
+    custody: &signing::Custody,
     now: Millis,
 ) -> anyhow::Result<String> {
-    let kid = signing::rotate(db, kek, now).await?;
+    let kid = signing::rotate(db, custody, now).await?;
     let rotated = AuditEvent::SigningKeyRotated {
         kid: kid.clone(),
         by: BY.into(),

@@ -11,8 +11,8 @@ use crate::db::on_db;
 pub struct SigningKeyRow {
     /// Key id (the JWT `kid`).
     pub kid: String,
-    /// The Ed25519 private key (PKCS#8 DER) sealed under the KEK; empty once
-    /// wiped.
+    /// The Ed25519 private key (PKCS#8 DER) sealed under the KEK; empty for
+    /// a key in a token, or once wiped.
     pub private_key: Vec<u8>,
     /// The public JWK (JSON text).
     pub public_jwk: String,
@@ -20,6 +20,8 @@ pub struct SigningKeyRow {
     pub created_at: Millis,
     /// Retired (no longer signs), if it was.
     pub retired_at: Option<Millis>,
+    /// Where the private half is: `kek`, `pkcs11` (or `clear`, legacy).
+    pub custody: String,
 }
 
 impl std::fmt::Debug for SigningKeyRow {
@@ -31,7 +33,7 @@ impl std::fmt::Debug for SigningKeyRow {
     }
 }
 
-const COLUMNS: &str = "kid, private_key, public_jwk, created_at, retired_at";
+const COLUMNS: &str = "kid, private_key, public_jwk, created_at, retired_at, custody";
 
 /// The newest unretired key: the one that signs.
 pub async fn active(db: &Db) -> Result<Option<SigningKeyRow>, sqlx::Error> {
@@ -60,13 +62,13 @@ pub async fn list(db: &Db) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, SigningKeyRow>(&sql).fetch_all(c).await)
 }
 
-/// Retires every key stored in clear (`sealed` false: written before keys
+/// Retires every key stored in clear (custody `clear`: written before keys
 /// were sealed, or by someone writing the database) and wipes its private
 /// half. Returns how many.
 pub async fn retire_clear(db: &Db, now: Millis) -> Result<u64, sqlx::Error> {
     on_db!(db, c => sqlx::query(
         "UPDATE signing_keys SET retired_at = COALESCE(retired_at, $1), private_key = $2 \
-         WHERE sealed = FALSE AND (retired_at IS NULL OR LENGTH(private_key) > 0)")
+         WHERE custody = 'clear' AND (retired_at IS NULL OR LENGTH(private_key) > 0)")
         .bind(now).bind(Vec::<u8>::new()).execute(c).await.map(|r| r.rows_affected()))
 }
 
@@ -76,8 +78,8 @@ pub async fn rotate(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
     crate::db::on_tx!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
         .bind(row.created_at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     crate::db::on_tx!(&mut tx, c => sqlx::query(
-        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, sealed) VALUES ($1,$2,$3,$4,TRUE)")
-        .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at)
+        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, custody) VALUES ($1,$2,$3,$4,$5)")
+        .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at).bind(&row.custody)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     tx.commit().await
 }
@@ -87,9 +89,9 @@ pub async fn rotate(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
 /// the newest signs).
 pub async fn insert_if_none(db: &Db, row: &SigningKeyRow) -> Result<(), sqlx::Error> {
     on_db!(db, c => sqlx::query(
-        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, sealed) \
-         SELECT $1, $2, $3, $4, TRUE WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)")
-        .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at)
+        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, custody) \
+         SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)")
+        .bind(&row.kid).bind(&row.private_key).bind(&row.public_jwk).bind(row.created_at).bind(&row.custody)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

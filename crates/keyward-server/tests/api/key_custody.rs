@@ -39,25 +39,31 @@ async fn pending_withdrawal(app: &TestApp, name: &str) -> (User, String) {
     (user, step["id"].as_str().unwrap().to_owned())
 }
 
-/// Approves the step-up; the token's header (or the refusal).
+/// Approves the step-up; the token's header (or the refusal), once the
+/// token has verified with the served JWKS.
 async fn approve_header(app: &TestApp, user: &mut User, id: &str) -> (StatusCode, Value) {
     let (status, body) = app.approve(user, id, &Forge::default()).await;
     if status != StatusCode::OK {
         return (status, body);
     }
     let token = body["approval"].as_str().unwrap();
+    // Whoever holds the key, the token verifies with the published keys.
+    let (_, jwks) = app.get(&app.browser(), "/.well-known/jwks.json").await;
+    let (issuer, now) = (app.state.config.issuer(), app.state.clock.now() / 1000);
+    keyward_access::approval::verify(token, &jwks, &issuer, "keyward-step-up", now)
+        .expect("the approval verifies with the published JWKS");
     let header = token.split('.').next().unwrap();
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     (status, header)
 }
 
 /// Approves a withdrawal for a new user `name`; the token's header.
-async fn approval_header(app: &TestApp, name: &str) -> (StatusCode, Value) {
+pub(crate) async fn approval_header(app: &TestApp, name: &str) -> (StatusCode, Value) {
     let (mut user, id) = pending_withdrawal(app, name).await;
     approve_header(app, &mut user, &id).await
 }
 
-async fn published_kids(app: &TestApp) -> Vec<String> {
+pub(crate) async fn published_kids(app: &TestApp) -> Vec<String> {
     let (_, jwks) = app.get(&app.browser(), "/.well-known/jwks.json").await;
     jwks["keys"]
         .as_array()
@@ -68,26 +74,32 @@ async fn published_kids(app: &TestApp) -> Vec<String> {
 }
 
 /// Writes a signing-key row as someone with database access would.
-async fn plant(app: &TestApp, kid: &str, private_key: &[u8], sealed: bool, created_at: i64) {
+pub(crate) async fn plant(
+    app: &TestApp,
+    kid: &str,
+    private_key: &[u8],
+    custody: &str,
+    created_at: i64,
+) {
     let db = &app.state.db;
     let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "kid": kid}).to_string();
     on_db!(db, c => sqlx::query(
-        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, sealed) VALUES ($1,$2,$3,$4,$5)")
-        .bind(kid).bind(private_key).bind(&jwk).bind(created_at).bind(sealed)
+        "INSERT INTO signing_keys (kid, private_key, public_jwk, created_at, custody) VALUES ($1,$2,$3,$4,$5)")
+        .bind(kid).bind(private_key).bind(&jwk).bind(created_at).bind(custody)
         .execute(c).await.unwrap().rows_affected());
 }
 
 async fn signing_keys_are_sealed_in_the_database(b: Backend) {
     let app = TestApp::spawn(&b).await;
     let s = &app.state;
-    keyward_server::flows::admin::rotate_signing_key(&s.db, &s.kek, s.clock.now())
+    keyward_server::flows::admin::rotate_signing_key(&s.db, &s.custody, s.clock.now())
         .await
         .unwrap();
     let rows = signing_keys::list(&s.db).await.unwrap();
     assert_eq!(rows.len(), 2);
     for row in &rows {
         // The Ed25519 seed is the last 32 bytes of the PKCS#8 document.
-        let der = s.kek.open(&row.kid, &row.private_key).unwrap();
+        let der = s.custody.kek().open(&row.kid, &row.private_key).unwrap();
         let seed = &der.expose_secret()[der.expose_secret().len() - 32..];
         assert!(
             !row.private_key.windows(32).any(|w| w == seed),
@@ -125,12 +137,12 @@ async fn a_key_written_into_the_database_never_signs_nor_is_published(b: Backend
     // attacker's own KEK.
     let mine = SigningKey::generate();
     let der = mine.to_pkcs8_der().unwrap();
-    plant(&app, &mine.kid, der.expose_secret(), false, later).await;
+    plant(&app, &mine.kid, der.expose_secret(), "clear", later).await;
     let theirs = SigningKey::generate();
     let sealed = Kek::new(&[9; 32])
         .seal(&theirs.kid, theirs.to_pkcs8_der().unwrap().expose_secret())
         .unwrap();
-    plant(&app, &theirs.kid, &sealed, true, later + 1).await;
+    plant(&app, &theirs.kid, &sealed, "kek", later + 1).await;
 
     let (status, header) = approval_header(&app, "victim").await;
     assert_eq!(status, StatusCode::OK, "{header}");
@@ -143,7 +155,7 @@ async fn a_key_written_into_the_database_never_signs_nor_is_published(b: Backend
     );
 
     // At the next start the clear key is retired and wiped.
-    keyward_server::signing::ensure_key(&s.db, &s.kek, s.clock.now())
+    keyward_server::signing::ensure_key(&s.db, &s.custody, s.clock.now())
         .await
         .unwrap();
     let planted = signing_keys::list(&s.db).await.unwrap();
@@ -161,7 +173,7 @@ async fn without_a_key_that_opens_nothing_is_approved(b: Backend) {
         &app,
         &attacker.kid,
         attacker.to_pkcs8_der().unwrap().expose_secret(),
-        true,
+        "kek",
         1,
     )
     .await;

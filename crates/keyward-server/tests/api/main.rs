@@ -36,6 +36,7 @@ mod sessions;
 mod stepup_policy;
 mod stepups;
 mod throttling;
+mod token_custody;
 mod two_instances;
 mod webauthn_checks;
 mod withdrawal_rules;
