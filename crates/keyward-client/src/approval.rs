@@ -34,7 +34,10 @@ pub fn approval_matches(claims: &ApprovalClaims, expected_digest: &str, step_up_
         && claims.details_digest.eq_ignore_ascii_case(expected_digest)
 }
 
-/// A cached JWKS, refetched when a token names an unknown key.
+/// A cached JWKS, refetched when a token names an unknown key, and when it
+/// is older than its maximum age (so a key Keyward stopped publishing —
+/// retired, or found in the database without its sealed private half —
+/// stops verifying within that age).
 #[derive(Debug, Default)]
 pub(crate) struct JwksCache {
     inner: Mutex<CacheState>,
@@ -43,20 +46,25 @@ pub(crate) struct JwksCache {
 #[derive(Debug, Default)]
 struct CacheState {
     keys: Option<Arc<JwkSet>>,
+    /// When `keys` was fetched.
+    fetched_at: Option<Instant>,
     /// When the last refetch for an unknown `kid` happened.
     last_refetch: Option<Instant>,
 }
 
 impl JwksCache {
-    /// The cached set, if any.
-    pub(crate) fn get(&self) -> Option<Arc<JwkSet>> {
-        self.inner.lock().ok().and_then(|s| s.keys.clone())
+    /// The cached set, unless it is older than `max_age`.
+    pub(crate) fn get(&self, max_age: Duration) -> Option<Arc<JwkSet>> {
+        let s = self.inner.lock().ok()?;
+        let fresh = s.fetched_at.is_some_and(|at| at.elapsed() < max_age);
+        if fresh { s.keys.clone() } else { None }
     }
 
     /// Replaces the cached set.
     pub(crate) fn put(&self, keys: Arc<JwkSet>) {
         if let Ok(mut s) = self.inner.lock() {
             s.keys = Some(keys);
+            s.fetched_at = Some(Instant::now());
         }
     }
 

@@ -18,6 +18,8 @@ use crate::types::{CreateStepUp, Redeemed, StepUp, StepUpStatus, VerifiedKey, Ve
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default minimum time between JWKS refetches for unknown `kid`s.
 const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a fetched JWKS is trusted before it is fetched again.
+const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// A client for Keyward's service API, for an exchange's back end.
 ///
@@ -31,6 +33,7 @@ pub struct KeywardClient {
     issuer: String,
     leeway: u64,
     refetch_interval: Duration,
+    jwks_max_age: Duration,
     jwks: JwksCache,
 }
 
@@ -80,6 +83,7 @@ impl KeywardClient {
             issuer,
             leeway: 0,
             refetch_interval: DEFAULT_REFETCH_INTERVAL,
+            jwks_max_age: DEFAULT_JWKS_MAX_AGE,
             jwks: JwksCache::default(),
         })
     }
@@ -103,6 +107,14 @@ impl KeywardClient {
     /// 10 seconds), so forged tokens cannot make the client flood Keyward.
     pub fn with_jwks_refetch_interval(mut self, interval: Duration) -> Self {
         self.refetch_interval = interval;
+        self
+    }
+
+    /// Refetches Keyward's JWKS once the cached copy is this old (default
+    /// 10 minutes), so a key Keyward no longer publishes stops verifying.
+    /// If the refetch fails, tokens are refused (fail closed).
+    pub fn with_jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
         self
     }
 
@@ -197,13 +209,14 @@ impl KeywardClient {
     }
 
     /// Verifies an approval token offline: EdDSA signature by a key of
-    /// Keyward's JWKS (cached; refetched once when the token names a key not
-    /// in the cache, as after a rotation), issuer, audience
+    /// Keyward's JWKS (cached for at most the JWKS max age; refetched once
+    /// when the token names a key not in the cache, as after a rotation),
+    /// issuer, audience
     /// `keyward-step-up`, and expiry. Then check it with
     /// [`approval_matches`](crate::approval_matches).
     pub async fn verify_approval(&self, token: &str) -> Result<ApprovalClaims, Error> {
         let kid = approval::token_kid(token)?;
-        let (set, fresh) = match self.jwks.get() {
+        let (set, fresh) = match self.jwks.get(self.jwks_max_age) {
             Some(set) => (set, false),
             None => (self.fetch_jwks().await?, true),
         };

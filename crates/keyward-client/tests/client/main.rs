@@ -294,3 +294,37 @@ async fn api_key_refusals_carry_the_reason() {
         .await;
     assert!(matches!(got, Err(Error::Forbidden)), "{got:?}");
 }
+
+/// A key Keyward stops publishing stops verifying once the cached JWKS is
+/// older than its maximum age (here zero: every check refetches).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_no_longer_published_stops_verifying() {
+    let server = Server::spawn().await;
+    let mut erin = server.withdrawal_ready("erin").await;
+    let client = server
+        .client()
+        .await
+        .with_jwks_max_age(std::time::Duration::ZERO);
+    let step = client
+        .create_step_up("erin", "withdrawal", withdrawal("0.5", "payout-x1"))
+        .await
+        .unwrap();
+    let answer = server.approve(&mut erin, &step.id.to_string()).await;
+    let token = answer["approval"].as_str().unwrap();
+    client.verify_approval(token).await.unwrap();
+
+    // Rotated, and a day later the old key is no longer published.
+    let now = server.state.clock.now();
+    keyward_server::signing::rotate(&server.state.db, &server.state.custody, now)
+        .await
+        .unwrap();
+    server
+        .state
+        .clock
+        .advance(std::time::Duration::from_secs(25 * 3600));
+    let refused = client.verify_approval(token).await;
+    assert!(
+        matches!(refused, Err(Error::Token(TokenError::UnknownKey))),
+        "{refused:?}"
+    );
+}
