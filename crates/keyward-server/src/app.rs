@@ -192,6 +192,7 @@ impl App {
         let upkeep = tokio::spawn(api_key_upkeep(self.state.clone()));
         let metadata = tokio::spawn(metadata_refresh(self.state.clone()));
         let fetch = tokio::spawn(metadata_fetch(self.state.clone()));
+        let checkpoints = tokio::spawn(audit_checkpoints(self.state.clone()));
         let service = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -202,6 +203,7 @@ impl App {
         upkeep.abort();
         metadata.abort();
         fetch.abort();
+        checkpoints.abort();
         // Keep the last-used times of the final seconds.
         let uses = self.state.verifier.drain_last_used();
         crate::store::api_keys::record_last_used(&self.state.db, &uses).await?;
@@ -304,6 +306,23 @@ async fn metadata_refresh(app: AppState) {
                 let _ = log_metadata(&app).await;
             }
             Err(e) => tracing::warn!(error = %e, "new FIDO metadata not applied"),
+        }
+    }
+}
+
+/// Signs a checkpoint of the audit chain head every
+/// `audit_checkpoint_minutes` (when it moved). Any instance may: one per
+/// entry is kept.
+async fn audit_checkpoints(app: AppState) {
+    let mut tick = tokio::time::interval(app.config.audit_checkpoint);
+    tick.tick().await; // not at start-up: the first one a period later
+    loop {
+        tick.tick().await;
+        let now = app.clock.now();
+        match crate::flows::checkpoints::make(&app.db, &app.custody, now).await {
+            Ok(Some(row)) => tracing::info!(seq = row.seq, "audit checkpoint signed"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "audit checkpoint not signed"),
         }
     }
 }

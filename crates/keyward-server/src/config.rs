@@ -91,6 +91,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Where the key that seals approval-signing keys comes from.
     pub signing: SigningConfig,
+    /// How often the server signs a checkpoint of the audit chain head
+    /// (`audit_checkpoint_minutes`).
+    #[serde(rename = "audit_checkpoint_minutes", with = "units::minutes")]
+    pub audit_checkpoint: Duration,
     /// Signing in with a passkey (a discoverable credential on a
     /// device-bound, attested key, chosen without typing a username).
     pub passkey_sign_in: PasskeySignIn,
@@ -109,6 +113,7 @@ impl Default for Config {
             attestation: AttestationConfig::default(),
             passkey_sign_in: PasskeySignIn::WithPassword,
             signing: SigningConfig::default(),
+            audit_checkpoint: Duration::from_secs(3_600),
             session: SessionConfig::default(),
             ceremony_ttl: Duration::from_secs(300),
             reauth_window: Duration::from_secs(300),
@@ -221,6 +226,11 @@ impl Config {
             if value > Duration::from_secs(max * unit) {
                 anyhow::bail!("{name} must be at most {max}");
             }
+        }
+        if self.audit_checkpoint < Duration::from_secs(60)
+            || self.audit_checkpoint > Duration::from_secs(24 * 3_600)
+        {
+            anyhow::bail!("audit_checkpoint_minutes must be 1..=1440");
         }
         let refresh = self.attestation.metadata_refresh;
         if refresh.is_zero() || refresh > Duration::from_secs(24 * 3_600 * 31) {

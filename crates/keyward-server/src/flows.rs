@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod assertion;
 pub mod audit;
+pub mod checkpoints;
 pub mod keys;
 pub mod metadata;
 pub mod settings;

@@ -71,11 +71,40 @@ pub async fn rotate(db: &Db, custody: &Custody, now: Millis) -> anyhow::Result<S
 /// while a SQLite write transaction is held can wait for a connection that
 /// the queued writers hold.
 pub async fn active(app: &AppState) -> ApiResult<Signer> {
-    signing_keys::unretired(&app.db)
+    active_in(&app.db, &app.custody).await
+}
+
+/// [`active`] for the command line (no app state).
+pub async fn active_in(db: &Db, custody: &Custody) -> ApiResult<Signer> {
+    signing_keys::unretired(db)
         .await?
         .iter()
-        .find_map(|row| app.custody.open(row))
+        .find_map(|row| custody.open(row))
         .ok_or_else(|| ApiError::Unavailable(anyhow::anyhow!("no usable signing key")))
+}
+
+/// Signs any JSON payload (an audit checkpoint) with `signer`.
+pub fn sign_payload(signer: &Signer, payload: &impl serde::Serialize) -> ApiResult<String> {
+    let signed = match signer {
+        Signer::Sealed(key) => approval::sign_payload_with(key, payload),
+        Signer::Token { kid, hsm, .. } => {
+            approval::sign_payload(kid, payload, |input| hsm.sign(kid, input))
+        }
+    };
+    signed.map_err(|e| ApiError::Unavailable(e.into()))
+}
+
+/// Every key usable here, retired or not, as a JWKS: what a checkpoint
+/// signed any time may be checked against (never the stored JWKs, which
+/// anyone writing the database could add to).
+pub async fn all_usable_keys(db: &Db, custody: &Custody) -> anyhow::Result<serde_json::Value> {
+    let keys: Vec<serde_json::Value> = signing_keys::list(db)
+        .await?
+        .iter()
+        .filter_map(|row| custody.open(row))
+        .map(|signer| signer.public_jwk())
+        .collect();
+    Ok(serde_json::json!({ "keys": keys }))
 }
 
 /// Signs approval claims with `signer` (from [`active`]).

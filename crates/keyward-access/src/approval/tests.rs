@@ -373,3 +373,27 @@ fn an_external_signer_makes_the_same_tokens() {
     let short = sign_by(&key.kid, &claims, |_| Ok::<_, ()>(vec![0; 10]));
     assert_eq!(short.unwrap_err(), ApprovalError::Sign);
 }
+
+/// Any payload signs and verifies the same way; another key's or an
+/// altered payload does not verify.
+#[test]
+fn payloads_sign_and_verify_like_approvals() {
+    use ed25519_dalek::Signer as _;
+    let key = SigningKey::generate();
+    let payload = serde_json::json!({ "seq": 7, "hash": "ab" });
+    let signer = |input: &[u8]| Ok::<_, ()>(key.secret.sign(input).to_bytes().to_vec());
+    let token = sign_payload(&key.kid, &payload, signer).unwrap();
+    assert_eq!(verify_payload(&token, &jwks([&key])).unwrap(), payload);
+    let other = SigningKey::generate();
+    assert_eq!(
+        verify_payload(&token, &jwks([&other])).unwrap_err(),
+        ApprovalError::UnknownKey
+    );
+    let parts: Vec<&str> = token.split('.').collect();
+    let altered = URL_SAFE_NO_PAD.encode(br#"{"seq":8,"hash":"ab"}"#);
+    let forged = format!("{}.{altered}.{}", parts[0], parts[2]);
+    assert_eq!(
+        verify_payload(&forged, &jwks([&key])).unwrap_err(),
+        ApprovalError::BadSignature
+    );
+}

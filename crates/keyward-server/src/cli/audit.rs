@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::clock::{Millis, rfc3339};
 use crate::config::Config;
 use crate::flows::admin::{self, Outcome};
+use crate::flows::checkpoints::{self, Verdict};
 use crate::store::audit::{AuditRow, verify_chain};
 
 /// Entries read per query by `audit export`.
@@ -26,7 +27,21 @@ const EXPORT_PAGE: i64 = 500;
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Walk the hash chain; exit 2 and name the first broken link if any.
-    Verify,
+    /// With `--checkpoints FILE` (the lines of `audit checkpoints`, kept
+    /// away from the database), also check the chain against those signed
+    /// checkpoints: a rewritten and re-hashed entry, a truncation or a
+    /// deleted tail exits 2 too.
+    Verify {
+        /// Exported checkpoints, one JSON line each (or bare tokens).
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+    },
+    /// Sign a checkpoint of the chain head now and print it as a JSON line
+    /// (the server also makes one every `audit_checkpoint_minutes`).
+    Checkpoint,
+    /// Print every stored checkpoint as JSON lines (seq, hash, at, token),
+    /// to keep away from the database.
+    Checkpoints,
     /// Print audit entries as JSON lines in chain order, from the first entry
     /// at or after `--since` to the end. Each line has seq, at, user_id,
     /// event, detail, ip, hash, prev_hash.
@@ -54,21 +69,52 @@ pub enum ApprovalAction {
 /// Runs `keyward audit …`.
 pub(super) async fn run_audit(action: AuditAction, config: &Config) -> anyhow::Result<ExitCode> {
     match action {
-        AuditAction::Verify => {
+        AuditAction::Verify { checkpoints } => {
             let db = connect(config).await?;
             match verify_chain(&db).await? {
-                Ok(n) => {
-                    println!("audit chain intact: {n} entries");
-                    Ok(ExitCode::SUCCESS)
-                }
+                Ok(n) => println!("audit chain intact: {n} entries"),
                 Err(broken) => {
                     println!(
                         "audit chain BROKEN at entry {}: {}",
                         broken.seq, broken.reason
                     );
+                    return Ok(ExitCode::from(EXIT_AUDIT_BROKEN));
+                }
+            }
+            let Some(file) = checkpoints else {
+                return Ok(ExitCode::SUCCESS);
+            };
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let tokens = checkpoint_tokens(&text)?;
+            let custody = crate::custody::Custody::load(config)?;
+            match checkpoints::verify(&db, &custody, &tokens).await? {
+                Verdict::Matches { checkpoints } => {
+                    println!("matches {checkpoints} signed checkpoints");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verdict::Differs { seq, reason } => {
+                    println!("audit chain DIFFERS from checkpoint of entry {seq}: {reason}");
                     Ok(ExitCode::from(EXIT_AUDIT_BROKEN))
                 }
             }
+        }
+        AuditAction::Checkpoint => {
+            let db = connect(config).await?;
+            let custody = crate::custody::Custody::load(config)?;
+            match checkpoints::make(&db, &custody, crate::clock::Clock::default().now()).await? {
+                Some(row) => println!("{}", checkpoint_json(&row)),
+                None => eprintln!("nothing new to checkpoint (empty log, or the head has one)"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditAction::Checkpoints => {
+            let db = connect(config).await?;
+            let mut out = std::io::stdout().lock();
+            for row in crate::store::audit::checkpoints(&db).await? {
+                writeln!(out, "{}", checkpoint_json(&row))?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         AuditAction::Export { since } => {
             let since = since.as_deref().map(parse_instant).transpose()?;
@@ -111,6 +157,31 @@ fn audit_json(row: &AuditRow) -> Value {
         "hash": row.hash,
         "prev_hash": row.prev_hash,
     })
+}
+
+/// One checkpoint as an export line.
+fn checkpoint_json(row: &crate::store::audit::CheckpointRow) -> Value {
+    json!({ "seq": row.seq, "hash": row.hash, "at": rfc3339(row.at), "token": row.token })
+}
+
+/// The checkpoint tokens of an export (JSON lines with `token`, or bare
+/// tokens, one per line).
+fn checkpoint_tokens(text: &str) -> anyhow::Result<Vec<String>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            if line.starts_with('{') {
+                serde_json::from_str::<Value>(line)
+                    .ok()
+                    .and_then(|v| v["token"].as_str().map(str::to_owned))
+                    .ok_or_else(|| anyhow::anyhow!("checkpoint line {} has no token", i + 1))
+            } else {
+                Ok(line.to_owned())
+            }
+        })
+        .collect()
 }
 
 /// Parses an RFC 3339 instant into milliseconds since the epoch.

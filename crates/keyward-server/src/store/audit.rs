@@ -211,3 +211,53 @@ pub async fn page(db: &Db, from_seq: i64, limit: i64) -> Result<Vec<AuditRow>, s
          WHERE seq >= $1 ORDER BY seq LIMIT $2")
         .bind(from_seq).bind(limit).fetch_all(c).await)
 }
+
+/// The chain head: the last entry's `seq` and `hash` (0 and zeros when empty).
+pub async fn head(db: &Db) -> Result<(i64, String), sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, (i64, String)>("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(c).await)
+}
+
+/// The hash of entry `seq`, if it exists.
+pub async fn hash_at(db: &Db, seq: i64) -> Result<Option<String>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_scalar::<_, String>("SELECT hash FROM audit_log WHERE seq = $1")
+        .bind(seq).fetch_optional(c).await)
+}
+
+/// The last entry's `seq` in the log itself (0 when empty).
+pub async fn last_seq(db: &Db) -> Result<i64, sqlx::Error> {
+    on_db!(db, c => sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(seq) FROM audit_log")
+        .fetch_one(c).await)
+    .map(|s| s.unwrap_or(0))
+}
+
+/// A stored signed checkpoint.
+#[derive(Debug, Clone, FromRow)]
+pub struct CheckpointRow {
+    /// The entry it vouches for.
+    pub seq: i64,
+    /// That entry's hash.
+    pub hash: String,
+    /// When it was signed.
+    pub at: Millis,
+    /// The signed checkpoint (compact JWS).
+    pub token: String,
+}
+
+/// Stores a checkpoint (one per entry: a second for the same entry is
+/// dropped). Returns whether it was new.
+pub async fn insert_checkpoint(db: &Db, row: &CheckpointRow) -> Result<bool, sqlx::Error> {
+    let done = on_db!(db, c => sqlx::query(
+        "INSERT INTO audit_checkpoints (seq, hash, at, token) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (seq) DO NOTHING")
+        .bind(row.seq).bind(&row.hash).bind(row.at).bind(&row.token)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Every stored checkpoint, oldest first.
+pub async fn checkpoints(db: &Db) -> Result<Vec<CheckpointRow>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, CheckpointRow>(
+        "SELECT seq, hash, at, token FROM audit_checkpoints ORDER BY seq")
+        .fetch_all(c).await)
+}

@@ -28,6 +28,7 @@ backend_tests!(
     user_lock_blocks_sign_in_until_unlocked,
     audit_verify_exits_2_after_tampering,
     audit_export_prints_the_chain_as_json_lines,
+    audit_checkpoints_are_signed_exported_and_checked,
 );
 
 /// Runs the `keyward` binary against a test server's database.
@@ -436,4 +437,26 @@ async fn audit_export_prints_the_chain_as_json_lines(b: Backend) {
         ""
     );
     cli.exits("audit export --since yesterday", 1).await;
+}
+
+async fn audit_checkpoints_are_signed_exported_and_checked(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let cli = Cli::for_app(&app).await;
+    let mut u = app.enrolled("cliaudit").await;
+    app.sign_in(&mut u).await;
+    let made = cli.says("audit checkpoint", "\"seq\":3").await;
+    assert!(made.contains("\"token\""), "{made}");
+    let exported = cli.exits("audit checkpoints", 0).await;
+    let file = app.state.config.data_dir.join("checkpoints.jsonl");
+    std::fs::write(&file, &exported).unwrap();
+    let verify = format!("audit verify --checkpoints {}", file.display());
+    cli.says(&verify, "matches 1 signed checkpoints").await;
+
+    let db = &app.state.db;
+    on_db!(db, c => sqlx::query("UPDATE audit_log SET detail = '{}' WHERE seq = 2")
+        .execute(c).await.unwrap().rows_affected());
+    crate::audit_checkpoints::rehash_from(&app, 2).await;
+    cli.says("audit verify", "intact").await;
+    let out = cli.exits(&verify, 2).await;
+    assert!(out.contains("DIFFERS from checkpoint of entry 3"), "{out}");
 }

@@ -18,6 +18,7 @@ mod api_key_verify;
 mod api_keys;
 mod attestation;
 mod audit;
+mod audit_checkpoints;
 mod cli;
 mod concurrency;
 mod conformance;
