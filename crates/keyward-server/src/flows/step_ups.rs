@@ -390,3 +390,25 @@ pub fn action_of(row: &StepUpRow) -> ApiResult<Action> {
     Action::parse(&row.action)
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored action unknown")))
 }
+
+/// The raw evidence of an approved step-up (its stored assertion, nonce and
+/// canonical details), for the exchange to check itself. `None` before
+/// approval, or if the stored assertion does not read (never for a row this
+/// server wrote).
+pub fn evidence_of(row: &StepUpRow) -> Option<keyward_api::step_ups::ApprovalEvidence> {
+    evidence_from(row, row.evidence.as_deref()?)
+}
+
+/// [`evidence_of`] with the assertion JSON given (at approval, before the
+/// row has it).
+pub fn evidence_from(
+    row: &StepUpRow,
+    assertion: &str,
+) -> Option<keyward_api::step_ups::ApprovalEvidence> {
+    use base64::Engine as _;
+    Some(keyward_api::step_ups::ApprovalEvidence {
+        details: row.details.clone(),
+        nonce: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&row.nonce),
+        assertion: serde_json::from_str(assertion).ok()?,
+    })
+}

@@ -256,5 +256,6 @@ async fn redeem(
         step_up: step_ups::view(&app, &row),
         user_verified: row.user_verified,
         credential_key_id: row.credential_key_id,
+        evidence: step_ups::evidence_of(&row),
     }))
 }

@@ -25,6 +25,7 @@ mod conformance;
 mod crash;
 mod documentation;
 mod errors;
+mod evidence;
 mod key_custody;
 mod keys;
 mod metadata;

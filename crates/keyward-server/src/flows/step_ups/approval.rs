@@ -126,11 +126,14 @@ pub async fn approve(
     audit::append(&mut done.tx, &event, now).await?;
     done.tx.commit().await?;
     crate::metrics::step_up(&row.action, "approved");
+    let evidence = step_up_flow::evidence_from(&row, &approval.evidence)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("evidence does not read back")))?;
     Ok(Approved {
         id,
         status: StepUpStatus::Approved,
         approval: token,
         approval_expires_at: rfc3339(approval.approval_expires_at),
+        evidence,
     })
 }
 
