@@ -67,6 +67,6 @@ pub fn router(app: AppState) -> Router<AppState> {
         .into();
     api.layer(Extension(ops::Document(json)))
         .merge(web::router())
-        .fallback(|| async { ApiError::RouteNotFound })
+        .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -195,16 +195,23 @@ pub(crate) fn remember_device(app: &AppState, client: &Client, username: &str) -
     AppendHeaders([(header::SET_COOKIE, app.devices.set_cookie(username, known))])
 }
 
-/// Ends the session server-side.
+/// Ends the session server-side: a signed-in session, or a sign-in or
+/// enrolment left half-way ("Sign in as someone else").
 #[utoipa::path(post, path = "/v1/signout", tag = "account", security(("session" = [])),
     responses((status = 204, description = "Signed out")))]
 async fn sign_out(
     State(app): State<AppState>,
-    who: SignedIn,
+    session: Session,
     client: Client,
 ) -> ApiResult<StatusCode> {
-    account::end_login(&app, who.user_id, who.login_id, "signed_out", &client).await?;
-    who.session.flush().await?;
+    match auth::load(&session).await? {
+        Some(AuthState::SignedIn {
+            user_id, login_id, ..
+        }) => account::end_login(&app, user_id, login_id, "signed_out", &client).await?,
+        Some(_) => {}
+        None => return Err(ApiError::Unauthenticated),
+    }
+    session.flush().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,6 +5,8 @@
 //! `/` and the app's pages serve `index.html` (the app routes in the
 //! browser); `/confirm/{id}` serves the hosted confirmation page for any id;
 //! `/assets/...` serves static files. An unknown asset is a problem+json 404.
+//! A browser asking for a page that does not exist gets a page saying so
+//! ([`not_found`]); an app page with a trailing slash is redirected.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -55,6 +57,39 @@ pub fn router() -> Router<AppState> {
     router
         .route("/confirm/{id}", get(confirm_page))
         .route("/assets/{*path}", get(asset))
+}
+
+/// What an unknown path answers: for a browser asking for a page (a GET
+/// that accepts HTML, outside the API), the app page it meant without a
+/// trailing slash (308), or a plain "page not found" page (404); for
+/// everything else the `not-found` problem, as the API documents.
+pub async fn not_found(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let path = uri.path();
+    let wants_page = matches!(method, axum::http::Method::GET | axum::http::Method::HEAD)
+        && !path.starts_with("/v1/")
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_page {
+        return ApiError::RouteNotFound.into_response();
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed != path && APP_PAGES.contains(&trimmed) {
+        let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
+        if let Ok(location) = HeaderValue::from_str(trimmed) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        return response;
+    }
+    let mut response = serve("404.html", &HeaderMap::new());
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response.headers_mut().remove(header::ETAG);
+    response
 }
 
 async fn app_page(headers: HeaderMap) -> Response {

@@ -16,6 +16,7 @@ backend_tests!(
     partial_session_cannot_use_the_account,
     partial_session_expires,
     session_id_rotates_at_each_step,
+    a_half_finished_sign_in_can_be_ended,
 );
 
 async fn sign_up_enrol_sign_out_sign_in(b: Backend) {
@@ -272,4 +273,21 @@ async fn session_id_rotates_at_each_step(b: Backend) {
         .await
         .unwrap();
     assert_eq!(new.status(), StatusCode::OK);
+}
+
+/// "Sign in as someone else": signing out ends a sign-in left after the
+/// password, so a reload does not come back to that account's key step; a
+/// session that is nothing yet is still told it is not signed in.
+async fn a_half_finished_sign_in_can_be_ended(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let bob = app.enrolled("bob").await;
+    let browser = app.password_step(&bob).await;
+    let (_, before) = app.get(&browser, "/v1/session").await;
+    assert_eq!(before["stage"], "password", "{before}");
+    let (status, _) = app.post(&browser, "/v1/signout", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, after) = app.get(&browser, "/v1/session").await;
+    assert_eq!(after["stage"], "anonymous", "{after}");
+    let got = app.post(&app.browser(), "/v1/signout", json!({})).await;
+    assert_problem(&got, StatusCode::UNAUTHORIZED, "unauthenticated");
 }

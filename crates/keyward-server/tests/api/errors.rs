@@ -170,6 +170,48 @@ async fn unknown_routes_and_methods(b: Backend) {
         (status, ready["status"].as_str()),
         (StatusCode::OK, Some("ready"))
     );
+
+    // A person who follows a bad link gets a page, not JSON; an app page
+    // with a trailing slash is where they meant to go; the API stays JSON.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: &str| {
+        plain
+            .get(app.url(path))
+            .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+    };
+    let missing = page("/no-such-page").await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let csp = missing.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        missing.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body = missing.text().await.unwrap();
+    assert!(
+        body.contains("Page not found") && body.contains("href=\"/\""),
+        "{body}"
+    );
+    let slash = page("/keys/").await.unwrap();
+    assert_eq!(slash.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(slash.headers()["location"], "/keys");
+    let api = page("/v1/nope").await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("problem+json")
+    );
 }
 
 async fn garbage_webauthn_responses_are_refused_cleanly(b: Backend) {

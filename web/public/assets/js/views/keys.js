@@ -54,9 +54,12 @@ function suspendedNotice(key) {
 
 function keyItem(key, count, flash, reload) {
   const li = h('li');
-  const rename = h('button', { type: 'button', class: 'btn small secondary' }, 'Rename');
+  // Accessible names carry the key's name: a list of "Rename" buttons says
+  // nothing to a screen reader.
+  const rename = h('button', { type: 'button', class: 'btn small secondary', 'aria-label': `Rename ${key.label}` }, 'Rename');
   const remove = h('button', {
     type: 'button', class: 'btn small danger-outline', disabled: count <= 1,
+    'aria-label': `Remove ${key.label}`,
     'aria-describedby': count <= 1 ? 'last-key-rule' : null,
   }, 'Remove');
   const title = h('p', { class: 'item-title' }, key.label,

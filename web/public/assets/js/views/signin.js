@@ -157,7 +157,12 @@ function keyStep(main, ctx, username) {
       use,
       h('p', { class: 'below' }, other))));
   use.addEventListener('click', () => useKey(ctx, username));
-  other.addEventListener('click', () => passwordStep(main, ctx));
+  // Really end the half-finished sign-in: a reload must not come back to
+  // this account's key step.
+  other.addEventListener('click', async () => {
+    try { await api.post('/v1/signout'); } catch { /* nothing to end */ }
+    ctx.navigate('/signin', { replace: true });
+  });
 }
 
 async function useKey(ctx, username) {
