@@ -146,7 +146,11 @@ pub enum AuditEvent {
     /// A key was removed.
     #[serde(rename = "key.removed")]
     #[strum(serialize = "key.removed")]
-    KeyRemoved { key_id: Uuid, sessions_ended: u64 },
+    KeyRemoved {
+        key_id: Uuid,
+        label: String,
+        sessions_ended: u64,
+    },
     /// A step-up was asked for and is waiting for the key.
     #[serde(rename = "stepup.pending")]
     #[strum(serialize = "stepup.pending")]
@@ -167,6 +171,8 @@ pub enum AuditEvent {
         action: String,
         key_id: Uuid,
         user_verified: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        what: Option<String>,
     },
     /// The creating service redeemed an approval.
     #[serde(rename = "stepup.redeemed")]
@@ -176,6 +182,8 @@ pub enum AuditEvent {
         action: String,
         digest: String,
         service_key_id: Uuid,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        what: Option<String>,
     },
     /// The policy refused an approval at redeem.
     #[serde(rename = "stepup.redeem_refused")]
@@ -284,6 +292,9 @@ pub struct StepUpDecided {
     pub digest: String,
     pub status: StepUpStatus,
     pub reason: Option<PolicyReason>,
+    /// What it is about, in plain words (`details::summary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub what: Option<String>,
 }
 
 /// A use of a user API key, as the gateway reported it.

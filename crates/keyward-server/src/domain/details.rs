@@ -116,6 +116,29 @@ pub struct Canonical {
     pub digest: [u8; 32],
 }
 
+/// What a step-up is about, in a few plain words for the activity log: for a
+/// withdrawal `0.5 BTC to bc1q…`, for an address `bc1q… (bitcoin)`, for an
+/// API key `"label"`. Read from the canonical JSON the row stores.
+pub fn summary(canonical: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(canonical).ok()?;
+    let d = &v["details"];
+    let text = |k: &str| d[k].as_str();
+    let memo = text("memo")
+        .map(|m| format!(" (memo {m})"))
+        .unwrap_or_default();
+    match v["action"].as_str()? {
+        "withdrawal" => Some(format!(
+            "{} {} to {}{memo}",
+            text("amount")?,
+            text("asset")?,
+            text("destination")?
+        )),
+        "address.add" => Some(format!("{} ({}){memo}", text("address")?, text("network")?)),
+        "api_key.create" => Some(format!("\"{}\"", text("label")?)),
+        _ => None,
+    }
+}
+
 impl Canonical {
     /// The digest in hex, as the API shows it.
     pub fn digest_hex(&self) -> String {
@@ -422,6 +445,19 @@ pub fn stored_details(json: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_say_what_a_step_up_is_about() {
+        let w = r#"{"action":"withdrawal","details":{"amount":"0.5","asset":"BTC","destination":"bc1qabc","network":"bitcoin","client_reference":"r"}}"#;
+        assert_eq!(summary(w).as_deref(), Some("0.5 BTC to bc1qabc"));
+        let a =
+            r#"{"action":"address.add","details":{"address":"rAbc","network":"xrp","memo":"42"}}"#;
+        assert_eq!(summary(a).as_deref(), Some("rAbc (xrp) (memo 42)"));
+        let k = r#"{"action":"api_key.create","details":{"label":"bot","scopes":[]}}"#;
+        assert_eq!(summary(k).as_deref(), Some("\"bot\""));
+        assert_eq!(summary("not json"), None);
+        assert_eq!(summary(r#"{"action":"withdrawal","details":{}}"#), None);
+    }
 
     fn assets() -> BTreeMap<String, AssetConfig> {
         crate::domain::amount::default_assets()

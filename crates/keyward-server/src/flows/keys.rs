@@ -240,13 +240,14 @@ pub async fn remove(
     client: &Client,
 ) -> ApiResult<u64> {
     who.require_fresh_key(app)?;
-    let owned = credentials::for_user(&app.db, who.user_id)
+    let Some(label) = credentials::for_user(&app.db, who.user_id)
         .await?
-        .iter()
-        .any(|row| row.id == key_id);
-    if !owned {
+        .into_iter()
+        .find(|row| row.id == key_id)
+        .map(|row| row.label)
+    else {
         return Err(ApiError::NotFound("key"));
-    }
+    };
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     // Count under the user-row lock: two concurrent removals cannot both
@@ -271,6 +272,7 @@ pub async fn remove(
         user_id: Some(who.user_id),
         event: AuditEvent::KeyRemoved {
             key_id,
+            label,
             sessions_ended: ended,
         },
         ip: Some(&client.ip),

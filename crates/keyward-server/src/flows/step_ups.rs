@@ -193,6 +193,7 @@ pub async fn create(
         digest: row.digest.clone(),
         status,
         reason,
+        what: crate::domain::details::summary(&row.details),
     };
     let event = audit::Event {
         user_id: Some(user_id),
@@ -365,6 +366,7 @@ pub async fn redeem(
             action: redeemed.action.clone(),
             digest: redeemed.digest.clone(),
             service_key_id,
+            what: crate::domain::details::summary(&redeemed.details),
         },
         ip: Some(ip),
     };

@@ -63,6 +63,20 @@ async fn approvals_and_redeems_carry_evidence_the_exchange_checks_itself(b: Back
         serde_json::from_str(redeemed["evidence"]["details"].as_str().unwrap()).unwrap();
     assert_eq!(details["details"]["amount"], "0.25", "{details}");
 
+    // The activity log says what was approved and paid out, in words.
+    let events = keyward_server::store::audit::for_user(&app.state.db, alice.user_id, 50)
+        .await
+        .unwrap();
+    for name in ["stepup.pending", "stepup.approved", "stepup.redeemed"] {
+        let entry = events.iter().find(|e| e.event == name).expect(name);
+        let detail: Value = serde_json::from_str(&entry.detail).unwrap();
+        assert_eq!(
+            detail["what"],
+            format!("0.25 BTC to {}", crate::helpers::DEST),
+            "{name}"
+        );
+    }
+
     // Evidence for other details (say, a changed amount) does not check.
     let mut forged = redeemed["evidence"].clone();
     forged["details"] = details.to_string().replace("0.25", "25").into();

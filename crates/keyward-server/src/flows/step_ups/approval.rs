@@ -120,6 +120,7 @@ pub async fn approve(
             action: row.action.clone(),
             key_id: done.credential.id,
             user_verified: done.user_verified,
+            what: crate::domain::details::summary(&row.details),
         },
         ip: Some(&client.ip),
     };

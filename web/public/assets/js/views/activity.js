@@ -8,7 +8,7 @@ import { timeEl } from '../time.js';
 export default { title: 'Security activity', render };
 
 const ACTIONS = { withdrawal: 'a withdrawal', 'address.add': 'adding a withdrawal address', 'api_key.create': 'creating an API key' };
-const action = (d) => ACTIONS[d?.action] ?? 'a request';
+const action = (d) => (ACTIONS[d?.action] ?? 'a request') + (d?.what ? ` (${d.what})` : '');
 const why = (reason) => POLICY[String(reason ?? '').replace(/^held:/, '')] ?? (reason ? `(${reason})` : '');
 
 const SIGN_IN = {
@@ -38,7 +38,7 @@ const EVENTS = {
   'key.suspended': () => ['A security key was suspended: its model was reported as compromised, so it can no longer approve anything', true],
   'key.suspension_lifted': () => ['A suspended security key can approve again: its model is no longer reported as compromised'],
   'key.renamed': (d) => [`Security key renamed to "${d.label ?? ''}"`],
-  'key.removed': () => ['Security key removed'],
+  'key.removed': (d) => [d.label ? `Security key removed: "${d.label}"` : 'Security key removed'],
   'reauth.succeeded': () => ['Confirmed with a security key for a sensitive change'],
   'session.ended': (d) => [SESSION_END[d.reason] ?? 'Session ended'],
   'settings.phrase_changed': () => ['Anti-phishing phrase changed'],
