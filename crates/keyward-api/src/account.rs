@@ -144,6 +144,10 @@ pub struct SessionInfo {
     pub user_id: Option<Uuid>,
     /// The username, once the password was accepted.
     pub username: Option<String>,
+    /// How long withdrawals are held after a security change (a key added
+    /// or removed, the password changed, an unfreeze), in hours, so pages
+    /// can say so before the person acts.
+    pub security_hold_hours: u64,
 }
 
 /// A password change.

@@ -268,5 +268,6 @@ async fn session_info(
         stage,
         user_id,
         username,
+        security_hold_hours: app.config.withdrawals.hold.as_secs() / 3_600,
     }))
 }

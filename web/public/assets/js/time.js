@@ -41,3 +41,17 @@ export function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
+
+/** "24 hours" / "3 days" for a hold given in hours. */
+export function holdLength(hours) {
+  const n = Number(hours) || 0;
+  if (n >= 48 && n % 24 === 0) return `${n / 24} days`;
+  return n === 1 ? '1 hour' : `${n} hours`;
+}
+
+/** The end of a hold of `hours` starting now: exact local time and zone. */
+export function holdEnd(hours) {
+  const end = formatExact(new Date(Date.now() + (Number(hours) || 0) * 3_600_000).toISOString());
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone ? `${end} (${zone} time)` : end;
+}

@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { busy, h, pageHead, replace } from '../dom.js';
 import { POLICY } from '../messages.js';
-import { timeEl } from '../time.js';
+import { formatExact, timeEl } from '../time.js';
 
 export default { title: 'Security activity', render };
 
@@ -28,7 +28,7 @@ const EVENTS = {
   'account.created': () => ['Account created'],
   'account.locked': () => ['Account locked after too many failed sign-in attempts', true],
   'account.frozen': () => ['Account frozen: withdrawals stopped', true],
-  'account.unfrozen': () => ['Account unfrozen (withdrawals on hold for a while)'],
+  'account.unfrozen': (d) => [d.hold_until ? `Account unfrozen (withdrawals on hold until ${formatExact(new Date(d.hold_until).toISOString())})` : 'Account unfrozen (withdrawals on hold)'],
   'signin.succeeded': (d) => [SIGN_IN[d.method] ?? SIGN_IN.password_and_key],
   'signin.password_failed': () => ['Failed sign-in: wrong password', true],
   'key.enrolled': (d) => [`Security key added: "${d.label ?? 'key'}"`],

@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { busy, h, pageHead, replace } from '../dom.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { formatExact } from '../time.js';
+import { formatExact, holdEnd, holdLength } from '../time.js';
 import { needingFreshKey } from '../touch.js';
 
 export default { title: 'Freeze my account', render };
@@ -31,7 +31,7 @@ function freezeCard(flash, ctx) {
   return h('section', { class: 'card danger-zone', 'aria-labelledby': 'freeze-h' },
     h('h2', { id: 'freeze-h' }, 'Stop all withdrawals now'),
     h('p', {}, 'Use this if you think someone else has your password, a security key or an API key. Every withdrawal and withdrawal approval is refused from the moment you press it. No security key is needed.'),
-    h('p', {}, 'To unfreeze later you need to touch one of your security keys, and withdrawals then stay on hold for a while.'),
+    h('p', {}, `To unfreeze later you need to touch one of your security keys, and withdrawals then stay on hold for ${holdLength(ctx.session.security_hold_hours)}.`),
     button);
 }
 
@@ -54,6 +54,6 @@ function frozenCard(status, flash, ctx) {
   return h('section', { class: 'card', 'aria-labelledby': 'frozen-h' },
     notice('error', 'Your account is frozen', `Withdrawals have been stopped${status.frozen_at ? ` since ${formatExact(status.frozen_at)}` : ''}. Nothing can leave your account.`),
     h('h2', { id: 'frozen-h' }, 'When you are sure your account is safe'),
-    h('p', {}, 'Remove any security key you do not have, end sessions and revoke API keys you do not recognise, and check your withdrawal addresses — then unfreeze. Withdrawals stay on hold for a while after unfreezing.'),
+    h('p', {}, `Remove any security key you do not have, end sessions and revoke API keys you do not recognise, and check your withdrawal addresses — then unfreeze. Withdrawals stay on hold for ${holdLength(ctx.session.security_hold_hours)} after unfreezing, until about ${holdEnd(ctx.session.security_hold_hours)}.`),
     unfreeze);
 }

@@ -5,13 +5,14 @@ import { api } from '../api.js';
 import { busy, field, h, meta, pageHead, replace } from '../dom.js';
 import { fieldMessage, explain } from '../messages.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { timeEl } from '../time.js';
+import { holdEnd, holdLength, timeEl } from '../time.js';
 import { confirmDialog, needingFreshKey, withFreshKey, withKeyPrompt } from '../touch.js';
 import { enrolKey } from '../webauthn.js';
 
 export default { title: 'Security keys', render };
 
 async function render(main, ctx) {
+  const hold = ctx.session.security_hold_hours;
   const flash = h('div');
   const listCard = h('section', { class: 'card', 'aria-labelledby': 'keys-h' });
   replace(main,
@@ -30,8 +31,8 @@ async function render(main, ctx) {
       keys.length === 1
         ? notice('warn', 'You have only one key', 'If it is lost or broken you will be locked out. Add a backup key below.')
         : null,
-      h('ul', { class: 'items' }, keys.map((key) => keyItem(key, keys.length, flash, load))),
-      h('p', { class: 'hint', id: 'last-key-rule' }, 'Your last key can never be removed: without a key nobody — including you — could sign in. Removing a key signs out your other sessions and holds withdrawals for a while.'));
+      h('ul', { class: 'items' }, keys.map((key) => keyItem(key, keys.length, flash, load, hold))),
+      h('p', { class: 'hint', id: 'last-key-rule' }, `Your last key can never be removed: without a key nobody — including you — could sign in. Removing a key signs out your other sessions and holds withdrawals for ${holdLength(hold)}.`));
   }
   await load();
 }
@@ -52,7 +53,7 @@ function suspendedNotice(key) {
       ' it can still sign you in, but not approve withdrawals or other changes. Add another security key below, then remove this one.'));
 }
 
-function keyItem(key, count, flash, reload) {
+function keyItem(key, count, flash, reload, hold) {
   const li = h('li');
   // Accessible names carry the key's name: a list of "Rename" buttons says
   // nothing to a screen reader.
@@ -107,7 +108,7 @@ function keyItem(key, count, flash, reload) {
     replace(main, form);
     input.input.focus();
     input.input.select();
-    const restore = () => { const fresh = keyItem(key, count, flash, reload); li.replaceWith(fresh); fresh.querySelector('button')?.focus(); };
+    const restore = () => { const fresh = keyItem(key, count, flash, reload, hold); li.replaceWith(fresh); fresh.querySelector('button')?.focus(); };
     cancel.addEventListener('click', restore);
     form.addEventListener('keydown', (e) => { if (e.key === 'Escape') restore(); });
     form.addEventListener('submit', async (event) => {
@@ -132,7 +133,7 @@ function keyItem(key, count, flash, reload) {
       title: `Remove "${key.label}"?`,
       text: [
         'You will not be able to sign in or approve anything with this key any more.',
-        'Your other sessions will be signed out, and withdrawals will be on hold for a while (a security change).',
+        `Your other sessions will be signed out, and withdrawals will be on hold for ${holdLength(hold)}, until about ${holdEnd(hold)} (a security change).`,
       ],
       confirm: 'Remove key',
       danger: true,
@@ -158,7 +159,7 @@ function keyItem(key, count, flash, reload) {
 
 function addCard(ctx, flash, reload) {
   const label = field('Name for the new key', {
-    hint: 'You may be asked to touch a key you already use first, then the new one.',
+    hint: `You may be asked to touch a key you already use first, then the new one. Adding a key puts withdrawals on hold for ${holdLength(ctx.session.security_hold_hours)}.`,
     input: { maxlength: '64', autocomplete: 'off', placeholder: 'e.g. Spare YubiKey' },
   });
   const add = h('button', { type: 'submit', class: 'btn' }, 'Add a key');
@@ -172,7 +173,8 @@ function addCard(ctx, flash, reload) {
     const key = await withKeyPrompt({ title: 'Touch the new key', text: again.text, context: 'create' },
       (ui) => withFreshKey(ui, () => enrolKey(name, ui.signal), again));
     if (!key) return;
-    show(flash, notice('ok', `Added "${key.label}"`, 'Withdrawals are on hold for a while after a security change like this.'));
+    const hours = ctx.session.security_hold_hours;
+    show(flash, notice('ok', `Added "${key.label}"`, `Withdrawals are on hold for ${holdLength(hours)}, until about ${holdEnd(hours)}, after a security change like this.`));
     await reload();
     flash.scrollIntoView({ block: 'nearest' });
   });
