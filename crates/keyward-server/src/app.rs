@@ -150,8 +150,8 @@ impl App {
         sessions.migrate().await?;
         let custody = crate::signing::Custody::load(&config)?;
         crate::signing::ensure_key(&db, &custody, clock.now()).await?;
-        let devices = shared_key(&db, "device_mac").await?;
-        let passkeys = shared_key(&db, "passkey_mac").await?;
+        let devices = shared_key(&db, custody.kek(), "device_mac").await?;
+        let passkeys = shared_key(&db, custody.kek(), "passkey_mac").await?;
         let settings = SessionSettings {
             secure: config.is_https(),
             idle: config.session.idle,
@@ -212,11 +212,32 @@ impl App {
 }
 
 /// A MAC key every instance shares (made by the first): `device_mac` for
-/// device cookies, `passkey_mac` for passkey ceremony handles.
-async fn shared_key(db: &crate::Db, name: &str) -> anyhow::Result<[u8; 32]> {
+/// device cookies, `passkey_mac` for passkey ceremony handles. Stored sealed
+/// under the KEK like the signing keys, so the database alone does not let
+/// anyone mint device cookies or passkey handles. A secret found in clear
+/// (an older version's, or one somebody wrote) is never used: it is
+/// replaced by a fresh sealed one (browsers then count as new devices once,
+/// and open passkey sign-ins start over).
+async fn shared_key(db: &crate::Db, kek: &crate::kek::Kek, name: &str) -> anyhow::Result<[u8; 32]> {
+    use crate::store::secrets;
     let fresh: [u8; 32] = rand::random();
-    let key = crate::store::secrets::get_or_create(db, name, &fresh).await?;
-    key.try_into()
+    let mut stored = secrets::get_or_create(db, name, &kek.seal(name, &fresh)?).await?;
+    if stored.len() == 32 {
+        secrets::replace(db, name, &stored, &kek.seal(name, &fresh)?).await?;
+        tracing::warn!(
+            name,
+            "a shared secret stored in clear was replaced by a sealed one"
+        );
+        stored = secrets::get_or_create(db, name, &kek.seal(name, &fresh)?).await?;
+    }
+    let opened = kek.open(name, &stored).map_err(|_| {
+        anyhow::anyhow!(
+            "the stored {name} secret does not open under this instance's KEK: give every \
+             instance the same signing.kek / signing.kek_file"
+        )
+    })?;
+    use secrecy::ExposeSecret as _;
+    <[u8; 32]>::try_from(opened.expose_secret().as_slice())
         .map_err(|_| anyhow::anyhow!("stored {name} secret is not 32 bytes"))
 }
 

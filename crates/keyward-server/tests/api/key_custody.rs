@@ -22,6 +22,7 @@ backend_tests!(
     a_key_written_into_the_database_never_signs_nor_is_published,
     without_a_key_that_opens_nothing_is_approved,
     an_instance_with_another_kek_does_not_start,
+    shared_secrets_are_sealed_and_a_planted_one_is_not_used,
 );
 
 /// A user ready to approve a withdrawal step-up; the step-up id.
@@ -203,4 +204,32 @@ async fn an_instance_with_another_kek_does_not_start(b: Backend) {
         .err()
         .expect("another KEK must not start");
     assert!(err.to_string().contains("KEK"), "{err}");
+}
+
+async fn secret(app: &TestApp, name: &str) -> Vec<u8> {
+    let db = &app.state.db;
+    on_db!(db, c => sqlx::query_scalar::<_, Vec<u8>>("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(name).fetch_one(c).await.unwrap())
+}
+
+/// The device-cookie and passkey-handle MAC keys are sealed like the
+/// signing keys; one found in clear (say, written by an attacker who wants
+/// to mint device cookies) is replaced, never used.
+async fn shared_secrets_are_sealed_and_a_planted_one_is_not_used(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let kek = app.state.custody.kek();
+    for name in ["device_mac", "passkey_mac"] {
+        let stored = secret(&app, name).await;
+        assert_ne!(stored.len(), 32, "{name} is not in clear");
+        assert_eq!(kek.open(name, &stored).unwrap().expose_secret().len(), 32);
+    }
+    let planted = [7u8; 32];
+    let db = &app.state.db;
+    on_db!(db, c => sqlx::query("UPDATE server_secrets SET value = $1 WHERE name = 'device_mac'")
+        .bind(planted.to_vec()).execute(c).await.unwrap().rows_affected());
+    // The next instance to start replaces it.
+    let _beside = app.spawn_beside().await;
+    let stored = secret(&app, "device_mac").await;
+    let opened = kek.open("device_mac", &stored).unwrap();
+    assert_ne!(opened.expose_secret().as_slice(), planted.as_slice());
 }
