@@ -179,11 +179,24 @@ pub fn sign_payload<E>(
     if kid.is_empty() {
         return Err(ApprovalError::Key);
     }
-    let header = json!({ "typ": "JWT", "alg": "EdDSA", "kid": kid });
+    // Fields in this order, as jsonwebtoken writes its header: tokens stay
+    // byte-identical to the ones issued before Keyward assembled them itself.
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        typ: &'a str,
+        alg: &'a str,
+        kid: &'a str,
+    }
+    let header = serde_json::to_vec(&Header {
+        typ: "JWT",
+        alg: "EdDSA",
+        kid,
+    })
+    .map_err(|_| ApprovalError::Key)?;
     let claims = serde_json::to_vec(payload).map_err(|_| ApprovalError::InvalidClaims)?;
     let input = format!(
         "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(claims)
     );
     let signature = signer(input.as_bytes()).map_err(|_| ApprovalError::Sign)?;

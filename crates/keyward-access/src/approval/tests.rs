@@ -397,3 +397,22 @@ fn payloads_sign_and_verify_like_approvals() {
         ApprovalError::BadSignature
     );
 }
+
+/// Tokens are byte-identical to what jsonwebtoken makes for the same key and
+/// claims (the format exchanges already verify did not change).
+#[test]
+fn tokens_match_jsonwebtoken_byte_for_byte() {
+    let key = SigningKey::generate();
+    let claims = claims();
+    let der = key.to_pkcs8_der().unwrap();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some(key.kid.clone());
+    let theirs = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_ed_der(der.expose_secret()),
+    )
+    .unwrap();
+    assert_eq!(sign(&key, &claims).unwrap(), theirs);
+}
