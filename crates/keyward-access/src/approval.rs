@@ -229,11 +229,7 @@ pub fn verify(
     audience: &str,
     now: i64,
 ) -> Result<ApprovalClaims, ApprovalError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(ApprovalError::Malformed);
-    }
-    let kid = check_header(token)?;
-    let key = find_key(jwks, &kid)?;
+    let key = key_for(token, jwks)?;
 
     let mut validation = Validation::new(Algorithm::EdDSA);
     // jsonwebtoken would read the system clock for exp/nbf: time is checked
@@ -278,11 +274,7 @@ pub fn sign_payload_with(
 /// checks and key choice as [`verify`], then the signature; returns the
 /// payload. No claim is checked: the caller knows what it signed.
 pub fn verify_payload(token: &str, jwks: &Value) -> Result<Value, ApprovalError> {
-    if token.len() > MAX_TOKEN_LEN {
-        return Err(ApprovalError::Malformed);
-    }
-    let kid = check_header(token)?;
-    let key = find_key(jwks, &kid)?;
+    let key = key_for(token, jwks)?;
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.validate_exp = false;
     validation.validate_nbf = false;
@@ -291,6 +283,16 @@ pub fn verify_payload(token: &str, jwks: &Value) -> Result<Value, ApprovalError>
     Ok(jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map_err(|e| map_jwt_error(e.kind()))?
         .claims)
+}
+
+/// The key a token must verify under: its length bounded, its header
+/// checked ([`check_header`]), its `kid` found in the JWKS.
+fn key_for(token: &str, jwks: &Value) -> Result<DecodingKey, ApprovalError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(ApprovalError::Malformed);
+    }
+    let kid = check_header(token)?;
+    find_key(jwks, &kid)
 }
 
 /// Checks the protected header ourselves before jsonwebtoken sees it: three

@@ -113,6 +113,11 @@ pub const COMPROMISE_STATUSES: &[&str] = &[
     "USER_KEY_PHYSICAL_COMPROMISE",
 ];
 
+/// Whether `status` is one of [`COMPROMISE_STATUSES`].
+pub fn is_compromise(status: &str) -> bool {
+    COMPROMISE_STATUSES.contains(&status)
+}
+
 /// One entry of a model's status history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -154,8 +159,7 @@ impl ModelMetadata {
 
     /// The compromise the latest status reports, if it is one.
     pub fn compromise(&self) -> Option<&str> {
-        self.latest_status()
-            .filter(|s| COMPROMISE_STATUSES.contains(s))
+        self.latest_status().filter(|s| is_compromise(s))
     }
 
     /// The highest certification level reported, unless the latest status

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use keyward_access::{AnySessionStore, PasswordHasher, SessionSettings};
-use keyward_fido::metadata::COMPROMISE_STATUSES;
+use keyward_fido::metadata::is_compromise;
 use keyward_fido::{AttestationPolicy, Fido, ModelMetadata, RelyingParty, TrustedCa};
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
@@ -69,11 +69,7 @@ async fn log_metadata(app: &AppState) -> anyhow::Result<Option<i64>> {
     let models = crate::store::metadata::models(&app.db).await?;
     let compromised = models
         .iter()
-        .filter(|m| {
-            m.status
-                .as_deref()
-                .is_some_and(|s| COMPROMISE_STATUSES.contains(&s))
-        })
+        .filter(|m| m.status.as_deref().is_some_and(is_compromise))
         .count();
     let when = crate::clock::rfc3339(blob.imported_at);
     if crate::flows::metadata::is_overdue(&blob.next_update, app.clock.now()) {
@@ -311,8 +307,8 @@ async fn metadata_refresh(app: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Ok(keys) = crate::store::credentials::suspended(&app.db).await {
-            crate::metrics::suspended_keys(keys.len());
+        if let Ok(count) = crate::store::credentials::count_suspended(&app.db).await {
+            crate::metrics::suspended_keys(count);
         }
         let Ok(current) = crate::store::metadata::current(&app.db).await else {
             continue;

@@ -169,7 +169,7 @@ pub fn keys_suspended(count: usize) {
 }
 
 /// How many keys are suspended now.
-pub fn suspended_keys(count: usize) {
+pub fn suspended_keys(count: u64) {
     metrics::gauge!(SUSPENDED_KEYS).set(count as f64);
 }
 

@@ -117,7 +117,7 @@ async fn store_key(
         Some(aaguid) => crate::store::metadata::model(&app.db, aaguid)
             .await?
             .and_then(|m| m.status)
-            .filter(|s| keyward_fido::metadata::COMPROMISE_STATUSES.contains(&s.as_str())),
+            .filter(|s| keyward_fido::metadata::is_compromise(s)),
         None => None,
     };
     let row = CredentialRow {

@@ -204,6 +204,14 @@ pub struct SuspendedKey {
     pub suspended_at: Millis,
 }
 
+/// How many keys are suspended (the metrics gauge).
+pub async fn count_suspended(db: &Db) -> Result<u64, sqlx::Error> {
+    let n = on_db!(db, c => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM credentials WHERE suspended_reason IS NOT NULL")
+        .fetch_one(c).await)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Every suspended key, oldest suspension first.
 pub async fn suspended(db: &Db) -> Result<Vec<SuspendedKey>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, SuspendedKey>(
