@@ -16,7 +16,7 @@ target/debug/keyward serve >"$work/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -fsS http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break; sleep 0.2; done
-trap 'kill $pid 2>/dev/null || true; rm -f jar alice.key' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -f jar alice.key pins.json redeemed.json' EXIT
 out=$(bash -euo pipefail "$script" 2>&1) || { echo "$out"; cat "$work/server.log"; exit 1; }
 echo "$out" | tail -n 3
 echo "$out" | grep -q '"signed_in":true' || { echo "walkthrough did not sign in"; echo "$out"; exit 1; }
@@ -24,4 +24,5 @@ echo "$out" | grep -q '"label":"Desk key"' || { echo "walkthrough did not list t
 echo "$out" | grep -q '"event":"signin.succeeded"' || { echo "audit log lacks the sign-in"; exit 1; }
 echo "$out" | grep -q '"status":"redeemed"' || { echo "the withdrawal was not redeemed"; echo "$out"; exit 1; }
 echo "$out" | grep -q 'already-redeemed' || { echo "the second redeem was not refused"; echo "$out"; exit 1; }
+echo "$out" | grep -q '^PAY: alice' || { echo "the exchange's own check did not pass"; echo "$out"; exit 1; }
 echo "walkthrough passed"

@@ -95,6 +95,7 @@ pub fn approval_tokens() -> Vec<String> {
             jti: uuid::Uuid::from_bytes([n ^ 0xaa; 16]),
             iss: ISSUER.into(),
             aud: keyward_client::AUDIENCE.into(),
+            chain_head: None,
         }
     };
     [

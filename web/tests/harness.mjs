@@ -169,6 +169,21 @@ export async function addKey(page) {
     async remove() {
       await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
     },
+    /**
+     * Unplugs the key; the function returned plugs it back in (the same
+     * credentials, private keys and counters) and resolves with the key.
+     */
+    async unplug() {
+      const held = await this.credentials();
+      await this.remove();
+      return async () => {
+        const key = await addKey(page);
+        for (const credential of held) {
+          await cdp.send('WebAuthn.addCredential', { authenticatorId: key.id, credential });
+        }
+        return key;
+      };
+    },
     /** Copies every credential (private key and counter too) into `other` — a cloned key. */
     async cloneInto(other) {
       const otherCdp = await cdpFor(other.page);

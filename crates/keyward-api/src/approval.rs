@@ -40,4 +40,8 @@ pub struct ApprovalClaims {
     pub iss: String,
     /// The audience, `keyward-step-up` (a string).
     pub aud: String,
+    /// The hash of the user's key-chain head when the key approved (see
+    /// the approval's evidence); omitted when the user had no chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_head: Option<String>,
 }

@@ -142,3 +142,17 @@ pub struct Reauthenticated {
     /// How long sensitive changes are unlocked.
     pub valid_for_seconds: u64,
 }
+
+/// A user's current key chain as Keyward holds it: the genesis first, then
+/// every endorsed addition and removal. Verify it from your pin
+/// (`keyward-proof`'s `chain::follow`); do not trust it as served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KeyChain {
+    /// The Keyward user id the chain's statements name.
+    pub user_id: Uuid,
+    /// The last entry's hash; none for a user without keys.
+    pub head: Option<String>,
+    /// The entries, genesis first.
+    pub entries: Vec<keyward_proof::ChainEntry>,
+}

@@ -224,49 +224,9 @@ pub struct Approved {
     pub evidence: ApprovalEvidence,
 }
 
-/// What the user's key signed, raw, so an exchange can check an approval
-/// itself: SHA-256 of `details` is the step-up's `digest`; the challenge is
-/// SHA-256(`"keyward-step-up-v1"` ‖ nonce ‖ digest); the assertion's
-/// signature covers authenticatorData ‖ SHA-256(clientDataJSON), and
-/// clientDataJSON carries that challenge, the origin and `webauthn.get`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ApprovalEvidence {
-    /// The canonical JSON of the action and details the challenge commits to.
-    pub details: String,
-    /// The server nonce mixed into the challenge (base64url, 32 bytes).
-    pub nonce: String,
-    /// The assertion as the key made it.
-    pub assertion: AssertionRecord,
-}
-
-/// A WebAuthn assertion, raw (every byte string base64url, no padding).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct AssertionRecord {
-    /// The credential that signed.
-    pub credential_id: String,
-    /// authenticatorData as signed (rp id hash, flags, counter).
-    pub authenticator_data: String,
-    /// clientDataJSON as hashed into the signature.
-    pub client_data_json: String,
-    /// The signature (ES256: ASN.1 DER).
-    pub signature: String,
-    /// The credential's public key as enrolled.
-    pub public_key: PublicKeyRecord,
-}
-
-/// A credential public key: `alg` `ES256`, `key` SEC1 uncompressed point.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct PublicKeyRecord {
-    /// Algorithm, `ES256`.
-    pub alg: String,
-    /// The key (base64url).
-    pub key: String,
-}
+/// The raw evidence of an approval (defined with its checks in
+/// `keyward-proof`, which an exchange runs to verify it).
+pub use keyward_proof::ApprovalEvidence;
 
 /// A redeemed approval: the step-up with what the key proved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -227,6 +227,7 @@ mod tests {
             jti: Uuid::nil(),
             iss: "i".into(),
             aud: AUDIENCE.into(),
+            chain_head: None,
         }
     }
 
@@ -261,6 +262,7 @@ mod tests {
             jti: Uuid::new_v4(),
             iss: "http://localhost:8080".into(),
             aud: AUDIENCE.into(),
+            chain_head: None,
         };
         edit(&mut c);
         let token = ka::sign(&key, &c).unwrap();

@@ -191,6 +191,30 @@ impl KeywardClient {
             .await
     }
 
+    /// Redeems the approval once and verifies it without trusting Keyward:
+    /// `verifier` checks that `user`'s own key, one in the chain the
+    /// exchange pinned, signed exactly `action` with `details` — the ones
+    /// you asked for, hashed here — and moves the pin forward. Nothing else
+    /// is fetched. Pay only on `Ok`; a redeemed approval whose evidence does
+    /// not verify is [`Error::Unverified`] (or [`Error::ChainRestarted`])
+    /// and must not be paid.
+    pub async fn redeem_verified(
+        &self,
+        id: Uuid,
+        user: &str,
+        action: &str,
+        details: &Value,
+        verifier: &crate::Verifier,
+    ) -> Result<(Redeemed, crate::VerifiedApproval), Error> {
+        let redeemed = self.redeem(id).await?;
+        let evidence = redeemed.evidence.as_ref().ok_or(Error::Unverified {
+            reason: "missing_evidence",
+            detail: "the redeemed approval carries no evidence".into(),
+        })?;
+        let verified = verifier.verify(user, action, details, evidence)?;
+        Ok((redeemed, verified))
+    }
+
     /// Checks a user API key for `scope` (`read`, `trade`, `withdraw`) from
     /// `client_ip`. A refusal is [`Error::ApiKeyRefused`] with the reason.
     pub async fn verify_api_key(

@@ -82,6 +82,33 @@ pub enum Error {
     /// An approval token was refused by offline verification.
     #[error("approval token refused: {0}")]
     Token(#[from] TokenError),
+    /// An approval's evidence did not verify: do not pay. `reason` is a
+    /// stable slug (`details_differ`, `assertion_invalid`,
+    /// `key_not_in_chain`, `chain_invalid`, `user_not_verified`,
+    /// `missing_evidence`, …).
+    #[error("approval not verified ({reason}): {detail}")]
+    Unverified {
+        /// Why, as a slug.
+        reason: &'static str,
+        /// What was found.
+        detail: String,
+    },
+    /// The user's key chain has another genesis than the one pinned: it
+    /// started again (account recovery, an operator reset) or Keyward's
+    /// data was replaced. Not paid; confirm with the user out of band, then
+    /// [`Verifier::accept_restart`](crate::Verifier::accept_restart).
+    #[error("the user's key chain started again (pinned genesis {pinned}, now {genesis})")]
+    ChainRestarted {
+        /// The genesis the exchange pinned.
+        pinned: String,
+        /// The chain's genesis now.
+        genesis: String,
+        /// The head the new chain says it replaced.
+        restarted_from: Option<String>,
+    },
+    /// The pin store failed.
+    #[error("{0}")]
+    PinStore(String),
 }
 
 /// Why [`verify_approval`](crate::KeywardClient::verify_approval) refused a token.

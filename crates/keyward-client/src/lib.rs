@@ -1,6 +1,8 @@
 //! A small client for exchange back ends talking to Keyward: ask a user to
 //! approve a withdrawal with their security key, wait for it, redeem the
-//! approval once, verify approval tokens offline, and check user API keys.
+//! approval once and verify it without trusting Keyward (the user's own key
+//! signature, against the key chain you pinned), verify approval tokens,
+//! and check user API keys.
 //!
 //! Every call authenticates with a service key (`kw_svc_…`, created with
 //! `keyward service-key create`) that carries the scopes it needs:
@@ -10,22 +12,29 @@
 //! # A withdrawal
 //!
 //! ```no_run
+//! use std::sync::Arc;
 //! use std::time::Duration;
-//! use keyward_client::{Error, KeywardClient, approval_matches};
+//! use keyward_client::{Error, FilePins, KeywardClient, Verifier};
 //! use serde_json::json;
 //!
 //! # async fn pay(_: &serde_json::Value) {}
 //! # async fn withdraw() -> Result<(), Error> {
 //! let keyward = KeywardClient::new("https://auth.exchange.example", "kw_svc_...")?;
+//! // Keyward's rp id and origin as *you* configured them, and where you
+//! // keep each user's pinned key chain (a file here; any `PinStore`).
+//! let verifier = Verifier::new(
+//!     "auth.exchange.example",
+//!     "https://auth.exchange.example",
+//!     Arc::new(FilePins::new("/var/lib/exchange/keyward-pins.json")),
+//! );
 //!
 //! // 1. Ask Keyward for an approval of exactly this withdrawal.
-//! let step_up = keyward
-//!     .create_step_up("alice", "withdrawal", json!({
-//!         "asset": "BTC", "network": "bitcoin", "amount": "0.25",
-//!         "destination": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
-//!         "client_reference": "payout-1",
-//!     }))
-//!     .await?;
+//! let details = json!({
+//!     "asset": "BTC", "network": "bitcoin", "amount": "0.25",
+//!     "destination": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh",
+//!     "client_reference": "payout-1",
+//! });
+//! let step_up = keyward.create_step_up("alice", "withdrawal", details.clone()).await?;
 //! // `held` or `denied` come back at once, with a reason; otherwise send the
 //! // user to `step_up.confirm_url` to touch their key.
 //!
@@ -34,34 +43,37 @@
 //!     .wait_for_approval(step_up.id, Duration::from_secs(2), Duration::from_secs(300))
 //!     .await?;
 //!
-//! // 3. Redeem it, once: Keyward re-checks its policy and hands back what was
-//! //    approved. A second redeem is `Error::AlreadyRedeemed`.
-//! let redeemed = keyward.redeem(step_up.id).await?;
-//!
-//! // 4. Pay only what was approved: the digest must be the one of the
-//! //    step-up you created (and of the approval token, if you have it).
-//! if redeemed.step_up.digest != step_up.digest {
-//!     return Ok(()); // refuse: the details changed
-//! }
-//! # let approval_token = "";
-//! // With the approval token (from the approve response, forwarded by your page):
-//! let claims = keyward.verify_approval(approval_token).await?;
-//! if approval_matches(&claims, &step_up.digest, step_up.id) {
-//!     pay(&redeemed.step_up.details).await;
-//! }
+//! // 3. Redeem it, once (a second redeem is `Error::AlreadyRedeemed`), and
+//! //    verify it without trusting Keyward: alice's own key, one in the key
+//! //    chain you pinned, signed exactly `details` (hashed here, by the code
+//! //    Keyward runs too). Anything else is an error: do not pay.
+//! let (redeemed, _proof) = keyward
+//!     .redeem_verified(step_up.id, "alice", "withdrawal", &details, &verifier)
+//!     .await?;
+//! pay(&redeemed.step_up.details).await;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A chain that started again (account recovery, an operator reset) is
+//! [`Error::ChainRestarted`]: confirm with the user out of band, then
+//! [`Verifier::accept_restart`]. Approval tokens ([`KeywardClient::verify_approval`],
+//! [`approval_matches`]) remain for services that trust Keyward's signature.
 
 mod approval;
 mod client;
 mod error;
+pub mod pins;
 mod types;
+mod verify;
 
 pub use approval::{AUDIENCE, ApprovalClaims, approval_matches};
 pub use client::KeywardClient;
 pub use error::{Error, TokenError};
+pub use keyward_proof::{ApprovalEvidence, VerifiedApproval};
+pub use pins::{FilePins, MemoryPins, Pin, PinStore};
 pub use types::{ApiKeyRefusal, PolicyReason, Redeemed, StepUp, StepUpStatus, VerifiedKey};
+pub use verify::Verifier;
 
 /// Offline approval-token verification against a given key set, for the fuzz
 /// target (`fuzz/`); not part of the supported API.

@@ -1,45 +1,19 @@
-//! Transaction-bound challenges: derives the WebAuthn challenge that commits a
-//! step-up assertion to one exact withdrawal, and writes it into webauthn-rs's
+//! Transaction-bound challenges: writes a chosen challenge (a step-up's or a
+//! key-chain endorsement's, from `keyward-proof`) into webauthn-rs's
 //! authentication state. It must not pick nonces, hash withdrawal details or
 //! store anything: callers supply a fresh random nonce and the details digest.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::RequestChallengeResponse;
 
 use crate::{AuthenticationState, FidoError};
-
-/// Domain-separation tag of step-up challenges.
-///
-/// Security: a key's signature over a step-up challenge must never be
-/// replayable as (or confusable with) a signature for another purpose that
-/// hashes the same nonce and digest; the tag names the purpose and version.
-pub const STEP_UP_TAG: &[u8] = b"keyward/step-up/v1";
 
 /// Where webauthn-rs 0.6 keeps the challenge inside a serialised
 /// `SecurityKeyAuthentication` (a base64url-no-pad string). A webauthn-rs
 /// upgrade that moves it makes [`bind_state`] refuse with `CorruptState`.
 pub(crate) const STATE_CHALLENGE_POINTER: &str = "/ast/challenge";
-
-/// The challenge for a step-up assertion approving one withdrawal:
-/// `SHA-256(STEP_UP_TAG ‖ nonce ‖ details_digest)`.
-///
-/// Security: the security key signs this challenge (inside clientDataJSON),
-/// so the assertion proves the user approved *these* details and no others.
-/// `nonce` must be fresh random bytes per attempt: it makes every challenge
-/// unpredictable and unique, so an assertion captured for one attempt cannot
-/// answer another attempt for identical details. No length prefixes are
-/// needed: the tag is a constant and `nonce` and `details_digest` are both
-/// exactly 32 bytes, so the concatenation is unambiguous (injective).
-pub fn step_up_challenge(nonce: &[u8; 32], details_digest: &[u8; 32]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    hasher.update(STEP_UP_TAG);
-    hasher.update(nonce);
-    hasher.update(details_digest);
-    hasher.finalize().into()
-}
 
 /// Replaces webauthn-rs's random challenge with `challenge` in both the
 /// options sent to the browser and the server-side state, and returns the
@@ -96,6 +70,7 @@ mod tests {
     use webauthn_rs::prelude::{RegisterPublicKeyCredential, SecurityKey};
 
     use super::*;
+    use crate::step_up_challenge;
     use crate::{AttestationPolicy, Fido, RelyingParty, UserVerification};
 
     fn fido_and_key() -> (Fido, SecurityKey) {
@@ -117,19 +92,6 @@ mod tests {
             fido.clone(),
             fido.finish_registration(&response, &state).unwrap().key,
         )
-    }
-
-    #[test]
-    fn challenge_is_sha256_of_tag_nonce_digest() {
-        let mut input = STEP_UP_TAG.to_vec();
-        input.extend_from_slice(&[1; 32]);
-        input.extend_from_slice(&[2; 32]);
-        let expected: [u8; 32] = Sha256::digest(&input).into();
-        assert_eq!(step_up_challenge(&[1; 32], &[2; 32]), expected);
-        assert_ne!(
-            step_up_challenge(&[1; 32], &[2; 32]),
-            step_up_challenge(&[2; 32], &[1; 32])
-        );
     }
 
     /// Fails when a webauthn-rs upgrade moves the challenge in the state.

@@ -198,6 +198,7 @@ impl Fido {
             aaguid: facts.aaguid,
             attestation_format: facts.format,
             counter: facts.counter,
+            attestation_object: response.response.attestation_object.to_vec(),
         })
     }
 

@@ -23,6 +23,9 @@ pub struct EnrolledKey {
     pub attestation_format: String,
     /// Signature counter at enrolment.
     pub counter: u32,
+    /// The attestation object as the browser sent it (the key chain records
+    /// its digest, and keeps it).
+    pub attestation_object: Vec<u8>,
 }
 
 /// Serialises a key for storage.

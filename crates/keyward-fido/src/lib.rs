@@ -15,14 +15,15 @@ pub mod rp;
 mod yubico;
 
 pub use attestation::{AttestationPolicy, TrustedCa};
-pub use binding::{STEP_UP_TAG, step_up_challenge};
 pub use ceremony::{
     AssertionOutcome, AuthenticationState, Fido, PasskeyState, RegistrationState, RequestOptions,
     UserVerification,
 };
 pub use credential::{EnrolledKey, MAX_CREDENTIAL_ID_LEN};
 pub use error::FidoError;
-pub use evidence::{AssertionEvidence, EvidenceFacts, PublicKeyBytes, verify_evidence};
+pub use evidence::{capture, public_key_of, verify_evidence};
+pub use keyward_proof::{AssertionEvidence, EvidenceFacts, PublicKeyBytes};
+pub use keyward_proof::{STEP_UP_TAG, step_up_challenge};
 pub use metadata::{CertificationLevel, MetadataBlob, MetadataError, ModelMetadata};
 pub use rp::RelyingParty;
 pub use yubico::BuiltinCa;

@@ -87,6 +87,7 @@ fn approvals(c: &mut Criterion) {
         jti: Uuid::new_v4(),
         iss: "https://keyward.example".into(),
         aud: "withdrawals".into(),
+        chain_head: None,
     };
     c.bench_function("approval token: sign (EdDSA)", |b| {
         b.iter(|| approval::sign(&key, black_box(&claims)).unwrap())

@@ -161,6 +161,13 @@ impl App {
         let state = AppState::new(
             config, db, fido, passwords, clock, devices, passkeys, custody,
         );
+        // Keys enrolled before key chains existed start their user's chain.
+        let adopted = crate::flows::key_chain::adopt_unchained(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("starting key chains: {e}"))?;
+        if adopted > 0 {
+            tracing::info!(users = adopted, "key chains started for existing keys");
+        }
         let router = routes::router(state.clone())
             .layer(settings.layer(sessions.clone()))
             .layer(DefaultBodyLimit::max(body_limit))

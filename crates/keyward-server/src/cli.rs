@@ -8,6 +8,7 @@
 //! unreachable); 2 audit chain broken (`audit verify`; clap also uses 2 for
 //! command-line usage errors); 3 approval evidence invalid (`approval verify`).
 
+mod approval;
 mod audit;
 mod import;
 mod keys;
@@ -25,7 +26,8 @@ use crate::config::{Config, LogFormat};
 use crate::db::{Db, DbOptions};
 use crate::{App, Clock};
 
-pub use audit::{ApprovalAction, AuditAction};
+pub use approval::ApprovalAction;
+pub use audit::AuditAction;
 pub use keys::{ServiceKeyAction, SigningKeyAction};
 pub use metadata::{AttestationAction, KeysAction};
 pub use ops::{UserAction, WithdrawalsAction};
@@ -188,7 +190,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SigningKey { action } => keys::run_signing_key(action, &config).await,
         Command::Withdrawals { action } => ops::run_withdrawals(action, &config).await,
         Command::User { action } => ops::run_user(action, &config).await,
-        Command::Approval { action } => audit::run_approval(action, &config).await,
+        Command::Approval { action } => approval::run_approval(action, &config).await,
         Command::Import { file } => import::run_import(file, &config).await,
         Command::Attestation { action } => metadata::run_attestation(action, &config).await,
         Command::Keys { action } => metadata::run_keys(action, &config).await,

@@ -4,14 +4,14 @@
 //! another part of this crate, so every layer may use it.
 
 pub mod address;
-pub mod amount;
 pub mod audit;
-pub mod details;
-pub mod ip;
 pub mod names;
 pub mod policy;
 #[cfg(test)]
 mod properties;
-pub mod validation;
+
+// The details a user approves are canonicalised by the code the exchange's
+// verifier runs too (keyward-proof), never a copy of it.
+pub use keyward_proof::{amount, details, ip, validation};
 
 pub use validation::ValidationError;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod ceremonies;
 pub mod credentials;
 pub mod import;
+pub mod key_chain;
 pub mod logins;
 pub mod metadata;
 pub mod secrets;

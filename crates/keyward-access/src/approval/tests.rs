@@ -24,6 +24,7 @@ fn claims() -> ApprovalClaims {
         jti: Uuid::new_v4(),
         iss: ISS.into(),
         aud: AUD.into(),
+        chain_head: None,
     }
 }
 

@@ -16,7 +16,7 @@ fn evidence_with(forge: &Forge) -> AssertionEvidence {
     let mut enrolled = crate::common::enrol();
     let (options, _state) = enrolled.start(CHALLENGE);
     let (_, response) = enrolled.answer(&options, forge);
-    AssertionEvidence::from_response(&response, &enrolled.key).unwrap()
+    keyward_fido::capture(&response, &enrolled.key).unwrap()
 }
 
 fn verify(evidence: &AssertionEvidence) -> Result<EvidenceFacts, FidoError> {
@@ -55,7 +55,7 @@ fn evidence_of_a_verified_bound_assertion_verifies_offline() {
         )
         .unwrap();
 
-    let evidence = AssertionEvidence::from_response(&response, &enrolled.key).unwrap();
+    let evidence = keyward_fido::capture(&response, &enrolled.key).unwrap();
     let facts = verify_evidence(
         &evidence,
         &chosen,
@@ -280,7 +280,7 @@ fn evidence_refuses_a_key_that_did_not_sign() {
     let other = crate::common::enrol();
     let (options, _state) = enrolled.start(CHALLENGE);
     let (_, response) = enrolled.answer(&options, &Forge::default());
-    let err = AssertionEvidence::from_response(&response, &other.key).unwrap_err();
+    let err = keyward_fido::capture(&response, &other.key).unwrap_err();
     assert!(
         matches!(
             err,

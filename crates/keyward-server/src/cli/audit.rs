@@ -1,6 +1,5 @@
-//! `keyward audit …` and `keyward approval …`: verifying and exporting the
-//! hash-chained audit log, and re-verifying a step-up's stored approval
-//! evidence offline.
+//! `keyward audit …`: verifying and exporting the hash-chained audit log
+//! and its signed checkpoints.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -9,14 +8,11 @@ use clap::Subcommand;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{
-    EXIT_APPROVAL_INVALID, EXIT_APPROVAL_UNVERIFIED, EXIT_AUDIT_BROKEN, connect, parse_id, when,
-};
+use super::{EXIT_AUDIT_BROKEN, connect};
 use serde_json::{Value, json};
 
 use crate::clock::{Millis, rfc3339};
 use crate::config::Config;
-use crate::flows::admin::{self, Outcome};
 use crate::flows::checkpoints::{self, Verdict};
 use crate::store::audit::{AuditRow, verify_chain};
 
@@ -50,19 +46,6 @@ pub enum AuditAction {
         /// first entry).
         #[arg(long)]
         since: Option<String>,
-    },
-}
-
-/// `keyward approval …`
-#[derive(Debug, Subcommand)]
-pub enum ApprovalAction {
-    /// Re-verify a step-up's approval from the database alone: the stored
-    /// details hash to the stored digest, the evidence signature covers the
-    /// challenge bound to that digest for this rp id and origin, and the
-    /// signing key is the approving key. Exit 0 if valid, 3 if not.
-    Verify {
-        /// The step-up id.
-        step_up_id: String,
     },
 }
 
@@ -189,44 +172,4 @@ fn parse_instant(s: &str) -> anyhow::Result<Millis> {
     let t = OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| anyhow::anyhow!("--since `{s}` is not an RFC 3339 instant: {e}"))?;
     Ok(Millis::try_from(t.unix_timestamp_nanos() / 1_000_000)?)
-}
-
-/// Runs `keyward approval …`.
-pub(super) async fn run_approval(
-    action: ApprovalAction,
-    config: &Config,
-) -> anyhow::Result<ExitCode> {
-    let ApprovalAction::Verify { step_up_id } = action;
-    let id = parse_id(&step_up_id)?;
-    let db = connect(config).await?;
-    let report = admin::verify_approval(&db, config, id).await?;
-    let row = &report.row;
-    println!(
-        "step-up {id}: {}, status {}, approved {}",
-        row.action,
-        row.status,
-        when(row.approved_at)
-    );
-    for (name, outcome) in &report.checks {
-        let (word, note) = match outcome {
-            Outcome::Passed(note) => ("ok", note),
-            Outcome::Unverified(note) => ("UNVERIFIED", note),
-            Outcome::Failed(note) => ("FAILED", note),
-        };
-        println!("  {name:<14} {word:<8} {note}");
-    }
-    Ok(match (report.failure(), report.unverified()) {
-        (Some((check, why)), _) => {
-            println!("INVALID: {check}: {why}");
-            ExitCode::from(EXIT_APPROVAL_INVALID)
-        }
-        (None, Some((check, why))) => {
-            println!("UNVERIFIED: {check}: {why}");
-            ExitCode::from(EXIT_APPROVAL_UNVERIFIED)
-        }
-        (None, None) => {
-            println!("VALID: the approval verifies");
-            ExitCode::SUCCESS
-        }
-    })
 }

@@ -36,8 +36,9 @@ use crate::config::Config;
 use crate::db::Tx;
 use crate::domain::audit::AuditEvent;
 use crate::domain::names::{KeyLabel, Username};
+use crate::flows::key_chain;
 use crate::store::audit;
-use crate::store::import::{self, KeyRow, UserRow};
+use crate::store::import::{self, ChainRow, KeyRow, UserRow};
 
 /// Most keys one imported account may have.
 const MAX_KEYS: usize = 10;
@@ -68,7 +69,7 @@ struct LineKey {
 }
 
 /// Checks one line and turns it into rows.
-fn parse(text: &str) -> anyhow::Result<(UserRow, Vec<KeyRow>)> {
+fn parse(text: &str, at: Millis) -> anyhow::Result<(UserRow, Vec<KeyRow>, Vec<ChainRow>)> {
     let line: Line = serde_json::from_str(text).context("not an account object")?;
     let username = Username::parse(&line.username)
         .map_err(|e| anyhow::anyhow!("{e} (got {:?})", line.username))?;
@@ -81,6 +82,7 @@ fn parse(text: &str) -> anyhow::Result<(UserRow, Vec<KeyRow>)> {
     }
     let user_id = Uuid::new_v4();
     let mut keys = Vec::with_capacity(line.credentials.len());
+    let mut chain_keys = Vec::with_capacity(line.credentials.len());
     for (k, c) in line.credentials.into_iter().enumerate() {
         let credential_id = URL_SAFE_NO_PAD
             .decode(&c.id)
@@ -93,6 +95,9 @@ fn parse(text: &str) -> anyhow::Result<(UserRow, Vec<KeyRow>)> {
         }
         let label = KeyLabel::parse(c.label.as_deref().unwrap_or("imported key"))
             .map_err(|e| anyhow::anyhow!("credentials[{k}].label: {e}"))?;
+        let record = key_chain::record(&credential_id, &c.key, None, None)
+            .map_err(|e| anyhow::anyhow!("credentials[{k}].key: {e}"))?;
+        chain_keys.push((record, None));
         keys.push(KeyRow {
             id: Uuid::new_v4(),
             user_id,
@@ -106,7 +111,18 @@ fn parse(text: &str) -> anyhow::Result<(UserRow, Vec<KeyRow>)> {
         username: username.as_str().to_owned(),
         password_hash: line.password_hash,
     };
-    Ok((user, keys))
+    // Imported keys start the account's key chain, trusted on first use
+    // like any account's first key.
+    let mut chain = Vec::with_capacity(chain_keys.len());
+    for entry in key_chain::genesis(user_id, chain_keys, None, at) {
+        chain.push(ChainRow {
+            user_id,
+            seq: i64::try_from(entry.statement.seq)?,
+            entry: serde_json::to_string(&entry)?,
+            hash: entry.hash,
+        });
+    }
+    Ok((user, keys, chain))
 }
 
 /// Runs `keyward import`.
@@ -123,27 +139,28 @@ pub(super) async fn run_import(file: PathBuf, config: &Config) -> anyhow::Result
     let at = now();
     let mut tx = db.begin().await?;
     import::prepare(&mut tx).await?;
-    let (mut users, mut keys) = (Vec::new(), Vec::new());
+    let (mut users, mut keys, mut chain) = (Vec::new(), Vec::new(), Vec::new());
     let (mut accounts, mut key_count) = (0_u64, 0_u64);
     for (n, text) in reader.lines().enumerate() {
         let text = text.with_context(|| format!("line {}: cannot read", n + 1))?;
         if text.trim().is_empty() {
             continue;
         }
-        let (user, mut k) =
-            parse(&text).with_context(|| format!("line {}; nothing was imported", n + 1))?;
+        let (user, mut k, mut c) =
+            parse(&text, at).with_context(|| format!("line {}; nothing was imported", n + 1))?;
         accounts += 1;
         key_count += k.len() as u64;
         users.push(user);
         keys.append(&mut k);
+        chain.append(&mut c);
         if users.len() >= USER_ROWS || keys.len() >= KEY_ROWS {
-            flush(&mut tx, &mut users, &mut keys, at, n + 1).await?;
+            flush(&mut tx, (&mut users, &mut keys, &mut chain), at, n + 1).await?;
         }
         if accounts % 100_000 == 0 {
             eprintln!("{accounts} accounts read…");
         }
     }
-    flush(&mut tx, &mut users, &mut keys, at, 0).await?;
+    flush(&mut tx, (&mut users, &mut keys, &mut chain), at, 0).await?;
     if accounts == 0 {
         bail!("no accounts in {}; nothing was imported", file.display());
     }
@@ -169,8 +186,7 @@ pub(super) async fn run_import(file: PathBuf, config: &Config) -> anyhow::Result
 /// Inserts what is pending (accounts first: keys refer to them).
 async fn flush(
     tx: &mut Tx,
-    users: &mut Vec<UserRow>,
-    keys: &mut Vec<KeyRow>,
+    (users, keys, chain): (&mut Vec<UserRow>, &mut Vec<KeyRow>, &mut Vec<ChainRow>),
     at: Millis,
     line: usize,
 ) -> anyhow::Result<()> {
@@ -194,5 +210,9 @@ async fn flush(
         import::insert_keys(tx, chunk, at).await.map_err(why)?;
     }
     keys.clear();
+    for chunk in chain.chunks(KEY_ROWS) {
+        import::insert_chain(tx, chunk, at).await.map_err(why)?;
+    }
+    chain.clear();
     Ok(())
 }

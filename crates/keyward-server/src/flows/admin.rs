@@ -5,7 +5,7 @@
 
 use keyward_access::token::{self, TokenKind};
 use keyward_fido::credential::key_from_json;
-use keyward_fido::{AssertionEvidence, FidoError, PublicKeyBytes, verify_evidence};
+use keyward_fido::{AssertionEvidence, FidoError, verify_evidence};
 use secrecy::SecretString;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -422,7 +422,7 @@ async fn check_key(db: &Db, row: &StepUpRow, ev: &AssertionEvidence) -> anyhow::
         )));
     }
     let enrolled = key_from_json(&key.key_json)
-        .and_then(|k| PublicKeyBytes::from_security_key(&k))
+        .and_then(|k| keyward_fido::public_key_of(&k))
         .map_err(|e| anyhow::anyhow!("enrolled key {key_id} unreadable: {e}"))?;
     Ok(if enrolled == ev.public_key {
         Outcome::Passed(format!("public key is enrolled key {key_id}'s"))

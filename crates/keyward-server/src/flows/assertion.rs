@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_api::keys::{CeremonyAnswer, CeremonyOptions};
 use keyward_fido::credential::{key_from_json, key_to_json};
 use keyward_fido::wire::{PublicKeyCredential, SecurityKey};
-use keyward_fido::{FidoError, UserVerification};
+use keyward_fido::{AuthenticationState, FidoError, UserVerification};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -79,7 +79,10 @@ pub async fn key_refusal(
     let requirement = match bound.purpose {
         Purpose::StepUp => app.config.key_requirement(bound.action),
         Purpose::SignIn => app.config.key_requirement(None),
-        Purpose::Register | Purpose::Reauth => return Ok(None),
+        // A key whose model was found compromised still re-authenticates
+        // and endorses its own replacement: its owner must be able to move
+        // to a new key without an operator.
+        Purpose::Register | Purpose::Reauth | Purpose::Endorse => return Ok(None),
     };
     if requirement.device_bound && !keyward_fido::credential::is_device_bound(key) {
         return Ok(Some("key_not_device_bound"));
@@ -305,6 +308,84 @@ pub async fn finish(
     credential: Value,
     uv: UserVerification,
 ) -> ApiResult<Asserted> {
+    let answer = (ceremony, credential);
+    let split = |state: AuthenticationState| (state, ());
+    finish_as(
+        app,
+        user_id,
+        client,
+        sender,
+        bound.into(),
+        answer,
+        uv,
+        split,
+    )
+    .await
+    .map(|(asserted, ())| asserted)
+}
+
+/// Ceremony state that carries what the finishing flow needs besides the
+/// assertion (a key-chain change waiting for its endorsement).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Carrying<T> {
+    /// webauthn-rs's state.
+    pub auth: AuthenticationState,
+    /// The flow's data.
+    pub carry: T,
+}
+
+/// Starts an assertion bound as `bound` whose challenge is `challenge`,
+/// storing `carry` with the ceremony.
+pub async fn start_carrying<T: serde::Serialize>(
+    app: &AppState,
+    user_id: Uuid,
+    bound: Bound,
+    uv: UserVerification,
+    challenge: [u8; 32],
+    carry: T,
+) -> ApiResult<CeremonyOptions> {
+    let keys = key_list(app, user_id, bound).await?;
+    let (options, auth) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
+    let ceremony = save_ceremony(app, user_id, bound, &Carrying { auth, carry }).await?;
+    ceremony_options(ceremony, &options.public_key)
+}
+
+/// Finishes a ceremony started with [`start_carrying`] from the user's
+/// browser: the assertion (as [`finish`]) and what the ceremony carried.
+pub async fn finish_carrying<T: serde::de::DeserializeOwned>(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+    bound: Bound,
+    answer: CeremonyAnswer,
+    uv: UserVerification,
+) -> ApiResult<(Asserted, T)> {
+    let answer = (answer.ceremony, answer.credential);
+    let split = |state: Carrying<T>| (state.auth, state.carry);
+    finish_as(
+        app,
+        user_id,
+        client,
+        Sender::Browser,
+        bound,
+        answer,
+        uv,
+        split,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)] // each is one fact about the answer
+async fn finish_as<S: serde::de::DeserializeOwned, T>(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+    sender: Sender<'_>,
+    bound: Bound,
+    (ceremony, credential): (Uuid, Value),
+    uv: UserVerification,
+    split: impl FnOnce(S) -> (AuthenticationState, T),
+) -> ApiResult<(Asserted, T)> {
     let username = username_of(app, user_id).await?;
     let (via, ip) = match sender {
         Sender::Browser => (
@@ -323,13 +404,14 @@ pub async fn finish(
     };
     let response = assertion_response(credential)?;
     // Consume the challenge before anything is verified or acted on.
-    let bound = bound.into();
-    let state = take_ceremony(app, ceremony, who.user_id, bound).await?;
+    let state: S = take_ceremony(app, ceremony, who.user_id, bound).await?;
+    let (state, carried) = split(state);
     let verified = app
         .fido
         .finish_authentication(&response, &state, uv, user_id);
     let keys = user_keys(app, who.user_id).await?;
-    conclude(app, who, bound, response, keys, verified).await
+    let asserted = conclude(app, who, bound, response, keys, verified).await?;
+    Ok((asserted, carried))
 }
 
 /// The part of finishing an assertion after the signature was checked
@@ -385,8 +467,9 @@ async fn conclude(
         });
     }
     // A key flagged as possibly cloned signs in (so its owner can review
-    // it) but approves nothing until the owner confirms it.
-    if row.possibly_cloned && bound.purpose == Purpose::StepUp {
+    // it) but approves nothing, and endorses no key change, until the owner
+    // confirms it.
+    if row.possibly_cloned && matches!(bound.purpose, Purpose::StepUp | Purpose::Endorse) {
         drop(tx);
         return Err(ApiError::CeremonyRefused {
             reason: "key_possibly_cloned",

@@ -13,22 +13,27 @@ use uuid::Uuid;
 use crate::auth::{MayEnrol, SignedIn};
 use crate::caller::Client;
 use crate::clock::{Millis, rfc3339};
+use crate::db::Tx;
 use crate::db::is_unique_violation;
 use crate::domain::audit::AuditEvent;
 use crate::domain::names::KeyLabel;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::account::open_login;
 use crate::flows::assertion::username_of;
-use crate::flows::assertion::{self, save_ceremony, take_ceremony, user_keys};
+use crate::flows::assertion::{self, Bound, save_ceremony, take_ceremony, user_keys};
+use crate::flows::key_chain;
 use crate::state::AppState;
 use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow, UNIQUE_CREDENTIAL_ID};
 use crate::store::{audit, logins, users};
+use keyward_proof::{ChainAction, Statement};
 
-/// A new account may enrol its first key; anyone else needs a fresh assertion.
-fn check_may_enrol(app: &AppState, who: &MayEnrol, existing: usize) -> ApiResult<()> {
+/// A new account may enrol its first key; a signed-in user may add one,
+/// which one of their keys then endorses (that touch is the proof it is
+/// them: no separate fresh sign-in is asked for).
+fn check_may_enrol(who: &MayEnrol, existing: usize) -> ApiResult<()> {
     match &who.signed_in {
-        Some(signed_in) => signed_in.require_fresh_key(app),
+        Some(_) => Ok(()),
         None if existing == 0 => Ok(()),
         None => Err(ApiError::Unauthenticated),
     }
@@ -37,7 +42,7 @@ fn check_may_enrol(app: &AppState, who: &MayEnrol, existing: usize) -> ApiResult
 /// Starts enrolling a key: the ceremony and the creation options.
 pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<CeremonyOptions> {
     let existing = user_keys(app, who.user_id).await?;
-    check_may_enrol(app, who, existing.len())?;
+    check_may_enrol(who, existing.len())?;
     let username = username_of(app, who.user_id).await?;
     let exclude = existing
         .into_iter()
@@ -50,6 +55,30 @@ pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<Ceremo
             .start_registration(who.user_id, &username, exclude, discoverable)?;
     let ceremony = save_ceremony(app, who.user_id, Purpose::Register, &state).await?;
     crate::flows::assertion::ceremony_options(ceremony, &options.public_key)
+}
+
+/// What finishing a registration leads to.
+pub enum Enrolment {
+    /// The account's first key, stored (the account's chain starts with it).
+    Stored(Enrolled),
+    /// Another key: stored once one of the user's keys endorses it (these
+    /// options, answered at [`endorse_addition`]).
+    Pending(CeremonyOptions),
+}
+
+/// A key added to an account, waiting for its endorsement: what the
+/// endorsement ceremony carries.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingKey {
+    suspended_reason: Option<String>,
+    label: String,
+    key_json: String,
+    aaguid: Option<Uuid>,
+    attestation_format: String,
+    counter: u32,
+    #[serde(with = "b64")]
+    attestation: Vec<u8>,
+    statement: Statement,
 }
 
 /// The result of enrolling: the new key, and the login opened if this was
@@ -67,7 +96,9 @@ pub fn registration_response(credential: Value) -> ApiResult<RegisterPublicKeyCr
     serde_json::from_value(credential).map_err(|e| ApiError::invalid("credential", e.to_string()))
 }
 
-/// Finishes enrolling a key: verifies attestation per policy and stores it.
+/// Finishes enrolling a key: verifies attestation per policy; stores the
+/// account's first key (its chain's genesis), and for any other key asks
+/// one of the user's keys to endorse it.
 pub async fn finish_enrolment(
     app: &AppState,
     who: &MayEnrol,
@@ -75,7 +106,7 @@ pub async fn finish_enrolment(
     label: &str,
     credential: Value,
     client: &Client,
-) -> ApiResult<Enrolled> {
+) -> ApiResult<Enrolment> {
     let label = KeyLabel::parse(label)?;
     let response = registration_response(credential)?;
     let state: RegistrationState =
@@ -100,9 +131,142 @@ pub async fn finish_enrolment(
             return Err(err);
         }
     };
-    store_key(app, who, enrolled, label, client).await
+    match &who.signed_in {
+        Some(signed_in) => start_addition(app, signed_in, enrolled, label).await,
+        None => store_key(app, who, enrolled, label, client)
+            .await
+            .map(Enrolment::Stored),
+    }
 }
 
+/// Asks the user's keys to endorse `enrolled`: a key-chain statement adding
+/// it, signed over by one of them at [`endorse_addition`].
+async fn start_addition(
+    app: &AppState,
+    who: &SignedIn,
+    enrolled: EnrolledKey,
+    label: KeyLabel,
+) -> ApiResult<Enrolment> {
+    let all = crate::store::key_chain::all(&app.db, who.user_id).await?;
+    let attestation = Some(enrolled.attestation_object.as_slice());
+    let key = key_chain::record(
+        &enrolled.credential_id,
+        &enrolled.key,
+        enrolled.aaguid,
+        attestation,
+    )?;
+    let now = app.clock.now();
+    let statement = key_chain::next(
+        who.user_id,
+        key_chain::current(&all),
+        ChainAction::Add,
+        key,
+        now,
+    )?;
+    let challenge = key_chain::challenge(&statement);
+    let pending = PendingKey {
+        suspended_reason: suspension_of(app, enrolled.aaguid).await?,
+        label: label.as_str().into(),
+        key_json: key_to_json(&enrolled.key).map_err(|e| ApiError::Internal(e.into()))?,
+        aaguid: enrolled.aaguid,
+        attestation_format: enrolled.attestation_format,
+        counter: enrolled.counter,
+        attestation: enrolled.attestation_object,
+        statement,
+    };
+    let uv = app.config.user_verification.key_management;
+    let bound = Bound::from(Purpose::Endorse);
+    let options =
+        assertion::start_carrying(app, who.user_id, bound, uv, challenge, pending).await?;
+    Ok(Enrolment::Pending(options))
+}
+
+/// One of the user's keys endorses the key waiting in `answer`'s ceremony:
+/// the key is stored, the chain extended and withdrawals held, in one
+/// transaction.
+pub async fn endorse_addition(
+    app: &AppState,
+    who: &SignedIn,
+    answer: CeremonyAnswer,
+    client: &Client,
+) -> ApiResult<CredentialRow> {
+    let uv = app.config.user_verification.key_management;
+    let bound = Bound::from(Purpose::Endorse);
+    let (mut done, pending): (_, PendingKey) =
+        assertion::finish_carrying(app, who.user_id, client, bound, answer, uv).await?;
+    let now = app.clock.now();
+    let row = CredentialRow {
+        id: Uuid::new_v4(),
+        user_id: who.user_id,
+        credential_id: pending.statement.key.credential_id.clone(),
+        label: pending.label,
+        aaguid: pending.aaguid,
+        attestation_format: pending.attestation_format,
+        key_json: pending.key_json,
+        sign_count: i64::from(pending.counter),
+        possibly_cloned: false,
+        created_at: now,
+        last_used_at: None,
+        suspended_at: pending.suspended_reason.as_ref().map(|_| now),
+        suspended_reason: pending.suspended_reason,
+    };
+    key_chain::endorse(app, &mut done, pending.statement, Some(pending.attestation)).await?;
+    insert_key(&mut done.tx, &row, client, now).await?;
+    // Another key on an existing account is a security change: hold withdrawals.
+    users::extend_hold(
+        &mut done.tx,
+        who.user_id,
+        now + app.hold_ms(),
+        PolicyReason::KeyAdded,
+    )
+    .await?;
+    done.tx.commit().await?;
+    Ok(row)
+}
+
+/// Whether a model metadata marks compromised: under `any` such a key can
+/// still enrol, suspended from the start (under `trusted` it is refused).
+async fn suspension_of(app: &AppState, aaguid: Option<Uuid>) -> ApiResult<Option<String>> {
+    Ok(match aaguid {
+        Some(aaguid) => crate::store::metadata::model(&app.db, aaguid)
+            .await?
+            .and_then(|m| m.status)
+            .filter(|s| keyward_fido::metadata::is_compromise(s)),
+        None => None,
+    })
+}
+
+/// Stores a key and audits it, inside `tx`.
+async fn insert_key(
+    tx: &mut Tx,
+    row: &CredentialRow,
+    client: &Client,
+    now: Millis,
+) -> ApiResult<()> {
+    if let Err(e) = credentials::insert(tx, row).await {
+        return Err(if is_unique_violation(&e, UNIQUE_CREDENTIAL_ID) {
+            ApiError::CredentialExists
+        } else {
+            e.into()
+        });
+    }
+    let event = audit::Event {
+        user_id: Some(row.user_id),
+        event: AuditEvent::KeyEnrolled {
+            key_id: row.id,
+            label: row.label.clone(),
+            aaguid: row.aaguid,
+            attestation_format: row.attestation_format.clone(),
+            credential_id: URL_SAFE_NO_PAD.encode(&row.credential_id),
+        },
+        ip: Some(&client.ip),
+    };
+    audit::append(tx, &event, now).await?;
+    Ok(())
+}
+
+/// Stores an account's first key, starts its key chain with it, and signs
+/// the new account in.
 async fn store_key(
     app: &AppState,
     who: &MayEnrol,
@@ -111,15 +275,14 @@ async fn store_key(
     client: &Client,
 ) -> ApiResult<Enrolled> {
     let now = app.clock.now();
-    // Under `any`, a model metadata marks compromised can still enrol; it
-    // is suspended from the start (under `trusted` it is refused).
-    let suspended_reason = match enrolled.aaguid {
-        Some(aaguid) => crate::store::metadata::model(&app.db, aaguid)
-            .await?
-            .and_then(|m| m.status)
-            .filter(|s| keyward_fido::metadata::is_compromise(s)),
-        None => None,
-    };
+    let suspended_reason = suspension_of(app, enrolled.aaguid).await?;
+    let attestation = Some(enrolled.attestation_object.as_slice());
+    let genesis = key_chain::record(
+        &enrolled.credential_id,
+        &enrolled.key,
+        enrolled.aaguid,
+        attestation,
+    )?;
     let row = CredentialRow {
         id: Uuid::new_v4(),
         user_id: who.user_id,
@@ -138,41 +301,12 @@ async fn store_key(
     let mut tx = app.db.begin().await?;
     users::lock(&mut tx, who.user_id).await?;
     let existing = credentials::count_for_user(&mut tx, who.user_id).await?;
-    check_may_enrol(app, who, usize::try_from(existing).unwrap_or(usize::MAX))?;
-    if let Err(e) = credentials::insert(&mut tx, &row).await {
-        return Err(if is_unique_violation(&e, UNIQUE_CREDENTIAL_ID) {
-            ApiError::CredentialExists
-        } else {
-            e.into()
-        });
-    }
-    let event = audit::Event {
-        user_id: Some(who.user_id),
-        event: AuditEvent::KeyEnrolled {
-            key_id: row.id,
-            label: row.label.clone(),
-            aaguid: row.aaguid,
-            attestation_format: row.attestation_format.clone(),
-            credential_id: URL_SAFE_NO_PAD.encode(&row.credential_id),
-        },
-        ip: Some(&client.ip),
-    };
-    audit::append(&mut tx, &event, now).await?;
-    let new_login = match who.signed_in {
-        // Another key on an existing account is a security change: hold withdrawals.
-        Some(_) => {
-            users::extend_hold(
-                &mut tx,
-                who.user_id,
-                now + app.hold_ms(),
-                PolicyReason::KeyAdded,
-            )
-            .await?;
-            None
-        }
-        // The first key completes sign-up (there is nothing to withdraw yet).
-        None => Some(open_login(app, &mut tx, who.user_id, client, now).await?),
-    };
+    check_may_enrol(who, usize::try_from(existing).unwrap_or(usize::MAX))?;
+    insert_key(&mut tx, &row, client, now).await?;
+    let attestation = Some(enrolled.attestation_object);
+    key_chain::start(&mut tx, who.user_id, vec![(genesis, attestation)], now).await?;
+    // The first key completes sign-up (there is nothing to withdraw yet).
+    let new_login = Some(open_login(app, &mut tx, who.user_id, client, now).await?);
     tx.commit().await?;
     Ok(Enrolled {
         key: row,
@@ -231,15 +365,71 @@ pub async fn confirm(
     Ok(())
 }
 
-/// Removes one of the user's keys (never the last), after a fresh key
-/// assertion, and ends the user's other sessions.
-pub async fn remove(
+/// A key removal waiting for its endorsement: what the ceremony carries.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingRemoval {
+    key_id: Uuid,
+    /// The chain statement removing it; none for a key the chain never had
+    /// (one no key of the user's endorsed), which leaves the chain as it is.
+    statement: Option<Statement>,
+}
+
+/// Asks the user's keys to endorse removing `key_id` (never the last key):
+/// a key-chain statement one of them signs over.
+pub async fn start_removal(
     app: &AppState,
     who: &SignedIn,
     key_id: Uuid,
+) -> ApiResult<CeremonyOptions> {
+    let keys = credentials::for_user(&app.db, who.user_id).await?;
+    let row = keys
+        .iter()
+        .find(|row| row.id == key_id)
+        .ok_or(ApiError::NotFound("key"))?;
+    if keys.len() <= 1 {
+        return Err(ApiError::LastKey);
+    }
+    let all = crate::store::key_chain::all(&app.db, who.user_id).await?;
+    let current = key_chain::current(&all);
+    let in_chain = keyward_proof::chain::follow(current, &key_chain::relying_party(app), None)
+        .ok()
+        .and_then(|state| {
+            state
+                .keys
+                .into_iter()
+                .find(|k| k.credential_id == row.credential_id)
+        });
+    let now = app.clock.now();
+    let statement = in_chain
+        .map(|key| key_chain::next(who.user_id, current, ChainAction::Remove, key, now))
+        .transpose()?;
+    // Without a statement the assertion is a plain fresh one: any random
+    // challenge will do.
+    let challenge = statement
+        .as_ref()
+        .map_or_else(rand::random, key_chain::challenge);
+    let pending = PendingRemoval { key_id, statement };
+    let uv = app.config.user_verification.key_management;
+    let bound = Bound::from(Purpose::Endorse);
+    assertion::start_carrying(app, who.user_id, bound, uv, challenge, pending).await
+}
+
+/// Removes one of the user's keys (never the last) once one of their keys
+/// endorsed it, and ends the user's other sessions.
+pub async fn finish_removal(
+    app: &AppState,
+    who: &SignedIn,
+    key_id: Uuid,
+    answer: CeremonyAnswer,
     client: &Client,
 ) -> ApiResult<u64> {
-    who.require_fresh_key(app)?;
+    let uv = app.config.user_verification.key_management;
+    let bound = Bound::from(Purpose::Endorse);
+    let (mut done, pending): (_, PendingRemoval) =
+        assertion::finish_carrying(app, who.user_id, client, bound, answer, uv).await?;
+    if pending.key_id != key_id {
+        return Err(ApiError::CeremonyUnknown);
+    }
     let Some(label) = credentials::for_user(&app.db, who.user_id)
         .await?
         .into_iter()
@@ -249,20 +439,26 @@ pub async fn remove(
         return Err(ApiError::NotFound("key"));
     };
     let now = app.clock.now();
-    let mut tx = app.db.begin().await?;
-    // Count under the user-row lock: two concurrent removals cannot both
+    match pending.statement {
+        Some(statement) => key_chain::endorse(app, &mut done, statement, None)
+            .await
+            .map(|_| ())?,
+        None => {
+            users::lock(&mut done.tx, who.user_id).await?;
+        }
+    }
+    let tx = &mut done.tx;
+    // Counted under the user-row lock: two concurrent removals cannot both
     // see two keys and leave none.
-    users::lock(&mut tx, who.user_id).await?;
-    if credentials::count_for_user(&mut tx, who.user_id).await? <= 1 {
+    if credentials::count_for_user(tx, who.user_id).await? <= 1 {
         return Err(ApiError::LastKey);
     }
-    if !credentials::delete(&mut tx, who.user_id, key_id).await? {
+    if !credentials::delete(tx, who.user_id, key_id).await? {
         return Err(ApiError::NotFound("key"));
     }
-    let ended =
-        logins::end_others(&mut tx, who.user_id, Some(who.login_id), "key_removed", now).await?;
+    let ended = logins::end_others(tx, who.user_id, Some(who.login_id), "key_removed", now).await?;
     users::extend_hold(
-        &mut tx,
+        tx,
         who.user_id,
         now + app.hold_ms(),
         PolicyReason::KeyRemoved,
@@ -277,8 +473,8 @@ pub async fn remove(
         },
         ip: Some(&client.ip),
     };
-    audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    audit::append(tx, &event, now).await?;
+    done.tx.commit().await?;
     Ok(ended)
 }
 
@@ -357,4 +553,21 @@ pub async fn list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<Key>> {
         keys.push(view(app, &row).await?);
     }
     Ok(keys)
+}
+
+/// Serde helper: bytes as base64url without padding.
+mod b64 {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        URL_SAFE_NO_PAD
+            .decode(String::deserialize(d)?)
+            .map_err(D::Error::custom)
+    }
 }

@@ -172,6 +172,7 @@ pub async fn create(
         user_verified: None,
         evidence: None,
         token_jti: None,
+        chain_head: None,
         redeemed_at: None,
         redeemed_by: None,
     };
@@ -394,23 +395,41 @@ pub fn action_of(row: &StepUpRow) -> ApiResult<Action> {
 }
 
 /// The raw evidence of an approved step-up (its stored assertion, nonce and
-/// canonical details), for the exchange to check itself. `None` before
-/// approval, or if the stored assertion does not read (never for a row this
-/// server wrote).
-pub fn evidence_of(row: &StepUpRow) -> Option<keyward_api::step_ups::ApprovalEvidence> {
-    evidence_from(row, row.evidence.as_deref()?)
+/// canonical details, and the user's key chain up to the head recorded at
+/// approval), for the exchange to check itself. `None` before approval, or
+/// if the stored assertion does not read (never for a row this server
+/// wrote).
+pub async fn evidence_of(
+    app: &AppState,
+    row: &StepUpRow,
+) -> ApiResult<Option<keyward_api::step_ups::ApprovalEvidence>> {
+    let Some(assertion) = row.evidence.as_deref() else {
+        return Ok(None);
+    };
+    let chain = match &row.chain_head {
+        Some(head) => {
+            let all = crate::store::key_chain::all(&app.db, row.user_id).await?;
+            crate::flows::key_chain::up_to(&all, head)
+                .map(<[_]>::to_vec)
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    Ok(evidence_from(row, assertion, chain))
 }
 
-/// [`evidence_of`] with the assertion JSON given (at approval, before the
-/// row has it).
+/// [`evidence_of`] with the assertion JSON and the chain given (at
+/// approval, before the row has them).
 pub fn evidence_from(
     row: &StepUpRow,
     assertion: &str,
+    key_chain: Vec<keyward_proof::ChainEntry>,
 ) -> Option<keyward_api::step_ups::ApprovalEvidence> {
     use base64::Engine as _;
     Some(keyward_api::step_ups::ApprovalEvidence {
         details: row.details.clone(),
         nonce: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&row.nonce),
         assertion: serde_json::from_str(assertion).ok()?,
+        key_chain,
     })
 }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
 use keyward_api::Problem;
 use keyward_api::keys::{
     CeremonyAnswer, CeremonyOptions, Key, KeyList, KeyRemoved, Reauthenticated, Registration,
@@ -19,7 +20,7 @@ use crate::extract::{ApiJson, Client};
 use crate::flows::assertion::Purpose;
 use crate::flows::assertion::username_of;
 use crate::flows::{assertion, keys};
-use crate::routes::signin::{DeviceCookie, remember_device};
+use crate::routes::signin::remember_device;
 use crate::state::AppState;
 
 /// Key routes.
@@ -28,7 +29,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(registration_options))
         .routes(routes!(registration_verify))
-        .routes(routes!(rename, remove))
+        .routes(routes!(endorsement_verify))
+        .routes(routes!(rename))
+        .routes(routes!(removal_options))
+        .routes(routes!(removal_verify))
         .routes(routes!(confirm))
         .routes(routes!(reauth_options))
         .routes(routes!(reauth_verify))
@@ -47,11 +51,10 @@ async fn list(State(app): State<AppState>, who: SignedIn) -> ApiResult<Json<KeyL
 }
 
 /// A registration challenge: for a new account's first key, or a signed-in
-/// user with a fresh key assertion.
+/// user adding one (which one of their keys then endorses).
 #[utoipa::path(post, path = "/v1/keys/registration/options", tag = "keys", security(("session" = [])),
     responses(
         (status = 200, description = "WebAuthn creation options", body = CeremonyOptions),
-        (status = 403, description = "reauth-required", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn registration_options(
@@ -61,13 +64,15 @@ async fn registration_options(
     Ok(Json(keys::start_enrolment(&app, &who).await?))
 }
 
-/// Verifies the registration and stores the key.
+/// Verifies the registration. A new account's first key is stored (201).
+/// Any other key waits for one of the user's keys to endorse it (202, with
+/// the assertion options to answer at `/v1/keys/endorsement/verify`).
 #[utoipa::path(post, path = "/v1/keys/registration/verify", tag = "keys", security(("session" = [])),
     request_body = Registration,
     responses(
         (status = 201, description = "The enrolled key", body = Key),
+        (status = 202, description = "Touch one of your keys to add this one", body = CeremonyOptions),
         (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "reauth-required", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "ceremony-unknown, credential-exists", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -76,7 +81,7 @@ async fn registration_verify(
     who: MayEnrol,
     client: Client,
     ApiJson(body): ApiJson<Registration>,
-) -> ApiResult<(StatusCode, Option<DeviceCookie>, Json<Key>)> {
+) -> ApiResult<Response> {
     let result = enrol(app, who, client, body).await;
     crate::metrics::ceremony("registration", crate::metrics::outcome(&result));
     result
@@ -87,8 +92,8 @@ async fn enrol(
     who: MayEnrol,
     client: Client,
     body: Registration,
-) -> ApiResult<(StatusCode, Option<DeviceCookie>, Json<Key>)> {
-    let enrolled = keys::finish_enrolment(
+) -> ApiResult<Response> {
+    let enrolment = keys::finish_enrolment(
         &app,
         &who,
         body.ceremony,
@@ -97,6 +102,12 @@ async fn enrol(
         &client,
     )
     .await?;
+    let enrolled = match enrolment {
+        keys::Enrolment::Stored(enrolled) => enrolled,
+        keys::Enrolment::Pending(options) => {
+            return Ok((StatusCode::ACCEPTED, Json(options)).into_response());
+        }
+    };
     let mut device = None;
     if let Some(login_id) = enrolled.new_login {
         // First key: the account is now usable and the user is signed in.
@@ -113,7 +124,31 @@ async fn enrol(
         StatusCode::CREATED,
         device,
         Json(keys::view(&app, &enrolled.key).await?),
-    ))
+    )
+        .into_response())
+}
+
+/// One of the user's keys endorses the key waiting from
+/// `/v1/keys/registration/verify`: the key is added, and the user's key
+/// chain records it.
+#[utoipa::path(post, path = "/v1/keys/endorsement/verify", tag = "keys", security(("session" = [])),
+    request_body = CeremonyAnswer,
+    responses(
+        (status = 201, description = "The added key", body = Key),
+        (status = 400, description = "ceremony-refused (key_chain_changed, key_not_in_chain, …)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown, credential-exists", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn endorsement_verify(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    ApiJson(body): ApiJson<CeremonyAnswer>,
+) -> ApiResult<(StatusCode, Json<Key>)> {
+    let result = keys::endorse_addition(&app, &who, body, &client).await;
+    crate::metrics::ceremony("endorsement", crate::metrics::outcome(&result));
+    Ok((StatusCode::CREATED, Json(keys::view(&app, &result?).await?)))
 }
 
 /// Renames a key.
@@ -150,22 +185,47 @@ async fn confirm(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Removes a key (needs a fresh key assertion; never the last key); ends
-/// the user's other sessions.
-#[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys", security(("session" = [])),
+/// Assertion options to remove a key (never the last): one of the user's
+/// keys signs the key-chain statement removing it.
+#[utoipa::path(post, path = "/v1/keys/{id}/removal/options", tag = "keys", security(("session" = [])),
     params(("id" = Uuid, Path, description = "Key id")),
     responses(
-        (status = 200, description = "Removed", body = KeyRemoved),
-        (status = 403, description = "reauth-required", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "WebAuthn request options", body = CeremonyOptions),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "last-key", body = Problem, content_type = "application/problem+json"),
     ))]
-async fn remove(
+async fn removal_options(
+    State(app): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CeremonyOptions>> {
+    Ok(Json(keys::start_removal(&app, &who, parse_id(&id)?).await?))
+}
+
+/// Removes a key once one of the user's keys endorsed it; ends the user's
+/// other sessions.
+#[utoipa::path(post, path = "/v1/keys/{id}/removal/verify", tag = "keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Key id")),
+    request_body = CeremonyAnswer,
+    responses(
+        (status = 200, description = "Removed", body = KeyRemoved),
+        (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last-key, ceremony-unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn removal_verify(
     State(app): State<AppState>,
     who: SignedIn,
     client: Client,
     Path(id): Path<String>,
+    ApiJson(body): ApiJson<CeremonyAnswer>,
 ) -> ApiResult<Json<KeyRemoved>> {
-    let ended = keys::remove(&app, &who, parse_id(&id)?, &client).await?;
+    let key_id = parse_id(&id)?;
+    let result = keys::finish_removal(&app, &who, key_id, body, &client).await;
+    crate::metrics::ceremony("removal", crate::metrics::outcome(&result));
+    let ended = result?;
     Ok(Json(KeyRemoved {
         removed: true,
         sessions_ended: ended,

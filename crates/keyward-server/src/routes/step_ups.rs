@@ -37,6 +37,26 @@ pub fn service_router() -> OpenApiRouter<AppState> {
         .routes(routes!(create))
         .routes(routes!(status))
         .routes(routes!(redeem))
+        .routes(routes!(key_chain))
+}
+
+/// A user's key chain (for an exchange that follows it from its pin before
+/// an approval arrives; each approval's evidence carries it too).
+#[utoipa::path(get, path = "/v1/users/{username}/key-chain", tag = "step-ups", security(("service" = [])),
+    params(("username" = String, Path, description = "The user's username")),
+    responses(
+        (status = 200, description = "The chain, genesis first", body = keyward_api::keys::KeyChain),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn key_chain(
+    State(app): State<AppState>,
+    service: Service,
+    Path(username): Path<String>,
+) -> ApiResult<Json<keyward_api::keys::KeyChain>> {
+    service.require("stepup:read")?;
+    Ok(Json(
+        crate::flows::key_chain::of_user(&app, &username).await?,
+    ))
 }
 
 fn step_up_id(raw: &str) -> ApiResult<Uuid> {
@@ -256,6 +276,6 @@ async fn redeem(
         step_up: step_ups::view(&app, &row),
         user_verified: row.user_verified,
         credential_key_id: row.credential_key_id,
-        evidence: step_ups::evidence_of(&row),
+        evidence: step_ups::evidence_of(&app, &row).await?,
     }))
 }

@@ -19,6 +19,8 @@ pub enum Purpose {
     Reauth,
     /// Approving one step-up (the ceremony's subject).
     StepUp,
+    /// Endorsing a change of the user's key chain (a key added or removed).
+    Endorse,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Self::SignIn => "sign_in",
             Self::Reauth => "reauth",
             Self::StepUp => "step_up",
+            Self::Endorse => "endorse",
         }
     }
 }

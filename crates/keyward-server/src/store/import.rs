@@ -22,6 +22,14 @@ pub struct KeyRow {
     pub key_json: String,
 }
 
+/// A key-chain entry to insert (an imported account's genesis entries).
+pub struct ChainRow {
+    pub user_id: Uuid,
+    pub seq: i64,
+    pub hash: String,
+    pub entry: String,
+}
+
 /// Readies the transaction for a bulk load.
 pub async fn prepare(tx: &mut Tx) -> Result<(), sqlx::Error> {
     if let Tx::Sqlite(t) = tx {
@@ -84,6 +92,26 @@ pub async fn insert_users(tx: &mut Tx, rows: &[UserRow], at: Millis) -> Result<(
         let mut q = sqlx::query(&sql);
         for u in rows {
             q = q.bind(u.id).bind(&u.username).bind(&u.password_hash).bind(at);
+        }
+        q.execute(c).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Inserts the chains of new accounts (`position` = `seq`: their first
+/// entries), all at `at`.
+pub async fn insert_chain(tx: &mut Tx, rows: &[ChainRow], at: Millis) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO key_chain (user_id, position, seq, hash, entry, created_at) VALUES {}",
+        values(tx, rows.len(), 6)
+    );
+    on_tx!(tx, c => {
+        let mut q = sqlx::query(&sql);
+        for r in rows {
+            q = q.bind(r.user_id).bind(r.seq).bind(r.seq).bind(&r.hash).bind(&r.entry).bind(at);
         }
         q.execute(c).await.map(|r| r.rows_affected())
     })?;

@@ -59,6 +59,8 @@ pub struct StepUpRow {
     pub evidence: Option<String>,
     /// The approval token's `jti`.
     pub token_jti: Option<Uuid>,
+    /// The user's key-chain head when approved.
+    pub chain_head: Option<String>,
     /// Redeemed at.
     pub redeemed_at: Option<Millis>,
     /// The service that redeemed.
@@ -79,7 +81,7 @@ impl StepUpRow {
 
 const COLUMNS: &str = "id, user_id, service_key_id, action, details, digest, nonce, client_reference, status, reason, \
     held_until, asset, amount_units, created_at, expires_at, approved_at, approval_expires_at, credential_key_id, \
-    user_verified, evidence, token_jti, redeemed_at, redeemed_by";
+    user_verified, evidence, token_jti, chain_head, redeemed_at, redeemed_by";
 
 /// Stores a new step-up (any status).
 pub async fn insert(tx: &mut Tx, s: &StepUpRow) -> Result<(), sqlx::Error> {
@@ -134,6 +136,8 @@ pub struct Approval {
     pub evidence: String,
     /// Token id.
     pub token_jti: Uuid,
+    /// The user's key-chain head.
+    pub chain_head: Option<String>,
 }
 
 /// Marks a pending, unexpired step-up approved. False if it was not pending
@@ -146,10 +150,10 @@ pub async fn approve(
 ) -> Result<bool, sqlx::Error> {
     let n = on_tx!(tx, c => sqlx::query(
         "UPDATE step_ups SET status = 'approved', approved_at = $1, approval_expires_at = $2, credential_key_id = $3, \
-         user_verified = $4, evidence = $5, token_jti = $6 \
+         user_verified = $4, evidence = $5, token_jti = $6, chain_head = $8 \
          WHERE id = $7 AND status = 'pending' AND expires_at > $1")
         .bind(now).bind(a.approval_expires_at).bind(a.credential_key_id).bind(a.user_verified).bind(&a.evidence)
-        .bind(a.token_jti).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(a.token_jti).bind(id).bind(&a.chain_head).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 

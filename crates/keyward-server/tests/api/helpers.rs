@@ -196,6 +196,7 @@ impl TestApp {
             password,
             key: SoftKey::new(),
             user_id,
+            other_keys: Vec::new(),
         }
     }
 
@@ -207,8 +208,27 @@ impl TestApp {
         user
     }
 
-    /// Runs a key registration ceremony with the user's soft key.
+    /// Runs a key registration ceremony with the user's soft key; a key
+    /// added to an account is then endorsed by the key the user held before
+    /// ([`User::new_key`]).
     pub async fn enrol(&self, user: &mut User, forge: Forge) -> (StatusCode, Value) {
+        let (status, options) = self.register(user, forge).await;
+        if status != StatusCode::ACCEPTED {
+            return (status, options);
+        }
+        let endorser = user
+            .other_keys
+            .last_mut()
+            .expect("a key added to an account is endorsed by one held before");
+        let credential = endorser.assert(&options, &self.origin);
+        let body = json!({ "ceremony": options["ceremony"], "credential": credential });
+        self.post(&user.browser, "/v1/keys/endorsement/verify", body)
+            .await
+    }
+
+    /// The registration ceremony alone: 201 for a first key, 202 with the
+    /// endorsement's options for another.
+    pub async fn register(&self, user: &mut User, forge: Forge) -> (StatusCode, Value) {
         let (status, options) = self
             .post(&user.browser, "/v1/keys/registration/options", json!({}))
             .await;
@@ -217,6 +237,28 @@ impl TestApp {
         let body = json!({ "ceremony": options["ceremony"], "label": "Test key", "credential": credential });
         self.post(&user.browser, "/v1/keys/registration/verify", body)
             .await
+    }
+
+    /// Removes key `id`, endorsed by the key the user holds.
+    pub async fn remove_key(&self, user: &mut User, id: &str) -> (StatusCode, Value) {
+        let (status, options) = self
+            .post(
+                &user.browser,
+                &format!("/v1/keys/{id}/removal/options"),
+                json!({}),
+            )
+            .await;
+        if status != StatusCode::OK {
+            return (status, options);
+        }
+        let credential = user.key.assert(&options, &self.origin);
+        let body = json!({ "ceremony": options["ceremony"], "credential": credential });
+        self.post(
+            &user.browser,
+            &format!("/v1/keys/{id}/removal/verify"),
+            body,
+        )
+        .await
     }
 
     /// Password step in a fresh browser; returns the browser.
@@ -317,7 +359,25 @@ pub struct User {
     pub username: String,
     pub password: String,
     pub key: SoftKey,
+    /// The user's other enrolled keys (`key` is the one they use).
+    pub other_keys: Vec<SoftKey>,
     pub user_id: Uuid,
+}
+
+impl User {
+    /// The user takes a new key in hand, keeping the one they held.
+    pub fn new_key(&mut self, key: SoftKey) {
+        let held = std::mem::replace(&mut self.key, key);
+        self.other_keys.push(held);
+    }
+
+    /// The user takes the key they held before `key` back in hand.
+    pub fn previous_key(&mut self) {
+        if let Some(previous) = self.other_keys.pop() {
+            let held = std::mem::replace(&mut self.key, previous);
+            self.other_keys.insert(0, held);
+        }
+    }
 }
 
 async fn read(resp: reqwest::Response) -> (StatusCode, Value) {

@@ -26,6 +26,7 @@ mod crash;
 mod documentation;
 mod errors;
 mod evidence;
+mod key_chain;
 mod key_custody;
 mod keys;
 mod metadata;

@@ -219,20 +219,11 @@ async fn a_compromise_suspends_approvals_but_not_sign_in(b: Backend) {
 
     // A second key, of a sound model, approves the same step-up: the
     // refusals above left it pending.
-    let mut second = SoftKey::new();
+    // (The suspended key still endorses its replacement.)
     app.reauth(&mut user).await;
-    let (status, options_body) = app
-        .post(&user.browser, "/v1/keys/registration/options", json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{options_body}");
-    let credential = second.register(&options_body, &app.origin);
-    let body =
-        json!({ "ceremony": options_body["ceremony"], "label": "Spare", "credential": credential });
-    let (status, body) = app
-        .post(&user.browser, "/v1/keys/registration/verify", body)
-        .await;
+    user.new_key(SoftKey::new());
+    let (status, body) = app.enrol(&mut user, Forge::default()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    user.key = second;
     let (status, body) = app.approve(&mut user, &id, &Forge::default()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -101,13 +101,12 @@ async fn key_added_holds_withdrawals(b: Backend) {
     let before = approved_before["id"].as_str().unwrap().to_owned();
     app.approve(&mut alice, &before, &Forge::default()).await;
     // A second key is added (with a fresh assertion): withdrawals are held.
-    let first = alice.key.clone();
-    alice.key = SoftKey::new();
+    alice.new_key(SoftKey::new());
     assert_eq!(
         app.enrol(&mut alice, Forge::default()).await.0,
         StatusCode::CREATED
     );
-    alice.key = first;
+    alice.previous_key();
     let (_, held) = app
         .post(&svc, "/v1/step-ups", withdrawal("alice", "1", "after"))
         .await;

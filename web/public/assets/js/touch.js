@@ -89,23 +89,6 @@ export function withKeyPrompt(opts, steps) {
   });
 }
 
-/**
- * Runs `action`; if Keyward wants a fresh key assertion first
- * (`reauth-required`), asks for one and runs `action` again.
- * `again` is what the prompt should say for the second touch.
- */
-export async function withFreshKey(ui, action, again) {
-  try {
-    return await action();
-  } catch (err) {
-    if (!isProblem(err, 'reauth-required')) throw err;
-    ui.step('First, confirm it is you', 'Touch a security key you already use.', 'Step 1 of 2');
-    await reauthenticate(ui.signal);
-    if (again) ui.step(again.title, again.text, 'Step 2 of 2');
-    return action();
-  }
-}
-
 /** A small yes/no dialog for consequential actions. Resolves true or false. */
 export function confirmDialog({ title, text, confirm = 'Continue', danger = false }) {
   return new Promise((resolve) => {

@@ -74,11 +74,27 @@ export async function signInWithKey(signal) {
   return api.post('/v1/signin/key/verify', { ceremony: options.ceremony, credential });
 }
 
-/** Enrols a new key. May fail with `reauth-required` (see withFreshKey). */
-export async function enrolKey(label, signal) {
+/**
+ * Enrols a new key. On an account that already has keys, one of them then
+ * signs for the new one (Keyward answers 202 with the options for that
+ * touch): `beforeEndorsing` runs first, to tell the user which key to touch.
+ */
+export async function enrolKey(label, signal, beforeEndorsing) {
   const options = await api.post('/v1/keys/registration/options');
   const credential = await create(options.publicKey, signal);
-  return api.post('/v1/keys/registration/verify', { ceremony: options.ceremony, label, credential });
+  const result = await api.post('/v1/keys/registration/verify', { ceremony: options.ceremony, label, credential });
+  if (!result.publicKey) return result;
+  beforeEndorsing?.();
+  const endorsement = await get(result.publicKey, signal);
+  return api.post('/v1/keys/endorsement/verify', { ceremony: result.ceremony, credential: endorsement });
+}
+
+/** Removes a key: one of the user's keys signs for its removal. */
+export async function removeKey(id, signal) {
+  const path = `/v1/keys/${encodeURIComponent(id)}/removal`;
+  const options = await api.post(`${path}/options`);
+  const credential = await get(options.publicKey, signal);
+  return api.post(`${path}/verify`, { ceremony: options.ceremony, credential });
 }
 
 /** A fresh assertion that unlocks key changes for a few minutes. */

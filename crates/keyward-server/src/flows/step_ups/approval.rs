@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_access::approval::ApprovalClaims;
 use keyward_api::step_ups::{Approved, StepUpOptions};
 use keyward_api::{PolicyReason, StepUpStatus};
-use keyward_fido::{AssertionEvidence, step_up_challenge};
+use keyward_fido::step_up_challenge;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -66,6 +66,11 @@ pub async fn approve(
     // Before the assertion opens its transaction: no pool reads while it is
     // held (fail closed: no key, nothing approved).
     let signer = signing::active(app).await?;
+    // The chain the evidence carries: the user's as it stands now (an
+    // exchange follows it from its pin and finds the approving key in it).
+    let all = crate::store::key_chain::all(&app.db, row.user_id).await?;
+    let key_chain = crate::flows::key_chain::current(&all).to_vec();
+    let chain_head = key_chain.last().map(|e| e.hash.clone());
     let bound = Bound::step_up(id, action);
     let mut done = assertion::finish(
         app,
@@ -78,7 +83,7 @@ pub async fn approve(
         app.config.uv_for(action),
     )
     .await?;
-    let evidence = AssertionEvidence::from_response(&done.response, &done.key)?;
+    let evidence = keyward_fido::capture(&done.response, &done.key)?;
     let evidence = serde_json::to_string(&evidence).map_err(|e| ApiError::Internal(e.into()))?;
     let now = app.clock.now();
     let ttl = crate::clock::millis(app.config.withdrawals.approval_ttl);
@@ -88,6 +93,7 @@ pub async fn approve(
         user_verified: done.user_verified,
         evidence,
         token_jti: Uuid::new_v4(),
+        chain_head: chain_head.clone(),
     };
     let claims = ApprovalClaims {
         step_up_id: id,
@@ -102,6 +108,7 @@ pub async fn approve(
         jti: approval.token_jti,
         iss: app.config.issuer(),
         aud: "keyward-step-up".into(),
+        chain_head,
     };
     // Sign before committing: if signing is unavailable nothing is approved.
     let token = signing::sign_with(&signer, &claims)?;
@@ -127,7 +134,7 @@ pub async fn approve(
     audit::append(&mut done.tx, &event, now).await?;
     done.tx.commit().await?;
     crate::metrics::step_up(&row.action, "approved");
-    let evidence = step_up_flow::evidence_from(&row, &approval.evidence)
+    let evidence = step_up_flow::evidence_from(&row, &approval.evidence, key_chain)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("evidence does not read back")))?;
     Ok(Approved {
         id,

@@ -1,5 +1,6 @@
 //! `keyward approval verify`: a real approval re-verifies offline, and each
-//! kind of tampering with the stored row is named.
+//! kind of tampering with the stored row is named; an export verifies on
+//! its own, as keyward-client verifies it.
 
 use crate::on_db;
 use keyward_server::Db;
@@ -14,7 +15,10 @@ use super::{Cli, code, show, stderr, stdout};
 use crate::backend_tests;
 use crate::helpers::{Backend, DEST, TestApp};
 
-backend_tests!(approval_verify_checks_a_real_approval);
+backend_tests!(
+    approval_verify_checks_a_real_approval,
+    an_export_verifies_offline_as_the_client_does,
+);
 
 /// Sets a step-up's stored details, digest and evidence.
 async fn set_step_up(db: &Db, id: Uuid, details: &str, digest: &str, evidence: &str) {
@@ -125,4 +129,66 @@ async fn approval_verify_checks_a_real_approval(b: Backend) {
     let out = cli.run(&["approval", "verify", pending]).await;
     assert_eq!(code(&out), 1, "{}", show(&out));
     assert!(stderr(&out).contains("never approved"), "{}", show(&out));
+}
+
+/// `approval verify --file F` with more arguments: exit code, stdout, all.
+async fn verify_file(cli: &Cli, file: &std::path::Path, more: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["approval", "verify", "--file", file.to_str().unwrap()];
+    args.extend_from_slice(more);
+    let out = cli.run_with(&args, &[]).await;
+    (code(&out), stdout(&out), show(&out))
+}
+
+/// `approval export` then `approval verify --file` on it: the client's
+/// checks, offline, with the exchange's own details and pin.
+async fn an_export_verifies_offline_as_the_client_does(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let cli = Cli::for_app(&app).await;
+    let mut u = app.enrolled("cliexp1").await;
+    let add = json!({ "network": "bitcoin", "address": DEST, "label": "cold wallet" });
+    let (_, body) = app.post(&u.browser, "/v1/addresses", add.clone()).await;
+    let id = body["step_up"]["id"].as_str().unwrap().to_owned();
+    let (status, body) = app.approve(&mut u, &id, &Forge::default()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let out = cli.run_with(&["approval", "export", &id], &[]).await;
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("approval.json");
+    std::fs::write(&file, stdout(&out)).unwrap();
+    let (asked, pin) = (dir.path().join("asked.json"), dir.path().join("pin.json"));
+    std::fs::write(&asked, add.to_string()).unwrap();
+    let with_details = ["--details", asked.to_str().unwrap()];
+    let with_pin = ["--pin", pin.to_str().unwrap()];
+
+    let (exit, text, all) = verify_file(&cli, &file, &with_details).await;
+    assert_eq!(exit, 0, "{all}");
+    assert!(text.contains("VALID: the approval verifies"), "{all}");
+    let pin_line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("pin now: "))
+        .unwrap()
+        .to_owned();
+    std::fs::write(&pin, &pin_line).unwrap();
+    let (exit, text, all) = verify_file(&cli, &file, &with_pin).await;
+    assert_eq!(exit, 0, "{all}");
+    assert!(text.contains("following your pin"), "{all}");
+
+    // Other details than the ones asked for: refused.
+    let other = json!({ "network": "bitcoin", "address": DEST, "label": "hot wallet" });
+    std::fs::write(&asked, other.to_string()).unwrap();
+    let (exit, text, all) = verify_file(&cli, &file, &with_details).await;
+    assert_eq!(exit, 3, "{all}");
+    assert!(text.contains("INVALID: details_differ"), "{all}");
+    // A pin of another chain: the restart is reported, not followed.
+    let mut foreign: Value = serde_json::from_str(&pin_line).unwrap();
+    foreign["genesis"] = json!("00".repeat(32));
+    std::fs::write(&pin, foreign.to_string()).unwrap();
+    let (exit, text, all) = verify_file(&cli, &file, &with_pin).await;
+    assert_eq!(exit, 3, "{all}");
+    assert!(text.contains("INVALID: chain_restarted"), "{all}");
+    // Neither an id nor a file: a usage error, not a verdict.
+    let out = cli.run_with(&["approval", "verify"], &[]).await;
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert!(stderr(&out).contains("give a step-up id"), "{}", show(&out));
 }

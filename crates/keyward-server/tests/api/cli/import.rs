@@ -62,6 +62,7 @@ async fn imported_accounts_sign_in_with_their_derived_keys(b: Backend) {
             password: PASSWORD.into(),
             key: bulk::soft_key("import-seed", index, 2, &app.state.config.rp_id, 0).unwrap(),
             browser: app.browser(),
+            other_keys: Vec::new(),
             user_id: uuid::Uuid::nil(),
         };
         let browser = app.password_step(&user).await;
@@ -73,12 +74,18 @@ async fn imported_accounts_sign_in_with_their_derived_keys(b: Backend) {
         assert_eq!(status, StatusCode::OK, "{keys}");
         assert_eq!(keys["keys"].as_array().map(Vec::len), Some(2), "{keys}");
     }
+    // Every imported account's keys start its key chain.
+    let unchained = keyward_server::store::key_chain::unchained_users(&app.state.db)
+        .await
+        .unwrap();
+    assert!(unchained.is_empty(), "{unchained:?}");
     // Another seed's key is refused for the same account.
     let mut wrong = User {
         username: bulk::username("imp", 1),
         password: PASSWORD.into(),
         key: bulk::soft_key("other-seed", 1, 2, &app.state.config.rp_id, 0).unwrap(),
         browser: app.browser(),
+        other_keys: Vec::new(),
         user_id: uuid::Uuid::nil(),
     };
     let browser = app.password_step(&wrong).await;

@@ -3,7 +3,8 @@
 
 import { busy, field, h, replace } from '../dom.js';
 import { notice } from '../notice.js';
-import { withFreshKey, withKeyPrompt } from '../touch.js';
+import { holdLength } from '../time.js';
+import { withKeyPrompt } from '../touch.js';
 import { enrolKey } from '../webauthn.js';
 
 export default { title: 'Add your security key', render };
@@ -63,7 +64,8 @@ function backupKey(main, ctx) {
     h('div', { class: 'card' },
       h('h1', { tabindex: '-1' }, 'Add a backup key'),
       h('p', { class: 'lead' }, 'If your only key is lost or broken, you cannot sign in or approve withdrawals. Add a second key now and keep it somewhere safe, apart from the first.'),
-      h('p', { class: 'lead' }, 'Use a different physical key: the one you just added will not register twice.'),
+      h('p', { class: 'lead' }, 'Use a different physical key: the one you just added will not register twice. You will touch the new key, then your first key to vouch for it.'),
+      h('p', { class: 'hint' }, `Adding a key is a security change: withdrawals are then on hold for ${holdLength(ctx.session.security_hold_hours)}. There is nothing to withdraw yet on a new account.`),
       form)));
   flash = null;
   form.addEventListener('submit', async (event) => {
@@ -72,9 +74,12 @@ function backupKey(main, ctx) {
     if (!name) { label.setError('Give the key a name.'); label.input.focus(); return; }
     label.setError(null);
     const done = busy(add, 'Waiting for your key…');
-    const again = { title: 'Now touch the backup key', text: 'Plug in the new key and touch it when it blinks.' };
-    const key = await withKeyPrompt({ ...again, context: 'create' },
-      (ui) => withFreshKey(ui, () => enrolKey(name, ui.signal), again));
+    const text = 'Plug in the new key and touch it when it blinks.';
+    const key = await withKeyPrompt({ title: 'Touch the backup key', text, context: 'create' }, (ui) => {
+      ui.step('Touch the backup key', text, 'Step 1 of 2');
+      return enrolKey(name, ui.signal, () => ui.step('Now touch your first key',
+        'To vouch for the backup key, touch the key you signed up with.', 'Step 2 of 2'));
+    });
     done();
     if (!key) return;
     ctx.navigate('/keys?added=1');

@@ -6,8 +6,8 @@ import { busy, field, h, meta, pageHead, replace } from '../dom.js';
 import { fieldMessage, explain } from '../messages.js';
 import { errorNotice, notice, show } from '../notice.js';
 import { holdEnd, holdLength, timeEl } from '../time.js';
-import { confirmDialog, needingFreshKey, withFreshKey, withKeyPrompt } from '../touch.js';
-import { enrolKey } from '../webauthn.js';
+import { confirmDialog, needingFreshKey, withKeyPrompt } from '../touch.js';
+import { enrolKey, removeKey } from '../webauthn.js';
 
 export default { title: 'Security keys', render };
 
@@ -20,7 +20,7 @@ async function render(main, ctx) {
     flash, listCard, addCard(ctx, flash, () => load()));
 
   if (new URLSearchParams(location.search).get('added')) {
-    show(flash, notice('ok', 'Backup key added', 'You now have more than one key. Keep the backup somewhere safe, away from the first.'));
+    show(flash, notice('ok', 'Backup key added', `You now have more than one key. Keep the backup somewhere safe, away from the first. As after any change to your keys, withdrawals are on hold for ${holdLength(hold)}, until about ${holdEnd(hold)}.`));
     history.replaceState(null, '', '/keys');
   }
 
@@ -139,15 +139,12 @@ function keyItem(key, count, flash, reload, hold) {
       danger: true,
     });
     if (!sure) return;
-    let result;
-    try {
-      result = await needingFreshKey(() => api.del(`/v1/keys/${key.id}`), {
-        text: `To remove "${key.label}", touch a security key you already use.`,
-      });
-    } catch (err) {
-      show(flash, errorNotice(err));
-      return;
-    }
+    // One of the user's keys signs for the removal (it may be this one).
+    const result = await withKeyPrompt({
+      title: `Touch a key to remove "${key.label}"`,
+      text: 'Touch one of your security keys to confirm it is you removing this key.',
+      context: 'get',
+    }, (ui) => removeKey(key.id, ui.signal));
     if (!result) return;
     const ended = result.sessions_ended ?? 0;
     show(flash, notice('ok', `Removed "${key.label}"`,
@@ -159,7 +156,7 @@ function keyItem(key, count, flash, reload, hold) {
 
 function addCard(ctx, flash, reload) {
   const label = field('Name for the new key', {
-    hint: `You may be asked to touch a key you already use first, then the new one. Adding a key puts withdrawals on hold for ${holdLength(ctx.session.security_hold_hours)}.`,
+    hint: `You touch the new key first, then a key you already use, to vouch for it. Adding a key puts withdrawals on hold for ${holdLength(ctx.session.security_hold_hours)}.`,
     input: { maxlength: '64', autocomplete: 'off', placeholder: 'e.g. Spare YubiKey' },
   });
   const add = h('button', { type: 'submit', class: 'btn' }, 'Add a key');
@@ -169,9 +166,12 @@ function addCard(ctx, flash, reload) {
     const name = label.input.value.trim();
     if (!name) { label.setError('Give the key a name.'); label.input.focus(); return; }
     label.setError(null);
-    const again = { title: 'Now touch the new key', text: 'Plug in the key you are adding and touch it when it blinks.' };
-    const key = await withKeyPrompt({ title: 'Touch the new key', text: again.text, context: 'create' },
-      (ui) => withFreshKey(ui, () => enrolKey(name, ui.signal), again));
+    const text = 'Plug in the key you are adding and touch it when it blinks.';
+    const key = await withKeyPrompt({ title: 'Touch the new key', text, context: 'create' }, (ui) => {
+      ui.step('Touch the new key', text, 'Step 1 of 2');
+      return enrolKey(name, ui.signal, () => ui.step('Now touch a key you already use',
+        'To vouch for the new key, touch one of the keys you already use (not the new one).', 'Step 2 of 2'));
+    });
     if (!key) return;
     const hours = ctx.session.security_hold_hours;
     show(flash, notice('ok', `Added "${key.label}"`, `Withdrawals are on hold for ${holdLength(hours)}, until about ${holdEnd(hours)}, after a security change like this.`));

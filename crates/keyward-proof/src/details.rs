@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::domain::amount::{self, Amount, AssetConfig};
-use crate::domain::ip::ip_entry;
-use crate::domain::validation::ValidationError;
+use crate::amount::{self, Amount, AssetConfig};
+use crate::ip::ip_entry;
+use crate::validation::ValidationError;
 
 /// Actions that need a key approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -269,7 +269,7 @@ fn parse_raw<T: for<'de> Deserialize<'de>>(raw: &Value) -> Result<T, ValidationE
     serde_path_to_error::deserialize(raw).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
-        let name = match crate::domain::validation::field_name(&path, &message).as_str() {
+        let name = match crate::validation::field_name(&path, &message).as_str() {
             "body" => "details".to_owned(),
             name => format!("details.{name}"),
         };
@@ -434,6 +434,29 @@ pub fn canonicalise(
     })
 }
 
+/// The digest [`canonicalise`] gives `raw` for `action`, for a verifier
+/// without Keyward's asset table (an exchange's back end): the same code,
+/// with the asset taken as having exactly the decimal places the amount
+/// shows. The canonical form does not depend on the table; whether the
+/// asset is supported and its precision allowed is Keyward's check when
+/// the step-up is created.
+pub fn digest_of(action: &str, raw: &Value) -> Result<[u8; 32], ValidationError> {
+    let mut assets = BTreeMap::new();
+    let text = |k: &str| raw.get(k).and_then(Value::as_str);
+    if let (Some(asset), Some(amount)) = (text("asset"), text("amount")) {
+        let places = amount
+            .split_once('.')
+            .map_or(0, |(_, frac)| frac.trim_end_matches('0').len());
+        let decimals = u32::try_from(places).unwrap_or(u32::MAX);
+        let config = AssetConfig {
+            decimals,
+            daily_limit: None,
+        };
+        assets.insert(asset.to_owned(), config);
+    }
+    canonicalise(action, raw, &assets).map(|c| c.digest)
+}
+
 /// The details object of a stored canonical JSON (for API responses).
 pub fn stored_details(json: &str) -> Value {
     serde_json::from_str::<Value>(json)
@@ -460,7 +483,7 @@ mod tests {
     }
 
     fn assets() -> BTreeMap<String, AssetConfig> {
-        crate::domain::amount::default_assets()
+        crate::amount::default_assets()
     }
 
     fn btc(amount: &str) -> Value {
@@ -521,6 +544,18 @@ mod tests {
         assert_eq!(k.ip_allowlist, ["10.0.0.0/8", "2001:db8::1"]);
         let no_ips = json!({ "label": "bot", "scopes": ["withdraw"] });
         assert!(canonicalise("api_key.create", &no_ips, &assets()).is_err());
+    }
+
+    #[test]
+    fn a_verifier_without_the_asset_table_gets_the_same_digest() {
+        for amount in ["1.50", "0.00000001", "21000000", "3"] {
+            let c = canonicalise("withdrawal", &btc(amount), &assets()).unwrap();
+            assert_eq!(digest_of("withdrawal", &btc(amount)).unwrap(), c.digest);
+        }
+        let key = json!({ "label": "bot", "scopes": ["read"] });
+        let c = canonicalise("api_key.create", &key, &assets()).unwrap();
+        assert_eq!(digest_of("api_key.create", &key).unwrap(), c.digest);
+        assert!(digest_of("withdrawal", &btc("1e3")).is_err());
     }
 
     #[test]
