@@ -41,22 +41,25 @@ pub enum TokenKind {
     Service,
     /// A user's API key: prefix `kw_api_`.
     ApiKey,
+    /// The token that completes an account recovery: prefix `kw_rec_`.
+    Recovery,
 }
 
 impl TokenKind {
-    /// The token prefix of this kind. Neither prefix is a prefix of the other,
+    /// The token prefix of this kind. No prefix is a prefix of another,
     /// so a token of one kind can never be taken for the other.
     pub const fn prefix(self) -> &'static str {
         match self {
             Self::Service => "kw_svc_",
             Self::ApiKey => "kw_api_",
+            Self::Recovery => "kw_rec_",
         }
     }
 
     /// The kind whose prefix `presented` starts with, if any. This only routes
     /// a token to the right check: it does not validate it (use [`parse`]).
     pub fn detect(presented: &str) -> Option<Self> {
-        [Self::Service, Self::ApiKey]
+        [Self::Service, Self::ApiKey, Self::Recovery]
             .into_iter()
             .find(|k| presented.starts_with(k.prefix()))
     }

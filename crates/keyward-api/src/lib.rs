@@ -71,6 +71,7 @@ pub mod approval;
 pub mod keys;
 pub mod operations;
 pub mod problem;
+pub mod recovery;
 #[cfg(feature = "openapi")]
 pub mod schemas;
 pub mod step_ups;

@@ -72,6 +72,10 @@ pub enum ProblemKind {
     ApiKeyRefused,
     /// Redeem of a step-up that was already redeemed.
     AlreadyRedeemed,
+    /// An account recovery is already under way (one at a time).
+    RecoveryPending,
+    /// The account recovery's delay has not passed yet.
+    RecoveryNotDue,
     /// Redeem after the approval expired.
     ApprovalExpired,
     /// The withdrawal policy refused (`reason`).
@@ -145,6 +149,8 @@ impl ProblemKind {
             K::TooManyApiKeys => (409, "Too many API keys"),
             K::ApiKeyRefused => (403, "API key refused"),
             K::AlreadyRedeemed => (409, "Already redeemed"),
+            K::RecoveryPending => (409, "Recovery already under way"),
+            K::RecoveryNotDue => (409, "Recovery not due yet"),
             K::ApprovalExpired => (410, "Approval expired"),
             K::PolicyRefused => (409, "Refused by policy"),
             K::Busy => (503, "Server busy"),

@@ -66,6 +66,8 @@ pub enum PolicyReason {
     ApiKeyWithdraw,
     /// Hold: the account was unfrozen.
     Unfrozen,
+    /// Hold: the account was recovered (its keys lost and replaced).
+    Recovered,
     /// Hold: a security change without a recorded reason.
     SecurityChange,
     /// A reason this version does not know (never sent by this version).
@@ -93,6 +95,7 @@ impl PolicyReason {
                 | Self::PasswordChanged
                 | Self::ApiKeyWithdraw
                 | Self::Unfrozen
+                | Self::Recovered
                 | Self::SecurityChange
         )
     }

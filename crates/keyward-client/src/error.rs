@@ -105,6 +105,9 @@ pub enum Error {
         genesis: String,
         /// The head the new chain says it replaced.
         restarted_from: Option<String>,
+        /// The new chain says it follows an account recovery (the user
+        /// lost their keys and waited out Keyward's recovery delay).
+        recovered: bool,
     },
     /// The pin store failed.
     #[error("{0}")]

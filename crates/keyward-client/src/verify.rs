@@ -122,10 +122,12 @@ impl Verifier {
                 pinned,
                 genesis,
                 restarted_from,
+                recovered,
             }) => Error::ChainRestarted {
                 pinned,
                 genesis,
                 restarted_from,
+                recovered,
             },
             other => Error::Unverified {
                 reason: other.slug(),

@@ -97,6 +97,11 @@ pub struct Statement {
     #[serde(with = "b64")]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub nonce: Vec<u8>,
+    /// On a genesis that starts a chain again: whether it follows an
+    /// account recovery (the user lost their keys and waited out the
+    /// recovery delay). Absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 impl Statement {
@@ -237,6 +242,8 @@ pub enum ChainError {
         genesis: String,
         /// The head the new chain says it replaced.
         restarted_from: Option<String>,
+        /// The new genesis says it follows an account recovery.
+        recovered: bool,
     },
     /// The chain is shorter than the pinned head, or differs from it at the
     /// pinned position: entries were removed or rewritten.
@@ -349,6 +356,7 @@ pub fn follow(
                 pinned: pin.genesis.clone(),
                 genesis: state.genesis.clone(),
                 restarted_from: state.restarted_from.clone(),
+                recovered: genesis.statement.recovered,
             });
         }
         let at = usize::try_from(pin.seq).unwrap_or(usize::MAX);

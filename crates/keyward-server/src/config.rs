@@ -19,8 +19,8 @@ mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
     ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, KeyRequirement, KeyRequirements,
-    LogFormat, PasskeySignIn, SessionConfig, SigningConfig, ThrottleConfig, UvConfig,
-    WithdrawalConfig,
+    LogFormat, PasskeySignIn, RecoveryConfig, SessionConfig, SigningConfig, ThrottleConfig,
+    UvConfig, WithdrawalConfig,
 };
 
 /// What a key must be for one action, defaults resolved.
@@ -75,6 +75,8 @@ pub struct Config {
     pub withdrawals: WithdrawalConfig,
     /// User API keys.
     pub api_keys: ApiKeyConfig,
+    /// Account recovery (lost keys).
+    pub recovery: RecoveryConfig,
     /// Supported assets: decimals and per-user daily limits.
     pub assets: BTreeMap<String, AssetConfig>,
     /// Withdrawal networks and how each writes its addresses; an address
@@ -122,6 +124,7 @@ impl Default for Config {
             password: PasswordParams::default(),
             withdrawals: WithdrawalConfig::default(),
             api_keys: ApiKeyConfig::default(),
+            recovery: RecoveryConfig::default(),
             assets: default_assets(),
             networks: crate::domain::address::default_networks(),
             token_issuer: None,
@@ -215,6 +218,8 @@ impl Config {
                 1,
             ),
             ("withdrawals.hold_hours", w.hold, 24 * 365 * 10, 3_600),
+            ("recovery.delay_hours", self.recovery.delay, 24 * 365, 3_600),
+            ("recovery.hold_hours", self.recovery.hold, 24 * 365, 3_600),
             (
                 "withdrawals.address_cooling_hours",
                 w.address_cooling,

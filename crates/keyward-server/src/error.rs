@@ -58,6 +58,14 @@ pub enum ApiError {
     /// Removing the last key would lock the user out.
     #[error("the last security key cannot be removed; add another key first")]
     LastKey,
+    /// An account recovery is already under way.
+    #[error(
+        "a recovery of this account is already under way; it completes at {0} unless one of the account's keys cancels it"
+    )]
+    RecoveryPending(String),
+    /// The recovery's waiting time has not passed.
+    #[error("the recovery can be completed from {0}, not before")]
+    RecoveryNotDue(String),
     /// The ceremony id is unknown, used, or for another user or purpose.
     #[error("unknown or already used challenge; start again")]
     CeremonyUnknown,
@@ -157,6 +165,8 @@ impl ApiError {
             Self::UsernameTaken => K::UsernameTaken,
             Self::CredentialExists => K::CredentialExists,
             Self::LastKey => K::LastKey,
+            Self::RecoveryPending(_) => K::RecoveryPending,
+            Self::RecoveryNotDue(_) => K::RecoveryNotDue,
             Self::CeremonyUnknown => K::CeremonyUnknown,
             Self::CeremonyExpired => K::CeremonyExpired,
             Self::CeremonyRefused { .. } => K::CeremonyRefused,

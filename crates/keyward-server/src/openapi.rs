@@ -35,6 +35,7 @@ mod config_schemas;
     tags(
         (name = "account", description = "Sign-up, sign-in, sign-out, password"),
         (name = "keys", description = "Security keys and re-authentication"),
+        (name = "recovery", description = "Recovery codes, and the delayed, cancellable recovery of an account whose keys are lost"),
         (name = "sessions", description = "The user's sessions"),
         (name = "audit", description = "The user's security activity"),
         (name = "settings", description = "The anti-phishing phrase"),

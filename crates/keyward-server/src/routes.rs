@@ -22,6 +22,7 @@ pub mod health;
 pub mod jwks;
 pub mod keys;
 pub mod ops;
+pub mod recovery;
 pub mod sessions;
 pub mod settings;
 pub mod signin;
@@ -39,7 +40,8 @@ pub fn api(app: AppState) -> OpenApiRouter<AppState> {
         .merge(step_ups::router())
         .merge(withdrawal_controls::router())
         .merge(settings::router())
-        .merge(api_keys::router());
+        .merge(api_keys::router())
+        .merge(recovery::router());
     openapi::origin_checked(browser.get_openapi_mut());
     let browser = browser.layer(middleware::from_fn_with_state(app, require_origin));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

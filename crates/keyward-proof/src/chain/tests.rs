@@ -76,6 +76,7 @@ pub(crate) fn genesis(k: &Key) -> ChainEntry {
         key: k.record.clone(),
         at: 1,
         nonce: vec![0; 32],
+        recovered: false,
     };
     ChainEntry::new(s, None, None)
 }
@@ -96,6 +97,7 @@ pub(crate) fn change(
         key: subject.record.clone(),
         at: 2,
         nonce: vec![1; 32],
+        recovered: false,
     };
     let endorsement = assert_over(by, &crate::chain_challenge(&s.hash()));
     ChainEntry::new(s, Some(endorsement), None)
@@ -209,8 +211,10 @@ fn against_a_pin_restarts_truncations_and_forks_are_reported() {
         Err(ChainError::Restarted {
             pinned,
             restarted_from,
+            recovered,
             ..
         }) => {
+            assert!(!recovered);
             assert_eq!(pinned, pin.genesis);
             assert_eq!(restarted_from.as_deref(), Some(pin.head.as_str()));
         }

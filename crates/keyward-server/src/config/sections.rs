@@ -221,6 +221,28 @@ impl Default for WithdrawalConfig {
     }
 }
 
+/// Account recovery for a user who lost every key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// How long a started recovery waits, cancellable by any of the
+    /// account's keys, before it may complete (`delay_hours`).
+    #[serde(rename = "delay_hours", with = "super::units::hours")]
+    pub delay: Duration,
+    /// The withdrawal hold a completed recovery starts (`hold_hours`).
+    #[serde(rename = "hold_hours", with = "super::units::hours")]
+    pub hold: Duration,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        Self {
+            delay: Duration::from_secs(72 * 3_600),
+            hold: Duration::from_secs(7 * 24 * 3_600),
+        }
+    }
+}
+
 /// Throttling of failed password and key attempts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

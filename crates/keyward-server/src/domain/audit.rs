@@ -74,6 +74,36 @@ pub enum AuditEvent {
         sessions_ended: u64,
         api_keys_revoked: u64,
     },
+    /// A new set of recovery codes replaced any earlier one.
+    #[serde(rename = "recovery_codes.created")]
+    #[strum(serialize = "recovery_codes.created")]
+    RecoveryCodesCreated { count: u64 },
+    /// A recovery was started with the password and a recovery code; it
+    /// completes at `completes_at` (ms) unless a key cancels it.
+    #[serde(rename = "recovery.started")]
+    #[strum(serialize = "recovery.started")]
+    RecoveryStarted {
+        recovery_id: Uuid,
+        completes_at: Millis,
+    },
+    /// A recovery start was refused (right password, wrong or used code).
+    #[serde(rename = "recovery.refused")]
+    #[strum(serialize = "recovery.refused")]
+    RecoveryRefused { reason: String },
+    /// One of the account's keys cancelled a recovery.
+    #[serde(rename = "recovery.cancelled")]
+    #[strum(serialize = "recovery.cancelled")]
+    RecoveryCancelled { recovery_id: Uuid },
+    /// A recovery completed: every key, session and API key is gone and
+    /// withdrawals are held; the account enrols a new first key.
+    #[serde(rename = "recovery.completed")]
+    #[strum(serialize = "recovery.completed")]
+    RecoveryCompleted {
+        recovery_id: Uuid,
+        keys_removed: u64,
+        sessions_ended: u64,
+        api_keys_revoked: u64,
+    },
     /// A fresh key assertion for sensitive changes.
     #[serde(rename = "reauth.succeeded")]
     #[strum(serialize = "reauth.succeeded")]

@@ -72,7 +72,9 @@ fn nonce() -> Vec<u8> {
 
 /// Starts a chain for the user with `keys` (each a genesis entry, in
 /// order). A chain the user had before is named as replaced (`prev` of the
-/// first entry), so an exchange that pinned it sees the restart.
+/// first entry), so an exchange that pinned it sees the restart; a first
+/// key enrolled while a chain exists can only follow a recovery (the one
+/// way an account loses every key), and its genesis says so.
 pub async fn start(
     tx: &mut Tx,
     user_id: Uuid,
@@ -95,6 +97,8 @@ pub fn genesis(
     replaced: Option<String>,
     now: Millis,
 ) -> Vec<ChainEntry> {
+    // Only a chain that replaces another follows a recovery.
+    let recovered = replaced.is_some();
     let mut prev = replaced;
     let mut entries = Vec::with_capacity(keys.len());
     for (seq, (key, attestation)) in (0u64..).zip(keys) {
@@ -106,6 +110,7 @@ pub fn genesis(
             key,
             at: now / 1000,
             nonce: nonce(),
+            recovered: recovered && seq == 0,
         };
         let entry = ChainEntry::new(statement, None, attestation);
         prev = Some(entry.hash.clone());
@@ -133,6 +138,7 @@ pub fn next(
         key,
         at: now / 1000,
         nonce: nonce(),
+        recovered: false,
     })
 }
 

@@ -39,6 +39,7 @@ pub const APP_PAGES: &[&str] = &[
     "/addresses",
     "/api-keys",
     "/settings",
+    "/recover",
     "/freeze",
 ];
 

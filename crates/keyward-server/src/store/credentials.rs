@@ -102,6 +102,12 @@ pub async fn delete(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::
     Ok(done == 1)
 }
 
+/// Deletes every key of the user (a completed recovery); how many.
+pub async fn delete_all(tx: &mut Tx, user_id: Uuid) -> Result<u64, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("DELETE FROM credentials WHERE user_id = $1")
+        .bind(user_id).execute(c).await.map(|r| r.rows_affected()))
+}
+
 /// Records a successful assertion with a compare-and-set on the counter:
 /// the row changes only if the new counter is greater than the stored one
 /// (or both are zero, for authenticators without a counter). Returns false

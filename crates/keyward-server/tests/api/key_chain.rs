@@ -23,6 +23,7 @@ backend_tests!(
     an_approved_row_written_with_another_key_is_refused,
     details_changed_in_the_database_are_refused,
     a_chain_started_again_is_reported_not_followed,
+    a_recovered_account_restarts_its_chain_visibly,
     the_chain_is_served_to_services,
 );
 
@@ -391,4 +392,54 @@ async fn the_chain_is_served_to_services(b: Backend) {
         app.get(&reader, "/v1/users/nobody/key-chain").await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn a_recovered_account_restarts_its_chain_visibly(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let ex = exchange(&app).await;
+    let mut alice = pinned(&app, &ex, "alice").await;
+    // Alice loses her key: a code and her password start a recovery, which
+    // completes after the delay; she enrols a new key.
+    let codes = crate::recovery::codes(&app, &mut alice).await;
+    let (status, started) = crate::recovery::start(&app, &alice, &codes[0]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    app.advance(Duration::from_secs(72 * 3600));
+    let browser = app.browser();
+    let (status, done) = crate::recovery::complete(&app, &browser, &alice, &started["token"]).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    alice.browser = browser;
+    alice.key = SoftKey::new();
+    assert_eq!(
+        app.enrol(&mut alice, Forge::default()).await.0,
+        StatusCode::CREATED
+    );
+    // Past the recovery's hold, she approves a withdrawal with the new key.
+    app.advance(Duration::from_secs(8 * 24 * 3600));
+    alice.browser = app.sign_in(&mut alice).await;
+    let id = ask(&ex, &alice, "0.2", "after-recovery").await;
+    approve(&app, &mut alice, id).await;
+    let redeemed = ex.client.redeem(id).await.unwrap();
+    let evidence = redeemed.evidence.unwrap();
+    let asked = details("0.2", "after-recovery");
+    // The exchange is told, not silently moved to the new chain...
+    match ex.verifier.verify("alice", "withdrawal", &asked, &evidence) {
+        Err(Error::ChainRestarted {
+            recovered,
+            restarted_from,
+            ..
+        }) => {
+            assert!(recovered, "the new genesis says it follows a recovery");
+            assert!(restarted_from.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    // ...and pins it only when it chooses to (after asking alice).
+    let verified = ex
+        .verifier
+        .accept_restart("alice", "withdrawal", &asked, &evidence)
+        .unwrap();
+    assert_eq!(verified.chain.seq, 0);
+    ex.verifier
+        .verify("alice", "withdrawal", &asked, &evidence)
+        .unwrap();
 }

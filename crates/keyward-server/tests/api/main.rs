@@ -34,6 +34,7 @@ mod observability;
 mod openapi;
 mod passkeys;
 mod races;
+mod recovery;
 mod service_powers;
 mod sessions;
 mod stepup_policy;

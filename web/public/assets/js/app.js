@@ -17,6 +17,7 @@ import addresses from './views/addresses.js';
 import apiKeys from './views/api-keys.js';
 import settings from './views/settings.js';
 import freeze from './views/freeze.js';
+import recover from './views/recover.js';
 
 const ROUTES = {
   '/': overview,
@@ -30,10 +31,11 @@ const ROUTES = {
   '/api-keys': apiKeys,
   '/settings': settings,
   '/freeze': freeze,
+  '/recover': recover,
 };
 
 /** Pages for people who are not signed in. */
-const OPEN = new Set(['/signin', '/signup']);
+const OPEN = new Set(['/signin', '/signup', '/recover']);
 
 const main = document.getElementById('main');
 const layout = document.getElementById('layout');

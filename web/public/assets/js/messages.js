@@ -59,6 +59,7 @@ export const POLICY = {
   key_removed: 'Withdrawals are on hold after a recent security change (a key was removed).',
   password_changed: 'Withdrawals are on hold after a recent security change (the password was changed).',
   unfrozen: 'Withdrawals are on hold because the account was unfrozen recently.',
+  recovered: 'Withdrawals are on hold because the account was recovered recently (its keys were replaced).',
   security_change: 'Withdrawals are on hold after a recent security change.',
   api_key_withdraw: 'Withdrawals are on hold after an API key that can withdraw was created.',
   policy_unavailable: 'Keyward could not check the withdrawal rules just now, so nothing was approved. Try again shortly.',
@@ -110,6 +111,10 @@ function fromProblem(p) {
       return { title: 'Check your entry', text: p.field ? fieldMessage(p) : sentence(p.detail), retry: true };
     case 'credential-exists':
       return { title: 'This key is already registered', text: 'This security key is already added (to your account or another one). Use a different key.', retry: true };
+    case 'recovery-pending':
+      return { title: 'A recovery is already under way', text: sentence(p.detail), retry: false };
+    case 'recovery-not-due':
+      return { title: 'Not yet', text: sentence(p.detail), retry: false };
     case 'last-key':
       return { title: 'This is your only key', text: 'Your last security key cannot be removed — without it you could not sign in. Add another key first, then remove this one.', retry: false };
     case 'reauth-required':

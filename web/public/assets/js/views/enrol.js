@@ -30,9 +30,13 @@ function firstKey(main, ctx) {
   const label = labelField('Security key');
   const add = h('button', { type: 'submit', class: 'btn block' }, 'Add security key');
   const form = h('form', { novalidate: true }, label.wrap, add);
+  const recovered = new URLSearchParams(location.search).get('recovered') === '1';
   replace(main, h('div', { class: 'narrow' },
+    recovered
+      ? notice('ok', 'Account recovered', 'Your old keys were removed, every session was signed out and every API key stopped working. Withdrawals are on hold for a while, as after any security change. Add your new key now.')
+      : null,
     h('div', { class: 'card' },
-      h('p', { class: 'steps lead' }, 'Step 2 of 2'),
+      recovered ? null : h('p', { class: 'steps lead' }, 'Step 2 of 2'),
       h('h1', { tabindex: '-1' }, 'Add your security key'),
       h('p', { class: 'lead' }, 'Your account cannot be used until it has a security key. You will touch it every time you sign in and to approve every withdrawal.'),
       form)));

@@ -15,9 +15,11 @@ async function render(main, ctx) {
   const hold = ctx.session.security_hold_hours;
   const flash = h('div');
   const listCard = h('section', { class: 'card', 'aria-labelledby': 'keys-h' });
+  const recoveryCard = h('section', { class: 'card', 'aria-labelledby': 'recovery-h' });
   replace(main,
     pageHead('Security keys', 'You touch one of these to sign in and to approve withdrawals. Keep at least two, so that losing one never locks you out.'),
-    flash, listCard, addCard(ctx, flash, () => load()));
+    flash, listCard, addCard(ctx, flash, () => load()), recoveryCard);
+  await recovery(recoveryCard, flash);
 
   if (new URLSearchParams(location.search).get('added')) {
     show(flash, notice('ok', 'Backup key added', `You now have more than one key. Keep the backup somewhere safe, away from the first. As after any change to your keys, withdrawals are on hold for ${holdLength(hold)}, until about ${holdEnd(hold)}.`));
@@ -180,4 +182,52 @@ function addCard(ctx, flash, reload) {
   });
   return h('section', { class: 'card', 'aria-labelledby': 'add-h' },
     h('h2', { id: 'add-h' }, 'Add a security key'), form);
+}
+
+/** Recovery codes, and a warning (with Cancel) while a recovery is under way. */
+async function recovery(card, flash) {
+  const status = await api.get('/v1/recovery');
+  const make = h('button', { type: 'button', class: 'btn secondary' },
+    status.codes_created_at ? 'Make new recovery codes' : 'Make recovery codes');
+  const shown = h('div');
+  const pending = status.pending
+    ? notice('error', 'Someone started recovering your account',
+      h('span', {}, 'Your password and one of your recovery codes were used to start a recovery. From ', timeEl(status.pending.completes_at),
+        ' it could remove all your keys. If this was not you, cancel it now, then change your password and make new recovery codes.'),
+      [h('button', { type: 'button', class: 'btn danger', id: 'cancel-recovery' }, 'Cancel the recovery')])
+    : null;
+  replace(card,
+    h('h2', { id: 'recovery-h' }, 'Recovery codes'),
+    pending,
+    h('p', {}, `If you lose every key, your password and one of these codes start a recovery of your account. It finishes only after ${status.delay_hours} hours, and any of your keys can cancel it until then.`),
+    h('p', {}, status.codes_created_at
+      ? h('span', {}, `${status.codes_remaining} of 10 codes left, made `, timeEl(status.codes_created_at), '.')
+      : h('strong', {}, 'You have no recovery codes yet.')),
+    make, shown);
+  card.querySelector('#cancel-recovery')?.addEventListener('click', async () => {
+    try {
+      await api.post('/v1/recovery/cancel');
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
+    show(flash, notice('ok', 'Recovery cancelled', 'Nothing was changed. Change your password and make new recovery codes: whoever started it knew both.'));
+    await recovery(card, flash);
+  });
+  make.addEventListener('click', async () => {
+    let made;
+    try {
+      made = await needingFreshKey(() => api.post('/v1/recovery-codes'), {
+        text: 'To make recovery codes, touch a security key you already use.',
+      });
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
+    if (!made) return;
+    replace(shown,
+      notice('warn', 'Save these codes now', 'They are shown only this once. Print them or keep them in a password manager, away from your keys. Any codes you had before no longer work.'),
+      h('ol', { class: 'codes', 'aria-label': 'Your recovery codes' }, made.codes.map((c) => h('li', {}, h('code', {}, c)))));
+    make.textContent = 'Make new recovery codes';
+  });
 }

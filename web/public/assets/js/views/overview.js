@@ -9,10 +9,12 @@ import { formatExact } from '../time.js';
 export default { title: 'Overview', render };
 
 async function render(main, ctx) {
-  const [{ keys }, status, settings] = await Promise.all([
-    api.get('/v1/keys'), api.get('/v1/withdrawal-status'), api.get('/v1/settings'),
+  const [{ keys }, status, settings, recovery] = await Promise.all([
+    api.get('/v1/keys'), api.get('/v1/withdrawal-status'), api.get('/v1/settings'), api.get('/v1/recovery'),
   ]);
   const todo = [];
+  if (recovery.pending) todo.push(notice('error', 'Someone started recovering your account', `From ${formatExact(recovery.pending.completes_at)} it could remove all your keys. If this was not you, cancel it now.`, [h('a', { class: 'btn small', href: '/keys' }, 'Review and cancel')]));
+  if (!recovery.codes_created_at) todo.push(notice('warn', 'Make recovery codes', 'If you ever lose every key, a recovery code lets you back in after a waiting time.', [h('a', { class: 'btn small', href: '/keys' }, 'Make recovery codes')]));
   if (keys.length < 2) todo.push(notice('warn', 'Add a backup key', 'With only one key, losing it locks you out.', [h('a', { class: 'btn small', href: '/enrol' }, 'Add a backup key')]));
   if (!settings.anti_phishing_phrase) todo.push(notice('warn', 'Set your anti-phishing phrase', 'It proves confirmation pages are really Keyward.', [h('a', { class: 'btn small', href: '/settings' }, 'Set a phrase')]));
   if (keys.some((k) => k.possibly_cloned)) todo.push(notice('error', 'A key may have been copied', 'One of your keys is marked "possibly cloned". Review your keys.', [h('a', { class: 'btn small', href: '/keys' }, 'Review keys')]));

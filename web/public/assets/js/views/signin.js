@@ -31,7 +31,8 @@ function passwordStep(main, ctx) {
       lead,
       form,
       h('div', { class: 'below' }, passkeyButton)),
-    h('p', { class: 'lead' }, 'New here? ', h('a', { href: '/signup' }, 'Create an account'), '.')));
+    h('p', { class: 'lead' }, 'New here? ', h('a', { href: '/signup' }, 'Create an account'), '.'),
+    h('p', { class: 'lead' }, h('a', { href: '/recover' }, 'Lost your security key?'))));
 
   // A passkey that answered while the password is still needed.
   let chosen = null;
