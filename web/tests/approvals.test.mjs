@@ -115,7 +115,8 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.setViewportSize({ width: 1180, height: 860 });
 
     await page.getByRole('button', { name: 'Approve with security key' }).click();
-    await page.getByRole('heading', { name: 'Approved' }).waitFor();
+    // The page's heading says where the request now stands.
+    await page.getByRole('heading', { name: 'Withdrawal approved', exact: true }).waitFor();
     await page.getByText('Your security key approved this withdrawal.').waitFor();
     await shot(page, 'confirm-approved');
   });
@@ -130,7 +131,7 @@ describe('approvals', { timeout: 240_000 }, () => {
     assert.equal(second.status, 409, JSON.stringify(second.body));
     // The page, opened again, says it is done.
     await page.reload();
-    await page.getByRole('heading', { name: 'Approved and carried out' }).waitFor();
+    await page.getByRole('heading', { name: 'Withdrawal approved and carried out', exact: true }).waitFor();
   });
 
   it('shows an unknown confirmation link plainly', async () => {

@@ -1,7 +1,8 @@
 // Account recovery in a real browser: recovery codes on the keys page, a
 // recovery started from "Lost your security key?", refused before it is
-// due, seen and cancelled by the account's key; and (with no waiting time
-// configured) finished, leading to a new first key.
+// due, seen and cancelled by the account's key, then a password change on
+// Settings; and (with no waiting time configured) finished, leading to a new
+// first key.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +80,19 @@ describe('account recovery', { timeout: 120_000 }, () => {
       await page.getByRole('button', { name: 'Cancel the recovery' }).click();
       await page.getByText('Recovery cancelled').waitFor();
       await page.getByText('9 of 10 codes left', { exact: false }).waitFor();
+
+      // As the notice advises: a new password (current one, and a key touch).
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByRole('heading', { name: 'Password' }).waitFor();
+      await page.getByLabel('Current password').fill('not my password');
+      await page.getByLabel('New password', { exact: true }).fill('a whole new passphrase');
+      await page.getByLabel('New password again').fill('a whole new passphrase');
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('That is not your current password.').waitFor();
+      await page.getByLabel('Current password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.getByText('Password changed').waitFor();
+      await shot(page, 'password-changed');
       assert.deepEqual(page.problems, [], 'no CSP violations or page errors');
     } finally {
       await server.stop();
@@ -98,7 +112,7 @@ describe('account recovery', { timeout: 120_000 }, () => {
       await page.getByText('Recovery started').waitFor();
       await page.getByLabel('Password', { exact: true }).last().fill(PASSWORD);
       await page.getByRole('button', { name: 'Finish recovery' }).click();
-      await page.waitForURL('**/enrol?recovered=1');
+      await page.waitForURL('**/enrol?recovered=**');
       await page.getByText('Account recovered').waitFor();
       await shot(page, 'recovery-finished');
       const fresh = await addKey(page);

@@ -227,7 +227,12 @@ fn network(s: &str) -> Result<String, ValidationError> {
     let ok = charset(s, 2..=32, |c| {
         c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
     });
-    check("network", ok, "must be 2-32 of a-z, 0-9, '-'").map(|()| s.to_owned())
+    check(
+        "network",
+        ok,
+        "must be a network name such as bitcoin: 2 to 32 lowercase letters, digits or dashes",
+    )
+    .map(|()| s.to_owned())
 }
 
 fn address(name: &str, s: &str) -> Result<String, ValidationError> {
@@ -237,7 +242,7 @@ fn address(name: &str, s: &str) -> Result<String, ValidationError> {
     check(
         name,
         ok,
-        "must be 8-128 of A-Z, a-z, 0-9, ':', '.', '_', '-'",
+        "must be an address of 8 to 128 letters and digits (':', '.', '_' and '-' allowed; no spaces)",
     )
     .map(|()| s.to_owned())
 }
@@ -249,7 +254,7 @@ fn memo(m: Option<String>) -> Result<Option<String>, ValidationError> {
     check(
         "memo",
         charset(&m, 1..=64, |c| (' '..='~').contains(&c)),
-        "must be 1-64 printable ASCII characters",
+        "must be 1 to 64 ordinary characters (letters, digits, punctuation, spaces)",
     )?;
     Ok(Some(m))
 }
@@ -260,7 +265,7 @@ fn label(s: &str) -> Result<String, ValidationError> {
     check(
         "label",
         ok,
-        "must be 1-64 characters without control characters",
+        "must be 1 to 64 characters, without line breaks or other control characters",
     )
     .map(|()| t.to_owned())
 }
@@ -294,7 +299,7 @@ fn withdrawal(
     check(
         "client_reference",
         reference_ok,
-        "must be 1-64 of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+        "must be 1 to 64 letters and digits ('.', '_', ':' and '-' allowed)",
     )?;
     Ok(Withdrawal {
         asset: r.asset,
@@ -315,7 +320,7 @@ fn api_key(raw: &Value) -> Result<ApiKeyCreate, ValidationError> {
     check(
         "scopes",
         !scopes.is_empty() && known,
-        "must be a non-empty subset of read, trade, withdraw",
+        "must be one or more of read, trade and withdraw",
     )?;
     check(
         "ip_allowlist",

@@ -20,6 +20,34 @@ const TITLES = {
   'api_key.create': 'Approve a new API key',
 };
 
+// What a request is, for headings that say where it stands.
+const NOUNS = {
+  withdrawal: 'Withdrawal',
+  'address.add': 'New withdrawal address',
+  'api_key.create': 'New API key',
+};
+
+const STATES = {
+  approved: 'approved',
+  redeemed: 'approved and carried out',
+  expired: 'expired',
+  held: 'on hold',
+  denied: 'refused',
+  refused: 'refused',
+};
+
+// Where the user can fix what a refusal names.
+const FIXES = {
+  address_not_allowed: ['/addresses', 'Add this address to your withdrawal addresses'],
+  address_cooling_off: ['/addresses', 'See when the address can be used'],
+  account_frozen: ['/freeze', 'Unfreeze your account'],
+};
+
+function zoned(iso) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone ? `${formatExact(iso)} (${zone} time)` : formatExact(iso);
+}
+
 /** To sign-in and back; `expired` when the server ended a session that looked alive. */
 function signIn({ expired = false } = {}) {
   const next = encodeURIComponent(location.pathname);
@@ -87,9 +115,17 @@ function statusResult(stepUp) {
       return result('approved', 'Approved and carried out', 'This request was approved and the exchange has carried it out.');
     case 'expired':
       return result('refused', 'This request expired', 'It was not approved in time, so it will not happen. If you still want it, start again from the exchange.');
+    case 'held': {
+      const reason = String(stepUp.reason ?? '');
+      const until = stepUp.held_until ? ` until ${zoned(stepUp.held_until)}` : '';
+      return result('refused', `On hold${until}`,
+        `${POLICY[reason] ?? 'Withdrawals are on hold after a recent security change.'} This request cannot be approved; the exchange can ask again once the hold is over.`);
+    }
     default: {
       const reason = String(stepUp.reason ?? '').replace(/^held:/, '');
-      return result('refused', 'This request was refused', POLICY[reason] ?? 'Keyward\'s withdrawal rules refused it, so it cannot be approved.');
+      const fix = FIXES[reason];
+      return result('refused', 'This request was refused', POLICY[reason] ?? 'Keyward\'s withdrawal rules refused it, so it cannot be approved.',
+        fix ? [h('p', {}, h('a', { class: 'btn secondary', href: fix[0] }, fix[1]))] : []);
     }
   }
 }
@@ -102,6 +138,9 @@ function render(summary) {
   const intro = [phraseBox(phrase), heading];
 
   if (stepUp.status !== 'pending') {
+    // The heading says where the request stands, not what to do.
+    heading.textContent = `${NOUNS[stepUp.action] ?? 'Request'} ${STATES[stepUp.status] ?? stepUp.status}`;
+    document.title = `${heading.textContent} — Keyward`;
     replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), statusResult(stepUp));
     return;
   }
@@ -118,7 +157,7 @@ function render(summary) {
     h('p', { class: 'lead' }, 'Check every detail below. Approve only if it is exactly what you asked for.'),
     detailsList(stepUp.action, stepUp.details),
     stepUp.action !== 'api_key.create' ? h('p', { class: 'hint' }, addressHint()) : null,
-    h('p', {}, 'Time left to approve: ', timer, ' (until ', formatExact(stepUp.expires_at), ')'),
+    h('p', {}, 'Time left to approve: ', timer, ' (until ', zoned(stepUp.expires_at), ')'),
     actionArea,
     h('p', { class: 'below' }, 'Did not ask for this? Do not touch your key — ', h('a', { href: '/freeze' }, 'freeze your account'), '.'),
     h('details', { class: 'hint' }, h('summary', {}, 'Request fingerprint'), h('p', { class: 'digest' }, stepUp.digest)));
@@ -126,8 +165,11 @@ function render(summary) {
 
   let controller = null;
   let over = false;
-  const finish = (node) => {
+  const noun = NOUNS[stepUp.action] ?? 'Request';
+  const finish = (node, state) => {
     over = true;
+    heading.textContent = `${noun} ${state}`;
+    document.title = `${heading.textContent} — Keyward`;
     clearInterval(ticker);
     controller?.abort();
     replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), node);
@@ -139,7 +181,7 @@ function render(summary) {
     timer.textContent = clock(left);
     timer.classList.toggle('low', left <= 30);
     if (left === 0 && !over) {
-      finish(result('refused', 'This request expired', 'It was not approved in time, so it will not happen. If you still want it, start again from the exchange.'));
+      finish(result('refused', 'This request expired', 'It was not approved in time, so it will not happen. If you still want it, start again from the exchange.'), 'expired');
     }
   };
   const ticker = setInterval(tick, 1000);
@@ -164,13 +206,13 @@ function render(summary) {
         stepUp.action === 'withdrawal'
           ? 'Your security key approved this withdrawal. The exchange can now send it. You can close this page.'
           : 'Your security key approved this. You can close this page.',
-        answer.approval_expires_at ? [h('p', { class: 'hint' }, `The approval is valid until ${formatExact(answer.approval_expires_at)}.`)] : []));
+        answer.approval_expires_at ? [h('p', { class: 'hint' }, `The approval is valid until ${zoned(answer.approval_expires_at)}.`)] : []), 'approved');
     } catch (err) {
       if (over) return;
       waiting(false);
       if (isProblem(err, 'step-up-expired', 'step-up-not-pending', 'policy-refused', 'not-found')) {
         const what = explain(err);
-        finish(result('refused', 'Not approved', `${what.title}. ${what.text}`));
+        finish(result('refused', 'Not approved', `${what.title}. ${what.text}`), 'not approved');
         return;
       }
       if (isProblem(err, 'unauthenticated')) { signIn({ expired: true }); return; }

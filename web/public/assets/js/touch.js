@@ -32,12 +32,16 @@ export function withKeyPrompt(opts, steps) {
     let controller = null;
     let finished = false;
 
+    // Where focus goes back to when the prompt closes (cancelled or not),
+    // so a keyboard or screen-reader user is not dropped at the page's top.
+    const opener = document.activeElement;
     const finish = (value) => {
       if (finished) return;
       finished = true;
       controller?.abort();
       if (dialog.open) dialog.close();
       dialog.remove();
+      if (opener instanceof HTMLElement && document.contains(opener)) opener.focus();
       resolve(value);
     };
 

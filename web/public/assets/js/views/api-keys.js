@@ -14,7 +14,7 @@ export default { title: 'API keys', render };
 const SCOPES = [
   ['read', 'Read', 'See balances, orders and history.'],
   ['trade', 'Trade', 'Place and cancel orders.'],
-  ['withdraw', 'Withdraw', 'Send funds to your withdrawal addresses. Needs an IP allow-list, and puts withdrawals on hold for a while.'],
+  ['withdraw', 'Withdraw', 'Send funds to your withdrawal addresses. Needs an IP allow-list, and creating such a key puts withdrawals on hold (as after any security change).'],
 ];
 
 async function render(main) {

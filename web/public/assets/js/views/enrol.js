@@ -3,7 +3,7 @@
 
 import { busy, field, h, replace } from '../dom.js';
 import { notice } from '../notice.js';
-import { holdLength } from '../time.js';
+import { formatExact, holdLength } from '../time.js';
 import { withKeyPrompt } from '../touch.js';
 import { enrolKey } from '../webauthn.js';
 
@@ -30,10 +30,12 @@ function firstKey(main, ctx) {
   const label = labelField('Security key');
   const add = h('button', { type: 'submit', class: 'btn block' }, 'Add security key');
   const form = h('form', { novalidate: true }, label.wrap, add);
-  const recovered = new URLSearchParams(location.search).get('recovered') === '1';
+  // After a recovery: until when withdrawals are held.
+  const recovered = new URLSearchParams(location.search).get('recovered');
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   replace(main, h('div', { class: 'narrow' },
     recovered
-      ? notice('ok', 'Account recovered', 'Your old keys were removed, every session was signed out and every API key stopped working. Withdrawals are on hold for a while, as after any security change. Add your new key now.')
+      ? notice('ok', 'Account recovered', `Your old keys were removed, every session was signed out and every API key stopped working. Withdrawals are on hold until ${formatExact(recovered)}${zone ? ` (${zone} time)` : ''}. Add your new key now.`)
       : null,
     h('div', { class: 'card' },
       recovered ? null : h('p', { class: 'steps lead' }, 'Step 2 of 2'),

@@ -9,9 +9,20 @@ import { needingFreshKey } from '../touch.js';
 
 export default { title: 'Freeze my account', render };
 
+// What the last unfreeze did, shown once the page has re-rendered.
+let unfrozen = null;
+
 async function render(main, ctx) {
   const status = await api.get('/v1/withdrawal-status');
   const flash = h('div');
+  if (unfrozen) {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const until = unfrozen.held_until ? `${formatExact(unfrozen.held_until)}${zone ? ` (${zone} time)` : ''}` : null;
+    show(flash, notice('ok', 'Account unfrozen', until
+      ? `Withdrawals can be approved again from ${until}: they stay on hold until then, as after any security change.`
+      : 'Withdrawals can be approved again.'));
+    unfrozen = null;
+  }
   replace(main, pageHead('Freeze my account'), flash, status.frozen ? frozenCard(status, flash, ctx) : freezeCard(flash, ctx));
 }
 
@@ -49,6 +60,7 @@ function frozenCard(status, flash, ctx) {
     }
     done();
     if (!result) return;
+    unfrozen = result;
     ctx.refresh();
   });
   return h('section', { class: 'card', 'aria-labelledby': 'frozen-h' },

@@ -46,8 +46,11 @@ function render(main, ctx) {
       h('h2', {}, 'Finish a recovery'),
       h('p', {}, 'Once the waiting time has passed, enter the token you were given when you started.'),
       finishForm),
-    h('p', { class: 'lead' }, 'No recovery codes? Contact the exchange\'s support: they check who you are before anything changes. ',
-      h('a', { href: '/signin' }, 'Back to sign-in'), '.')));
+    h('div', { class: 'card', id: 'forgot' },
+      h('h2', {}, 'Forgot your password, or have no recovery codes?'),
+      h('p', {}, 'Keyward cannot reset a password or bypass your keys on its own: that is what keeps a thief out too. Contact the exchange\'s support. They check who you are before anything changes.'),
+      h('p', {}, 'If you remember your password and still have a key, sign in and change the password on the Settings page.')),
+    h('p', { class: 'lead' }, h('a', { href: '/signin' }, 'Back to sign-in'), '.')));
 
   startForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -91,8 +94,9 @@ function render(main, ctx) {
     if (!values.token) { token.setError('Enter your recovery token.'); token.input.focus(); return; }
     if (!values.password) { pass2.setError('Enter your password.'); pass2.input.focus(); return; }
     const done = busy(finish, 'Finishing…');
+    let completed;
     try {
-      await api.post('/v1/recovery/complete', values);
+      completed = await api.post('/v1/recovery/complete', values);
     } catch (err) {
       done();
       if (isProblem(err, 'recovery-not-due')) {
@@ -107,6 +111,6 @@ function render(main, ctx) {
       return;
     }
     done();
-    ctx.navigate('/enrol?recovered=1');
+    ctx.navigate(`/enrol?recovered=${encodeURIComponent(completed.withdrawals_held_until)}`);
   });
 }

@@ -32,7 +32,8 @@ function passwordStep(main, ctx) {
       form,
       h('div', { class: 'below' }, passkeyButton)),
     h('p', { class: 'lead' }, 'New here? ', h('a', { href: '/signup' }, 'Create an account'), '.'),
-    h('p', { class: 'lead' }, h('a', { href: '/recover' }, 'Lost your security key?'))));
+    h('p', { class: 'lead' }, h('a', { href: '/recover' }, 'Lost your security key?'), ' · ',
+      h('a', { href: '/recover#forgot' }, 'Forgot your password?'))));
 
   // A passkey that answered while the password is still needed.
   let chosen = null;
