@@ -134,6 +134,25 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Withdrawal approved and carried out', exact: true }).waitFor();
   });
 
+  it('declines on the hosted page: the request can no longer be approved', async (t) => {
+    if (!token) { t.skip('no service key'); return; }
+    const created = await serviceCall(server, token, 'POST', '/v1/step-ups', {
+      user: username,
+      action: 'withdrawal',
+      details: { asset: 'BTC', network: 'bitcoin', amount: '0.3', destination: ADDRESS, client_reference: 'wd-1002' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await page.goto(created.body.confirm_url);
+    await page.getByRole('heading', { name: 'Approve this withdrawal' }).waitFor();
+    await page.getByRole('button', { name: 'Decline — I did not ask for this' }).click();
+    await page.getByRole('heading', { name: 'Withdrawal declined', exact: true }).waitFor();
+    await shot(page, 'confirm-declined');
+    const seen = await serviceCall(server, token, 'GET', `/v1/step-ups/${created.body.id}`);
+    assert.equal(seen.body.status, 'declined');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Withdrawal declined', exact: true }).waitFor();
+  });
+
   it('shows an unknown confirmation link plainly', async () => {
     await page.goto(`${server.origin}/confirm/00000000-0000-0000-0000-000000000000`);
     await page.getByRole('heading', { name: 'No such request' }).waitFor();

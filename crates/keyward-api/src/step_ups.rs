@@ -27,6 +27,8 @@ pub enum StepUpStatus {
     Expired,
     /// Approved, but the policy refused it at redeem (see `reason`).
     Refused,
+    /// The user declined it on the confirmation page.
+    Declined,
     /// A status this version does not know (never sent by this version).
     #[serde(other)]
     #[strum(disabled)]

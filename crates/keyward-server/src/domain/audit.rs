@@ -204,6 +204,15 @@ pub enum AuditEvent {
         #[serde(skip_serializing_if = "Option::is_none")]
         what: Option<String>,
     },
+    /// The user declined a step-up on the confirmation page.
+    #[serde(rename = "stepup.declined")]
+    #[strum(serialize = "stepup.declined")]
+    StepUpDeclined {
+        step_up_id: Uuid,
+        action: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        what: Option<String>,
+    },
     /// The creating service redeemed an approval.
     #[serde(rename = "stepup.redeemed")]
     #[strum(serialize = "stepup.redeemed")]

@@ -271,6 +271,32 @@ pub fn view(app: &AppState, row: &StepUpRow) -> StepUp {
     }
 }
 
+/// The owner declines a pending step-up on the confirmation page: it can
+/// no longer be approved, and the exchange sees `declined`.
+pub async fn decline(app: &AppState, id: Uuid, user_id: Uuid, ip: &str) -> ApiResult<StepUpRow> {
+    let row = pending(app, id, Party::User(user_id)).await?;
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
+    if !step_ups::decline(&mut tx, id, user_id).await? {
+        return Err(ApiError::StepUpNotPending(
+            "approved or expired meanwhile".into(),
+        ));
+    }
+    let event = audit::Event {
+        user_id: Some(user_id),
+        event: AuditEvent::StepUpDeclined {
+            step_up_id: id,
+            action: row.action.clone(),
+            what: crate::domain::details::summary(&row.details),
+        },
+        ip: Some(ip),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    crate::metrics::step_up(&row.action, "declined");
+    get_for(app, id, Party::User(user_id)).await
+}
+
 /// What the confirmation page shows the owner: the step-up, their
 /// anti-phishing phrase and the seconds left to approve.
 pub async fn summary(app: &AppState, id: Uuid, user_id: Uuid) -> ApiResult<StepUpSummary> {

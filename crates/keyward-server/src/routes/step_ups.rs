@@ -27,6 +27,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(summary))
+        .routes(routes!(decline))
         .routes(routes!(options))
         .routes(routes!(verify))
 }
@@ -196,6 +197,26 @@ async fn summary(
     Ok(Json(
         step_ups::summary(&app, step_up_id(&id)?, who.user_id).await?,
     ))
+}
+
+/// The signed-in owner declines a pending step-up (the confirmation page's
+/// Decline): it can no longer be approved; the exchange sees `declined`.
+#[utoipa::path(post, path = "/v1/step-ups/{id}/decline", tag = "step-ups", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Step-up id")),
+    responses(
+        (status = 200, description = "Declined", body = StepUp),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "step-up-not-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "step-up-expired", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn decline(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StepUp>> {
+    let row = step_ups::decline(&app, step_up_id(&id)?, who.user_id, &client.ip).await?;
+    Ok(Json(step_ups::view(&app, &row)))
 }
 
 /// The key challenge for a step-up, bound to its details: for the signed-in

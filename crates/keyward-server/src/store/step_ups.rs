@@ -157,6 +157,15 @@ pub async fn approve(
     Ok(n == 1)
 }
 
+/// Marks a pending step-up declined by its user; false if it was not
+/// pending any more.
+pub async fn decline(tx: &mut Tx, id: Uuid, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE step_ups SET status = 'declined' WHERE id = $1 AND user_id = $2 AND status = 'pending'")
+        .bind(id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Redeems an approved, unexpired step-up in one statement. `None` means it
 /// was not redeemable (already redeemed, not approved, or expired).
 pub async fn redeem(

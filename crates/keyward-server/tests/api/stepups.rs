@@ -22,6 +22,7 @@ backend_tests!(
     concurrent_redeems_succeed_once,
     approval_token_verifies_with_only_the_jwks,
     client_reference_is_an_idempotency_key,
+    the_owner_declines_and_nothing_can_approve_it_after,
 );
 
 const SERVICE: &[&str] = &["stepup:create", "stepup:read", "stepup:redeem"];
@@ -496,4 +497,48 @@ async fn client_reference_is_an_idempotency_key(b: Backend) {
         .post(&svc, "/v1/step-ups", withdrawal("alice", "2", "order-77"))
         .await;
     assert_problem(&changed, StatusCode::CONFLICT, "idempotency-conflict");
+}
+
+async fn the_owner_declines_and_nothing_can_approve_it_after(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let mut alice = app.withdrawal_ready("alice").await;
+    let bob = app.enrolled("bob").await;
+    let svc = app.service(&app.service_key(SERVICE).await);
+    let id = create(&app, &svc, "alice", "1", "w-decline").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/step-ups/{id}/decline");
+    // Not someone else's to decline, nor a service's.
+    let foreign = app.post(&bob.browser, &path, json!({})).await;
+    assert_problem(&foreign, StatusCode::NOT_FOUND, "not-found");
+    assert_eq!(
+        app.post(&svc, &path, json!({})).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = app.post(&alice.browser, &path, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "declined");
+    // Declined is final: no second decline, no key challenge, no redeem.
+    let again = app.post(&alice.browser, &path, json!({})).await;
+    assert_problem(&again, StatusCode::CONFLICT, "step-up-not-pending");
+    let options = app
+        .post(
+            &alice.browser,
+            &format!("/v1/step-ups/{id}/options"),
+            json!({}),
+        )
+        .await;
+    assert_problem(&options, StatusCode::CONFLICT, "step-up-not-pending");
+    let redeem = app
+        .post(&svc, &format!("/v1/step-ups/{id}/redeem"), json!({}))
+        .await;
+    assert_eq!(redeem.0, StatusCode::CONFLICT, "{}", redeem.1);
+    let (_, seen) = app.get(&svc, &format!("/v1/step-ups/{id}")).await;
+    assert_eq!(seen["status"], "declined");
+    let events = keyward_server::store::audit::for_user(&app.state.db, alice.user_id, 50)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.event == "stepup.declined"));
+    let _ = &mut alice;
 }

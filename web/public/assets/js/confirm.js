@@ -34,6 +34,7 @@ const STATES = {
   held: 'on hold',
   denied: 'refused',
   refused: 'refused',
+  declined: 'declined',
 };
 
 // Where the user can fix what a refusal names.
@@ -113,6 +114,8 @@ function statusResult(stepUp) {
       return result('approved', 'Already approved', 'This request was approved with your security key. Nothing more to do here.');
     case 'redeemed':
       return result('approved', 'Approved and carried out', 'This request was approved and the exchange has carried it out.');
+    case 'declined':
+      return result('refused', 'You declined this request', 'It will not happen, and the exchange has been told. If you did not ask for it, freeze your account and change your password.');
     case 'expired':
       return result('refused', 'This request expired', 'It was not approved in time, so it will not happen. If you still want it, start again from the exchange.');
     case 'held': {
@@ -148,10 +151,11 @@ function render(summary) {
   const timer = h('span', { class: 'timer', role: 'timer', 'aria-live': 'off' });
   const approve = h('button', { type: 'button', class: 'btn big block' }, 'Approve with security key');
   const cancel = h('button', { type: 'button', class: 'btn secondary', hidden: true }, 'Cancel');
+  const decline = h('button', { type: 'button', class: 'btn secondary block' }, 'Decline — I did not ask for this');
   const art = h('img', { class: 'key-art pulse', src: '/assets/img/key.svg', alt: '', hidden: true });
   const touchText = h('div', { class: 'touch', 'aria-live': 'polite' });
   const slot = h('div');
-  const actionArea = h('div', {}, slot, art, touchText, approve, h('div', { class: 'row below' }, cancel));
+  const actionArea = h('div', {}, slot, art, touchText, approve, h('div', { class: 'row below' }, cancel), h('div', { class: 'below' }, decline));
   const card = h('div', { class: 'card' },
     intro,
     h('p', { class: 'lead' }, 'Check every detail below. Approve only if it is exactly what you asked for.'),
@@ -189,12 +193,25 @@ function render(summary) {
 
   const waiting = (on) => {
     approve.hidden = on;
+    decline.hidden = on;
     cancel.hidden = !on;
     art.hidden = !on;
     replace(touchText, on ? [h('h2', {}, 'Touch your security key to approve'), h('p', {}, 'Plug it in and touch it when it blinks.')] : []);
   };
 
   cancel.addEventListener('click', () => controller?.abort());
+  decline.addEventListener('click', async () => {
+    try {
+      await api.post(`/v1/step-ups/${encodeURIComponent(stepUp.id)}/decline`);
+    } catch (err) {
+      if (isProblem(err, 'unauthenticated')) { signIn({ expired: true }); return; }
+      const what = explain(err);
+      replace(slot, notice('error', what.title, what.text));
+      return;
+    }
+    finish(result('refused', 'You declined this request', 'It will not happen, and the exchange has been told. If you did not ask for it, freeze your account and change your password.',
+      [h('p', {}, h('a', { class: 'btn secondary', href: '/freeze' }, 'Freeze my account'))]), 'declined');
+  });
   approve.addEventListener('click', async () => {
     replace(slot);
     controller = new AbortController();

@@ -55,6 +55,7 @@ const EVENTS = {
   'stepup.held': (d) => [`Request for ${action(d)} held. ${why(d.reason)}`, true],
   'stepup.denied': (d) => [`Request for ${action(d)} refused. ${why(d.reason)}`, true],
   'stepup.approved': (d) => [`You approved ${action(d)} with your security key`],
+  'stepup.declined': (d) => [`You declined ${action(d)} on the confirmation page`],
   'stepup.redeemed': (d) => [`The exchange carried out ${action(d)} you approved`],
   'stepup.redeem_refused': (d) => [`An approved request was stopped at payout. ${why(d.reason)}`, true],
 };
