@@ -138,7 +138,7 @@ pub fn verify_approval(
 mod tests {
     use super::*;
     use crate::chain::ChainAction;
-    use crate::chain::tests::{assert_over, change, genesis, key, rp};
+    use crate::testing::{assert_over, change, genesis, key, rp};
 
     const DETAILS: &str = r#"{"action":"withdrawal","details":{"amount":"1"}}"#;
 

@@ -21,6 +21,8 @@ pub mod challenge;
 pub mod details;
 pub mod evidence;
 pub mod ip;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod validation;
 
 pub use approval::{ApprovalEvidence, Expected, VerifiedApproval, verify_approval};

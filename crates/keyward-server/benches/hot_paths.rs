@@ -1,6 +1,8 @@
 //! Micro-benchmarks of the pure functions on Keyward's hot paths (criterion):
 //! step-up details canonicalisation + digest, withdrawal policy evaluation,
-//! API-key parse + hash, approval-token sign and verify.
+//! API-key parse + hash, approval-token sign and verify, and the exchange's
+//! own check of an approval (keyward-proof: its digest, the assertion and
+//! the key chain).
 //!
 //!     cargo bench -p keyward-server --bench hot_paths
 //!
@@ -107,5 +109,75 @@ fn approvals(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, details, policy, tokens, approvals);
+/// What keyward-client's `Verifier` does per approval, without the pin
+/// store: the exchange's own digest of the details, the assertion over the
+/// challenge, and the key chain (genesis + one endorsed addition).
+fn exchange_check(c: &mut Criterion) {
+    use keyward_proof::approval::{ApprovalEvidence, Expected, verify_approval};
+    use keyward_proof::testing::{assert_over, change, genesis, key, rp};
+    let raw = json!({ "asset": "BTC", "network": "bitcoin", "amount": "0.25",
+        "destination": "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh", "client_reference": "wd-1" });
+    let canonical = canonicalise("withdrawal", &raw, &default_assets()).unwrap();
+    let (first, second) = (key(1), key(2));
+    let mut chain = vec![genesis(&first)];
+    chain.push(change(
+        &chain,
+        keyward_proof::ChainAction::Add,
+        &second,
+        &first,
+    ));
+    let nonce = [7u8; 32];
+    let challenge = keyward_proof::step_up_challenge(&nonce, &canonical.digest);
+    let evidence = ApprovalEvidence {
+        details: canonical.json.clone(),
+        nonce: base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, nonce),
+        assertion: assert_over(&second, &challenge),
+        key_chain: chain,
+    };
+    let rp = rp();
+    c.bench_function(
+        "exchange: verify approval (digest, assertion, 2-entry chain)",
+        |b| {
+            b.iter(|| {
+                let digest =
+                    keyward_proof::details::digest_of("withdrawal", black_box(&raw)).unwrap();
+                let expected = Expected {
+                    rp: &rp,
+                    digest,
+                    require_uv: true,
+                    pin: None,
+                };
+                verify_approval(black_box(&evidence), &expected).unwrap()
+            })
+        },
+    );
+    // The usual case: the exchange has pinned the chain's head already, so
+    // only the approval's own assertion is verified.
+    let digest = keyward_proof::details::digest_of("withdrawal", &raw).unwrap();
+    let first_use = Expected {
+        rp: &rp,
+        digest,
+        require_uv: true,
+        pin: None,
+    };
+    let pin = verify_approval(&evidence, &first_use).unwrap().chain.pin();
+    c.bench_function(
+        "exchange: verify approval (chain pinned at its head)",
+        |b| {
+            b.iter(|| {
+                let digest =
+                    keyward_proof::details::digest_of("withdrawal", black_box(&raw)).unwrap();
+                let expected = Expected {
+                    rp: &rp,
+                    digest,
+                    require_uv: true,
+                    pin: Some(&pin),
+                };
+                verify_approval(black_box(&evidence), &expected).unwrap()
+            })
+        },
+    );
+}
+
+criterion_group!(benches, details, policy, tokens, approvals, exchange_check);
 criterion_main!(benches);

@@ -1,107 +1,9 @@
-//! Chains built with real P-256 assertions (made here the way an
-//! authenticator makes them), and each way a chain must not be followed.
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
+//! Chains built with real P-256 assertions (made by `crate::testing` the
+//! way an authenticator makes them), and each way a chain must not be
+//! followed.
 
 use super::*;
-
-const RP_ID: &str = "auth.exchange.example";
-const ORIGIN: &str = "https://auth.exchange.example";
-
-pub(crate) fn rp() -> RelyingParty {
-    RelyingParty {
-        rp_id: RP_ID.into(),
-        origin: ORIGIN.into(),
-    }
-}
-
-/// A key: its signing half and how the chain records it.
-pub(crate) struct Key {
-    pub(crate) signing: SigningKey,
-    pub(crate) record: ChainKey,
-}
-
-pub(crate) fn key(n: u8) -> Key {
-    let signing = SigningKey::from_bytes(&[n; 32].into()).unwrap();
-    let point = signing
-        .verifying_key()
-        .to_encoded_point(false)
-        .as_bytes()
-        .to_vec();
-    Key {
-        signing,
-        record: ChainKey {
-            credential_id: vec![n; 16],
-            public_key: PublicKeyBytes::Es256(point),
-            aaguid: None,
-            attestation_digest: Sha256::digest(b"").to_vec(),
-        },
-    }
-}
-
-/// An assertion by `key` over `challenge`, as a browser and key make it.
-pub(crate) fn assert_over(key: &Key, challenge: &[u8; 32]) -> AssertionEvidence {
-    let mut auth = Sha256::digest(RP_ID.as_bytes()).to_vec();
-    auth.push(0x05); // UP | UV
-    auth.extend_from_slice(&1u32.to_be_bytes());
-    let client = format!(
-        r#"{{"type":"webauthn.get","challenge":"{}","origin":"{ORIGIN}"}}"#,
-        URL_SAFE_NO_PAD.encode(challenge)
-    );
-    let mut signed = auth.clone();
-    signed.extend_from_slice(&Sha256::digest(client.as_bytes()));
-    let signature: Signature = key.signing.sign(&signed);
-    AssertionEvidence {
-        credential_id: key.record.credential_id.clone(),
-        authenticator_data: auth,
-        client_data_json: client.into_bytes(),
-        signature: signature.to_der().as_bytes().to_vec(),
-        public_key: key.record.public_key.clone(),
-    }
-}
-
-fn user() -> Uuid {
-    Uuid::from_u128(7)
-}
-
-pub(crate) fn genesis(k: &Key) -> ChainEntry {
-    let s = Statement {
-        user: user(),
-        seq: 0,
-        prev: None,
-        action: ChainAction::Genesis,
-        key: k.record.clone(),
-        at: 1,
-        nonce: vec![0; 32],
-        recovered: false,
-    };
-    ChainEntry::new(s, None, None)
-}
-
-/// The next entry after `chain`, changing `subject`, endorsed by `by`.
-pub(crate) fn change(
-    chain: &[ChainEntry],
-    action: ChainAction,
-    subject: &Key,
-    by: &Key,
-) -> ChainEntry {
-    let last = chain.last().unwrap();
-    let s = Statement {
-        user: user(),
-        seq: last.statement.seq + 1,
-        prev: Some(last.hash.clone()),
-        action,
-        key: subject.record.clone(),
-        at: 2,
-        nonce: vec![1; 32],
-        recovered: false,
-    };
-    let endorsement = assert_over(by, &crate::chain_challenge(&s.hash()));
-    ChainEntry::new(s, Some(endorsement), None)
-}
+use crate::testing::{change, genesis, key, rp, user};
 
 #[test]
 fn endorsed_additions_and_removals_are_followed() {
@@ -273,4 +175,32 @@ fn an_attestation_must_match_its_digest() {
         follow(&[entry], &rp(), None),
         Err(ChainError::Malformed { seq: 0, .. })
     ));
+}
+
+#[test]
+fn with_a_pin_only_later_changes_are_checked_and_still_must_be_endorsed() {
+    let (a, b, mallory) = (key(1), key(2), key(9));
+    let mut chain = vec![genesis(&a)];
+    chain.push(change(&chain, ChainAction::Add, &b, &a));
+    let pin = follow(&chain, &rp(), None).unwrap().pin();
+    // Past the pin: an entry the attacker endorsed is refused.
+    let mut forged = chain.clone();
+    forged.push(change(&forged, ChainAction::Add, &mallory, &mallory));
+    assert!(matches!(
+        follow(&forged, &rp(), Some(&pin)),
+        Err(ChainError::Unendorsed { seq: 2, .. })
+    ));
+    // Up to the pin the statements must be the pinned ones: a rewritten
+    // prefix (rehashed) no longer reaches the pinned head.
+    let mut rewritten = chain.clone();
+    rewritten[1].statement.key = mallory.record.clone();
+    rewritten[1].hash = hex::encode(rewritten[1].statement.hash());
+    assert_eq!(
+        follow(&rewritten, &rp(), Some(&pin)),
+        Err(ChainError::Diverged { seq: 1 })
+    );
+    // An honest later change, endorsed by a key in the chain, extends it.
+    let c = key(3);
+    chain.push(change(&chain, ChainAction::Add, &c, &b));
+    assert_eq!(follow(&chain, &rp(), Some(&pin)).unwrap().seq, 2);
 }
