@@ -182,17 +182,20 @@ pub fn verify_evidence(
     })
 }
 
-/// Serde helpers: bytes as base64url without padding (strict on input).
-pub(crate) mod b64 {
+/// Serde helpers: bytes as base64url without padding (strict on input),
+/// for `#[serde(with = "keyward_proof::evidence::b64")]`.
+pub mod b64 {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
 
-    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    /// Writes `bytes` as base64url without padding.
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&URL_SAFE_NO_PAD.encode(bytes))
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    /// Reads base64url without padding.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
         URL_SAFE_NO_PAD.decode(s).map_err(D::Error::custom)
     }

@@ -135,47 +135,28 @@ fn exchange_check(c: &mut Criterion) {
         key_chain: chain,
     };
     let rp = rp();
+    // Per approval: the exchange's own digest, then the checks, with or
+    // without a pinned chain.
+    let check = |pin: Option<&keyward_proof::Pin>| {
+        let digest = keyward_proof::details::digest_of("withdrawal", black_box(&raw)).unwrap();
+        let expected = Expected {
+            rp: &rp,
+            digest,
+            require_uv: true,
+            pin,
+        };
+        verify_approval(black_box(&evidence), &expected).unwrap()
+    };
     c.bench_function(
         "exchange: verify approval (digest, assertion, 2-entry chain)",
-        |b| {
-            b.iter(|| {
-                let digest =
-                    keyward_proof::details::digest_of("withdrawal", black_box(&raw)).unwrap();
-                let expected = Expected {
-                    rp: &rp,
-                    digest,
-                    require_uv: true,
-                    pin: None,
-                };
-                verify_approval(black_box(&evidence), &expected).unwrap()
-            })
-        },
+        |b| b.iter(|| check(None)),
     );
     // The usual case: the exchange has pinned the chain's head already, so
     // only the approval's own assertion is verified.
-    let digest = keyward_proof::details::digest_of("withdrawal", &raw).unwrap();
-    let first_use = Expected {
-        rp: &rp,
-        digest,
-        require_uv: true,
-        pin: None,
-    };
-    let pin = verify_approval(&evidence, &first_use).unwrap().chain.pin();
+    let pin = check(None).chain.pin();
     c.bench_function(
         "exchange: verify approval (chain pinned at its head)",
-        |b| {
-            b.iter(|| {
-                let digest =
-                    keyward_proof::details::digest_of("withdrawal", black_box(&raw)).unwrap();
-                let expected = Expected {
-                    rp: &rp,
-                    digest,
-                    require_uv: true,
-                    pin: Some(&pin),
-                };
-                verify_approval(black_box(&evidence), &expected).unwrap()
-            })
-        },
+        |b| b.iter(|| check(Some(&pin))),
     );
 }
 

@@ -135,15 +135,9 @@ async fn export(step_up_id: &str, config: &Config) -> anyhow::Result<ExitCode> {
         .evidence
         .as_deref()
         .with_context(|| format!("step-up {id} was never approved (status {})", row.status))?;
-    let chain = match &row.chain_head {
-        Some(head) => {
-            let all = crate::store::key_chain::all(&db, row.user_id).await?;
-            crate::flows::key_chain::up_to(&all, head)
-                .map(<[_]>::to_vec)
-                .unwrap_or_default()
-        }
-        None => Vec::new(),
-    };
+    let chain = crate::flows::key_chain::at_approval(&db, &row)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the key chain: {e}"))?;
     let evidence = crate::flows::step_ups::evidence_from(&row, assertion, chain)
         .context("the stored evidence does not read")?;
     let user = crate::store::users::by_id(&db, row.user_id)

@@ -20,6 +20,7 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::assertion::Asserted;
 use crate::state::AppState;
+use crate::store::step_ups::StepUpRow;
 use crate::store::{credentials, key_chain};
 
 /// Keyward's rp id and origin, as an exchange configures them to verify.
@@ -62,6 +63,16 @@ pub fn current(all: &[ChainEntry]) -> &[ChainEntry] {
 pub fn up_to<'a>(all: &'a [ChainEntry], head: &str) -> Option<&'a [ChainEntry]> {
     let end = all.iter().position(|e| e.hash == head)?;
     current(all.get(..=end)?).into()
+}
+
+/// The chain a stored approval carries: the user's entries up to the head
+/// recorded at approval (none if it recorded none, or names no entry).
+pub async fn at_approval(db: &crate::db::Db, row: &StepUpRow) -> ApiResult<Vec<ChainEntry>> {
+    let Some(head) = &row.chain_head else {
+        return Ok(Vec::new());
+    };
+    let all = key_chain::all(db, row.user_id).await?;
+    Ok(up_to(&all, head).map(<[_]>::to_vec).unwrap_or_default())
 }
 
 fn nonce() -> Vec<u8> {

@@ -76,7 +76,7 @@ struct PendingKey {
     aaguid: Option<Uuid>,
     attestation_format: String,
     counter: u32,
-    #[serde(with = "b64")]
+    #[serde(with = "keyward_proof::evidence::b64")]
     attestation: Vec<u8>,
     statement: Statement,
 }
@@ -553,21 +553,4 @@ pub async fn list(app: &AppState, user_id: Uuid) -> ApiResult<Vec<Key>> {
         keys.push(view(app, &row).await?);
     }
     Ok(keys)
-}
-
-/// Serde helper: bytes as base64url without padding.
-mod b64 {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
-
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        URL_SAFE_NO_PAD
-            .decode(String::deserialize(d)?)
-            .map_err(D::Error::custom)
-    }
 }

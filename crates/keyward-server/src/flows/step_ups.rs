@@ -432,15 +432,7 @@ pub async fn evidence_of(
     let Some(assertion) = row.evidence.as_deref() else {
         return Ok(None);
     };
-    let chain = match &row.chain_head {
-        Some(head) => {
-            let all = crate::store::key_chain::all(&app.db, row.user_id).await?;
-            crate::flows::key_chain::up_to(&all, head)
-                .map(<[_]>::to_vec)
-                .unwrap_or_default()
-        }
-        None => Vec::new(),
-    };
+    let chain = crate::flows::key_chain::at_approval(&app.db, row).await?;
     Ok(evidence_from(row, assertion, chain))
 }
 
