@@ -70,6 +70,7 @@ pub mod api_keys;
 pub mod approval;
 pub mod keys;
 pub mod operations;
+pub mod operators;
 pub mod problem;
 pub mod recovery;
 #[cfg(feature = "openapi")]

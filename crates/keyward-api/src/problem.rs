@@ -76,6 +76,13 @@ pub enum ProblemKind {
     RecoveryPending,
     /// The account recovery's delay has not passed yet.
     RecoveryNotDue,
+    /// The same action for the same subject already waits for a second
+    /// operator.
+    OperatorRequestPending,
+    /// The operator request was approved, cancelled or expired already.
+    OperatorRequestClosed,
+    /// A second operator (another admin key, by another name) must approve.
+    SameOperator,
     /// Redeem after the approval expired.
     ApprovalExpired,
     /// The withdrawal policy refused (`reason`).
@@ -151,6 +158,9 @@ impl ProblemKind {
             K::AlreadyRedeemed => (409, "Already redeemed"),
             K::RecoveryPending => (409, "Recovery already under way"),
             K::RecoveryNotDue => (409, "Recovery not due yet"),
+            K::OperatorRequestPending => (409, "Already waiting for a second operator"),
+            K::OperatorRequestClosed => (409, "Operator request no longer pending"),
+            K::SameOperator => (403, "A second operator must approve"),
             K::ApprovalExpired => (410, "Approval expired"),
             K::PolicyRefused => (409, "Refused by policy"),
             K::Busy => (503, "Server busy"),

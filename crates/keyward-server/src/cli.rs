@@ -14,6 +14,7 @@ mod import;
 mod keys;
 mod metadata;
 mod ops;
+mod requests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ pub use audit::AuditAction;
 pub use keys::{ServiceKeyAction, SigningKeyAction};
 pub use metadata::{AttestationAction, KeysAction};
 pub use ops::{UserAction, WithdrawalsAction};
+pub use requests::RequestsAction;
 
 /// Exit code: the audit hash chain is broken.
 pub const EXIT_AUDIT_BROKEN: u8 = 2;
@@ -109,6 +111,14 @@ pub enum Command {
         /// What to do with the account.
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// The two-person rule: list, approve or cancel operator requests
+    /// (KEYWARD_OPERATOR_KEY names the operator).
+    #[command(after_help = EXIT_CODES)]
+    Requests {
+        /// What to do with the requests.
+        #[command(subcommand)]
+        action: RequestsAction,
     },
     /// Approvals: re-verify a step-up's stored evidence offline.
     #[command(after_help = EXIT_CODES)]
@@ -190,6 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SigningKey { action } => keys::run_signing_key(action, &config).await,
         Command::Withdrawals { action } => ops::run_withdrawals(action, &config).await,
         Command::User { action } => ops::run_user(action, &config).await,
+        Command::Requests { action } => requests::run_requests(action, &config).await,
         Command::Approval { action } => approval::run_approval(action, &config).await,
         Command::Import { file } => import::run_import(file, &config).await,
         Command::Attestation { action } => metadata::run_attestation(action, &config).await,

@@ -19,8 +19,8 @@ mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
     ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, KeyRequirement, KeyRequirements,
-    LogFormat, PasskeySignIn, RecoveryConfig, SessionConfig, SigningConfig, ThrottleConfig,
-    UvConfig, WithdrawalConfig,
+    LogFormat, OperatorConfig, PasskeySignIn, RecoveryConfig, SessionConfig, SigningConfig,
+    ThrottleConfig, UvConfig, WithdrawalConfig,
 };
 
 /// What a key must be for one action, defaults resolved.
@@ -77,6 +77,8 @@ pub struct Config {
     pub api_keys: ApiKeyConfig,
     /// Account recovery (lost keys).
     pub recovery: RecoveryConfig,
+    /// Operators: the two-person rule's approval window.
+    pub operators: OperatorConfig,
     /// Supported assets: decimals and per-user daily limits.
     pub assets: BTreeMap<String, AssetConfig>,
     /// Withdrawal networks and how each writes its addresses; an address
@@ -125,6 +127,7 @@ impl Default for Config {
             withdrawals: WithdrawalConfig::default(),
             api_keys: ApiKeyConfig::default(),
             recovery: RecoveryConfig::default(),
+            operators: OperatorConfig::default(),
             assets: default_assets(),
             networks: crate::domain::address::default_networks(),
             token_issuer: None,
@@ -157,7 +160,13 @@ impl Config {
                 // Variables that are not settings: the log filter, the config
                 // file path, and the test and load-generator knobs.
                 Env::prefixed("KEYWARD_")
-                    .ignore(&["LOG", "CONFIG", "TEST_DATABASE_URL", "LOADGEN_SERVICE_KEY"])
+                    .ignore(&[
+                        "LOG",
+                        "CONFIG",
+                        "TEST_DATABASE_URL",
+                        "LOADGEN_SERVICE_KEY",
+                        "OPERATOR_KEY",
+                    ])
                     .split("__"),
             ),
         )
@@ -194,6 +203,9 @@ impl Config {
         {
             anyhow::bail!("database_url must start with sqlite:, postgres:// or postgresql://");
         }
+        if self.operators.approval_window.is_zero() {
+            anyhow::bail!("operators.approval_window_minutes must be positive");
+        }
         if self.session.idle.is_zero() || self.session.absolute.is_zero() {
             anyhow::bail!("session.idle_minutes and session.absolute_hours must be positive");
         }
@@ -220,6 +232,12 @@ impl Config {
             ("withdrawals.hold_hours", w.hold, 24 * 365 * 10, 3_600),
             ("recovery.delay_hours", self.recovery.delay, 24 * 365, 3_600),
             ("recovery.hold_hours", self.recovery.hold, 24 * 365, 3_600),
+            (
+                "operators.approval_window_minutes",
+                self.operators.approval_window,
+                7 * 24 * 60,
+                60,
+            ),
             (
                 "withdrawals.address_cooling_hours",
                 w.address_cooling,

@@ -66,6 +66,15 @@ pub enum ApiError {
     /// The recovery's waiting time has not passed.
     #[error("the recovery can be completed from {0}, not before")]
     RecoveryNotDue(String),
+    /// The same operator action already waits for a second operator.
+    #[error("{0} for the same action already waits for a second operator; approve or cancel it")]
+    OperatorRequestPending(String),
+    /// The operator request is no longer pending.
+    #[error("the request is {0} and can no longer be approved or cancelled")]
+    OperatorRequestClosed(&'static str),
+    /// The operator who asked tried to approve their own request.
+    #[error("a second operator, with another admin key by another name, must approve this request")]
+    SameOperator,
     /// The ceremony id is unknown, used, or for another user or purpose.
     #[error("unknown or already used challenge; start again")]
     CeremonyUnknown,
@@ -167,6 +176,9 @@ impl ApiError {
             Self::LastKey => K::LastKey,
             Self::RecoveryPending(_) => K::RecoveryPending,
             Self::RecoveryNotDue(_) => K::RecoveryNotDue,
+            Self::OperatorRequestPending(_) => K::OperatorRequestPending,
+            Self::OperatorRequestClosed(_) => K::OperatorRequestClosed,
+            Self::SameOperator => K::SameOperator,
             Self::CeremonyUnknown => K::CeremonyUnknown,
             Self::CeremonyExpired => K::CeremonyExpired,
             Self::CeremonyRefused { .. } => K::CeremonyRefused,

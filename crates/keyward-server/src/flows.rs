@@ -11,6 +11,7 @@ pub mod checkpoints;
 pub mod key_chain;
 pub mod keys;
 pub mod metadata;
+pub mod operator_requests;
 pub mod recovery;
 pub mod settings;
 pub mod step_ups;

@@ -42,6 +42,7 @@ mod config_schemas;
         (name = "withdrawals", description = "Self-freeze, address allow-list, operator freeze"),
         (name = "step-ups", description = "Approvals of sensitive actions with a key"),
         (name = "api-keys", description = "User API keys and gateway verification"),
+        (name = "operators", description = "Account locks, and the two-person rule: actions that loosen protection wait for a second operator"),
         (name = "operations", description = "Health, keys of approval tokens, metrics, this document"),
     )
 )]

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod health;
 pub mod jwks;
 pub mod keys;
+pub mod operators;
 pub mod ops;
 pub mod recovery;
 pub mod sessions;
@@ -51,6 +52,7 @@ pub fn api(app: AppState) -> OpenApiRouter<AppState> {
         .merge(step_ups::service_router())
         .merge(api_keys::service_router())
         .merge(withdrawal_controls::service_router())
+        .merge(operators::router())
         .merge(browser)
 }
 

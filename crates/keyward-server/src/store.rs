@@ -10,6 +10,7 @@ pub mod import;
 pub mod key_chain;
 pub mod logins;
 pub mod metadata;
+pub mod operator_requests;
 pub mod recovery;
 pub mod secrets;
 pub mod service_keys;

@@ -1,12 +1,16 @@
 //! `keyward withdrawals …` and `keyward user …`: the operator's emergency
-//! withdrawal freeze, and showing, locking and unlocking accounts. Every
-//! change is audited with `"by": "cli"`.
+//! withdrawal freeze, and showing, locking and unlocking accounts.
+//! Tightening (freeze, lock) is immediate and audited with `"by": "cli"`;
+//! loosening (unfreeze, unlock, assisted recovery) asks a second operator
+//! (`requests`).
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::{connect, now, when};
+use keyward_api::operators::OperatorAction;
+
+use super::{connect, now, requests, when};
 use crate::clock::rfc3339;
 use crate::config::Config;
 use crate::flows::admin;
@@ -23,8 +27,13 @@ pub enum WithdrawalsAction {
         #[arg(long)]
         reason: String,
     },
-    /// Lift the global freeze (audited as `withdrawals.unfrozen`).
-    Unfreeze,
+    /// Ask to lift the global freeze: a second operator approves with
+    /// `keyward requests approve` (both need KEYWARD_OPERATOR_KEY).
+    Unfreeze {
+        /// Why (1 to 200 characters); shown to the second operator.
+        #[arg(long)]
+        reason: String,
+    },
     /// Show whether withdrawals are frozen, why, and since when.
     Status,
 }
@@ -44,11 +53,27 @@ pub enum UserAction {
         /// The username (case-insensitive).
         username: String,
     },
-    /// Unlock an account: lift the lock and clear every browser's failed
-    /// attempts and backoff (audited as `account.unlocked`).
+    /// Ask to unlock an account (lift the lock, clear every browser's
+    /// failed attempts and backoff): a second operator approves with
+    /// `keyward requests approve` (both need KEYWARD_OPERATOR_KEY).
     Unlock {
         /// The username (case-insensitive).
         username: String,
+        /// Why (1 to 200 characters); shown to the second operator.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Ask for an operator-assisted recovery of a user with neither keys
+    /// nor recovery codes, after the exchange proved who they are: once a
+    /// second operator approves, the same delay (any of the account's keys
+    /// can cancel) and withdrawal hold as a recovery the user starts.
+    Recover {
+        /// The username (case-insensitive).
+        username: String,
+        /// Why, and how the user's identity was proved (1 to 200
+        /// characters); shown to the second operator.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -82,23 +107,9 @@ pub(super) async fn run_withdrawals(
             }
             print_status(&db).await?;
         }
-        WithdrawalsAction::Unfreeze => {
-            let db = connect(config).await?;
-            if crate::flows::withdrawal_controls::set_global_freeze(
-                &db,
-                now(),
-                false,
-                None,
-                "cli",
-                None,
-            )
-            .await?
-            {
-                println!("withdrawals unfrozen");
-            } else {
-                println!("withdrawals were not frozen; nothing changed");
-            }
-            print_status(&db).await?;
+        WithdrawalsAction::Unfreeze { reason } => {
+            let action = OperatorAction::GlobalUnfreeze;
+            return requests::ask(config, action, None, &reason).await;
         }
         WithdrawalsAction::Status => print_status(&connect(config).await?).await?,
     }
@@ -156,21 +167,19 @@ pub(super) async fn run_user(action: UserAction, config: &Config) -> anyhow::Res
             );
         }
         UserAction::Lock { username } => {
-            if admin::lock_account(&db, &username, now()).await? {
+            if admin::lock_account(&db, &username, "cli", None, now()).await? {
                 println!("account {username} locked");
             } else {
                 println!("account {username} was already locked; nothing changed");
             }
         }
-        UserAction::Unlock { username } => {
-            let done = admin::unlock_account(&db, &username, now()).await?;
-            match (done.lock, done.scopes) {
-                (true, _) => println!("account {username} unlocked"),
-                (false, 0) => println!("account {username} was not locked; nothing changed"),
-                (false, n) => println!(
-                    "account {username} was not locked; cleared failed attempts of {n} browser scope(s)"
-                ),
-            }
+        UserAction::Unlock { username, reason } => {
+            let action = OperatorAction::UserUnlock;
+            return requests::ask(config, action, Some(&username), &reason).await;
+        }
+        UserAction::Recover { username, reason } => {
+            let action = OperatorAction::AssistedRecovery;
+            return requests::ask(config, action, Some(&username), &reason).await;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -243,6 +243,24 @@ impl Default for RecoveryConfig {
     }
 }
 
+/// Operators and the two-person rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// How long a loosening operator action waits for a second operator's
+    /// approval before it expires (`approval_window_minutes`).
+    #[serde(rename = "approval_window_minutes", with = "super::units::minutes")]
+    pub approval_window: Duration,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            approval_window: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
 /// Throttling of failed password and key attempts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

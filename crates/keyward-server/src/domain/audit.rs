@@ -85,6 +85,9 @@ pub enum AuditEvent {
     RecoveryStarted {
         recovery_id: Uuid,
         completes_at: Millis,
+        /// The two operators of an operator-assisted recovery.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        assisted_by: Option<String>,
     },
     /// A recovery start was refused (right password, wrong or used code).
     #[serde(rename = "recovery.refused")]
@@ -248,6 +251,35 @@ pub enum AuditEvent {
     #[serde(rename = "withdrawals.frozen")]
     #[strum(serialize = "withdrawals.frozen")]
     WithdrawalsFrozen { reason: Option<String>, by: String },
+    /// An operator asked for an action that needs a second operator.
+    #[serde(rename = "operator.requested")]
+    #[strum(serialize = "operator.requested")]
+    OperatorRequested {
+        request_id: Uuid,
+        action: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        reason: String,
+        by: String,
+        expires_at: Millis,
+    },
+    /// A second operator approved a request; it was carried out.
+    #[serde(rename = "operator.approved")]
+    #[strum(serialize = "operator.approved")]
+    OperatorApproved {
+        request_id: Uuid,
+        action: String,
+        requested_by: String,
+        by: String,
+    },
+    /// An operator cancelled a request.
+    #[serde(rename = "operator.cancelled")]
+    #[strum(serialize = "operator.cancelled")]
+    OperatorCancelled {
+        request_id: Uuid,
+        action: String,
+        by: String,
+    },
     /// The operator lifted the freeze.
     #[serde(rename = "withdrawals.unfrozen")]
     #[strum(serialize = "withdrawals.unfrozen")]

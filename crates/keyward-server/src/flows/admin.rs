@@ -13,10 +13,11 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::domain::audit::{AuditEvent, Locked};
 use crate::domain::details::canonical_json;
 use crate::domain::names::Username;
+use crate::error::{ApiError, ApiResult};
 use crate::flows::step_ups::approval;
 use crate::flows::throttle::account_prefixes;
 use crate::signing;
@@ -137,18 +138,26 @@ async fn audit_alone(db: &Db, e: AuditEvent, now: Millis) -> anyhow::Result<()> 
     Ok(audit::append_alone(db, &event(None, e), now).await?)
 }
 
-/// The account with this (not yet normalised) username.
-async fn user_named(db: &Db, raw: &str) -> anyhow::Result<users::UserRow> {
-    let name = Username::parse(raw).map_err(|e| anyhow::anyhow!("username: {e}"))?;
+/// The account with this (not yet normalised) username; not found if
+/// there is none.
+pub async fn user_named(db: &Db, raw: &str) -> ApiResult<users::UserRow> {
+    let name = Username::parse(raw)?;
     users::by_name(db, name.as_str())
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no account named `{}`", name.as_str()))
+        .ok_or(ApiError::NotFound("account"))
 }
 
 /// Locks an account (operator lock, until unlocked): sign-in and approvals
 /// are refused, every session ends, its API keys stop verifying and its
-/// withdrawals are refused. Returns false if it was already locked.
-pub async fn lock_account(db: &Db, username: &str, now: Millis) -> anyhow::Result<bool> {
+/// withdrawals are refused. Tightening: one operator is enough. Returns
+/// false if it was already locked.
+pub async fn lock_account(
+    db: &Db,
+    username: &str,
+    by: &str,
+    ip: Option<&str>,
+    now: Millis,
+) -> ApiResult<bool> {
     let user = user_named(db, username).await?;
     let mut tx = db.begin().await?;
     if !users::set_locked(&mut tx, user.id, Some(now)).await? {
@@ -158,10 +167,14 @@ pub async fn lock_account(db: &Db, username: &str, now: Millis) -> anyhow::Resul
     // Cached API-key state on every instance must see the lock.
     api_keys::bump_epoch(&mut tx).await?;
     let locked = Locked::Operator {
-        by: BY.into(),
+        by: by.into(),
         sessions_ended: ended,
     };
-    let locked = event(Some(user.id), AuditEvent::AccountLocked(locked));
+    let locked = audit::Event {
+        user_id: Some(user.id),
+        event: AuditEvent::AccountLocked(locked),
+        ip,
+    };
     audit::append(&mut tx, &locked, now).await?;
     tx.commit().await?;
     Ok(true)
@@ -177,26 +190,32 @@ pub struct Unlocked {
 }
 
 /// Lifts the operator lock and clears the account's throttling (every
-/// browser's failures and backoff).
-pub async fn unlock_account(db: &Db, username: &str, now: Millis) -> anyhow::Result<Unlocked> {
-    let user = user_named(db, username).await?;
-    let mut tx = db.begin().await?;
-    let lock = users::set_locked(&mut tx, user.id, None).await?;
+/// browser's failures and backoff), inside the transaction of the approved
+/// operator request (`operator_requests`): loosening needs two operators.
+pub async fn unlock_in(
+    tx: &mut Tx,
+    user_id: Uuid,
+    by: &str,
+    now: Millis,
+) -> Result<Unlocked, sqlx::Error> {
+    let Some(user) = users::by_id_in(tx, user_id).await? else {
+        return Ok(Unlocked {
+            lock: false,
+            scopes: 0,
+        });
+    };
+    let lock = users::set_locked(tx, user.id, None).await?;
     let mut scopes = 0;
     for prefix in account_prefixes(&user.username) {
-        scopes += throttle::reset_prefix(&mut tx, &prefix).await?;
+        scopes += throttle::reset_prefix(tx, &prefix).await?;
     }
-    if !lock && scopes == 0 {
-        return Ok(Unlocked { lock, scopes });
-    }
-    api_keys::bump_epoch(&mut tx).await?;
+    api_keys::bump_epoch(tx).await?;
     let unlocked = AuditEvent::AccountUnlocked {
-        by: BY.into(),
+        by: by.into(),
         lock_lifted: lock,
         throttles_cleared: scopes,
     };
-    audit::append(&mut tx, &event(Some(user.id), unlocked), now).await?;
-    tx.commit().await?;
+    audit::append(tx, &event(Some(user.id), unlocked), now).await?;
     Ok(Unlocked { lock, scopes })
 }
 

@@ -11,6 +11,8 @@ use keyward_api::PolicyReason;
 use keyward_api::recovery::{
     PendingRecovery, RecoveryCodes, RecoveryCompleted, RecoveryStarted, RecoveryStatus,
 };
+use std::time::Duration;
+
 use rand::Rng as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest, Sha256};
@@ -18,8 +20,8 @@ use uuid::Uuid;
 
 use crate::auth::SignedIn;
 use crate::caller::Client;
-use crate::clock::rfc3339;
-use crate::db::is_unique_violation;
+use crate::clock::{Millis, rfc3339};
+use crate::db::Tx;
 use crate::domain::audit::AuditEvent;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::account::password_step;
@@ -115,17 +117,6 @@ pub async fn start(
 ) -> ApiResult<RecoveryStarted> {
     let (user_id, _) = password_step(app, username, password, client).await?;
     let now = app.clock.now();
-    let completes_at = now + crate::clock::millis(app.config.recovery.delay);
-    let secret = token::generate(TokenKind::Recovery);
-    let row = RecoveryRow {
-        id: Uuid::new_v4(),
-        user_id,
-        token_hash: secret.hash.as_bytes().to_vec(),
-        status: "pending".into(),
-        started_at: now,
-        completes_at,
-        ended_at: None,
-    };
     let mut tx = app.db.begin().await?;
     users::lock(&mut tx, user_id).await?;
     let spent = match code_hash(code.expose_secret()) {
@@ -136,24 +127,51 @@ pub async fn start(
         drop(tx);
         return Err(refuse_code(app, user_id, username, client).await);
     }
-    if let Err(e) = recovery::insert(&mut tx, &row).await {
-        return Err(if is_unique_violation(&e, recovery::ONE_PENDING) {
-            let pending = recovery::pending(&app.db, user_id).await?;
-            ApiError::RecoveryPending(pending.map(|p| rfc3339(p.completes_at)).unwrap_or_default())
-        } else {
-            e.into()
-        });
+    let delay = app.config.recovery.delay;
+    let started = begin(&mut tx, user_id, now, delay, None, Some(&client.ip)).await?;
+    tx.commit().await?;
+    Ok(started)
+}
+
+/// Stores a pending recovery that completes after `delay`, with its audit
+/// entry (`assisted_by`: the operators of an operator-assisted one); the
+/// completion token, shown once. One pending per account: the caller holds
+/// the user-row lock (`users::lock`).
+pub async fn begin(
+    tx: &mut Tx,
+    user_id: Uuid,
+    now: Millis,
+    delay: Duration,
+    assisted_by: Option<&str>,
+    ip: Option<&str>,
+) -> ApiResult<RecoveryStarted> {
+    let completes_at = now + crate::clock::millis(delay);
+    let secret = token::generate(TokenKind::Recovery);
+    let row = RecoveryRow {
+        id: Uuid::new_v4(),
+        user_id,
+        token_hash: secret.hash.as_bytes().to_vec(),
+        status: "pending".into(),
+        started_at: now,
+        completes_at,
+        ended_at: None,
+    };
+    // Under the user-row lock the read is current; the unique index stays
+    // the backstop.
+    if let Some(pending) = recovery::pending_in(tx, user_id).await? {
+        return Err(ApiError::RecoveryPending(rfc3339(pending.completes_at)));
     }
+    recovery::insert(tx, &row).await?;
     let event = audit::Event {
         user_id: Some(user_id),
         event: AuditEvent::RecoveryStarted {
             recovery_id: row.id,
             completes_at,
+            assisted_by: assisted_by.map(str::to_owned),
         },
-        ip: Some(&client.ip),
+        ip,
     };
-    audit::append(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    audit::append(tx, &event, now).await?;
     Ok(RecoveryStarted {
         token: secret.plaintext.expose_secret().to_owned(),
         completes_at: rfc3339(completes_at),

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keyward_api::Problem;
+use keyward_api::operators::{OperatorAction, OperatorReason, OperatorRequest};
 use keyward_api::step_ups::StepUpAccepted;
 use keyward_api::withdrawals::{
     AddressList, FreezeRequest, GlobalFreeze, NewAddress, WithdrawalStatus,
@@ -18,6 +19,7 @@ use crate::domain::names::freeze_reason;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client, Service};
 use crate::flows::{step_ups, withdrawal_controls};
+use crate::routes::operators;
 use crate::state::AppState;
 
 /// The user's routes (session).
@@ -152,18 +154,20 @@ async fn global_freeze(
     Ok(Json(withdrawal_controls::global_status(&app.db).await?))
 }
 
-/// Lifts the operator's freeze (service `admin`).
+/// Asks to lift the operator's freeze (service `admin`): it waits for a
+/// second operator (`/v1/admin/requests/{id}/approve`).
 #[utoipa::path(post, path = "/v1/admin/withdrawals/unfreeze", tag = "withdrawals", security(("service" = [])),
-    responses((status = 200, description = "Freeze state", body = GlobalFreeze)))]
+    request_body = OperatorReason,
+    responses(
+        (status = 202, description = "Waiting for a second operator", body = OperatorRequest),
+        (status = 409, description = "operator-request-pending", body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn global_unfreeze(
     State(app): State<AppState>,
     service: Service,
     client: Client,
-) -> ApiResult<Json<GlobalFreeze>> {
-    service.require("admin")?;
-    let by = format!("service:{}", service.0.name);
-    let now = app.clock.now();
-    withdrawal_controls::set_global_freeze(&app.db, now, false, None, &by, Some(&client.ip))
-        .await?;
-    Ok(Json(withdrawal_controls::global_status(&app.db).await?))
+    ApiJson(body): ApiJson<OperatorReason>,
+) -> ApiResult<(StatusCode, Json<OperatorRequest>)> {
+    let action = OperatorAction::GlobalUnfreeze;
+    operators::ask(&app, &service, &client, action, None, &body.reason).await
 }

@@ -6,9 +6,6 @@ use uuid::Uuid;
 use crate::clock::Millis;
 use crate::db::{Db, Tx, on_db, on_tx};
 
-/// The index that keeps one pending recovery per user.
-pub const ONE_PENDING: &str = "recoveries_user_id_key";
-
 /// Replaces the user's recovery codes with these (hashes).
 pub async fn replace_codes(
     tx: &mut Tx,
@@ -68,7 +65,7 @@ pub struct RecoveryRow {
 const COLUMNS: &str = "id, user_id, token_hash, status, started_at, completes_at, ended_at";
 
 /// Stores a new pending recovery; a second pending one for the user fails
-/// with [`ONE_PENDING`].
+/// (unique index `recoveries_user_id_key`).
 pub async fn insert(tx: &mut Tx, r: &RecoveryRow) -> Result<(), sqlx::Error> {
     let sql = format!("INSERT INTO recoveries ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7)");
     on_tx!(tx, c => sqlx::query(&sql)
@@ -80,6 +77,12 @@ pub async fn insert(tx: &mut Tx, r: &RecoveryRow) -> Result<(), sqlx::Error> {
 pub async fn pending(db: &Db, user_id: Uuid) -> Result<Option<RecoveryRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM recoveries WHERE user_id = $1 AND status = 'pending'");
     on_db!(db, c => sqlx::query_as::<_, RecoveryRow>(&sql).bind(user_id).fetch_optional(c).await)
+}
+
+/// The user's pending recovery, inside a transaction.
+pub async fn pending_in(tx: &mut Tx, user_id: Uuid) -> Result<Option<RecoveryRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM recoveries WHERE user_id = $1 AND status = 'pending'");
+    on_tx!(tx, c => sqlx::query_as::<_, RecoveryRow>(&sql).bind(user_id).fetch_optional(c).await)
 }
 
 /// The recovery whose token hashes to `hash`.

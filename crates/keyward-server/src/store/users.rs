@@ -43,6 +43,13 @@ pub async fn by_id(db: &Db, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
         .bind(id).fetch_optional(c).await)
 }
 
+/// The account with this id, inside a transaction.
+pub async fn by_id_in(tx: &mut Tx, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, UserRow>(
+        "SELECT id, username, password_hash, created_at FROM users WHERE id = $1")
+        .bind(id).fetch_optional(c).await)
+}
+
 /// When the operator locked the account, if locked.
 pub async fn locked_at(db: &Db, id: Uuid) -> Result<Option<Millis>, sqlx::Error> {
     let row: Option<(Option<Millis>,)> = on_db!(db, c => sqlx::query_as(

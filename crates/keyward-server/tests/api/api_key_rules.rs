@@ -129,10 +129,7 @@ async fn withdraw_keys_obey_the_freezes(b: Backend) {
     assert!(status.is_success(), "{body}");
     refused(&check("withdraw").await, "withdrawals_frozen");
     assert_eq!(check("read").await.0, StatusCode::OK);
-    let (status, body) = app
-        .post(&admin, "/v1/admin/withdrawals/unfreeze", json!({}))
-        .await;
-    assert!(status.is_success(), "{body}");
+    app.lift_global_freeze().await;
     assert_eq!(check("withdraw").await.0, StatusCode::OK);
 
     // So does the owner's own freeze, and the hold that unfreezing starts.
@@ -165,7 +162,6 @@ async fn a_password_change_revokes_the_keys(b: Backend) {
 
 /// Review finding: `keyward user lock` left the user's API keys working.
 async fn an_operator_lock_stops_the_keys(b: Backend) {
-    use keyward_server::flows::admin::{lock_account, unlock_account};
     let app = TestApp::spawn(&b).await;
     let mut alice = app.enrolled("alice").await;
     let gw = app.service(&app.service_key(GATEWAY).await);
@@ -174,8 +170,11 @@ async fn an_operator_lock_stops_the_keys(b: Backend) {
         verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,
         StatusCode::OK
     );
-    let now = app.state.clock.now();
-    assert!(lock_account(&app.state.db, "alice", now).await.unwrap());
+    let admin = app.service(&app.service_key(&["admin"]).await);
+    let (status, locked) = app
+        .post(&admin, "/v1/admin/users/alice/lock", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{locked}");
     // The lock bumps the shared API-key epoch; every instance drops its
     // cached keys at its next poll (every 250 ms).
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
@@ -183,7 +182,7 @@ async fn an_operator_lock_stops_the_keys(b: Backend) {
         &verify(&app, &gw, &secret, "read", "192.0.2.1").await,
         "user_frozen",
     );
-    unlock_account(&app.state.db, "alice", now).await.unwrap();
+    app.by_two_operators("/v1/admin/users/alice/unlock").await;
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert_eq!(
         verify(&app, &gw, &secret, "read", "192.0.2.1").await.0,

@@ -76,6 +76,14 @@ impl Cli {
             .unwrap()
     }
 
+    /// Runs `args` as the operator whose admin key is `key`; expects exit
+    /// `expected` and returns stdout and stderr.
+    pub(super) async fn as_operator(&self, key: &str, args: &[&str], expected: i32) -> String {
+        let out = self.run_with(args, &[("KEYWARD_OPERATOR_KEY", key)]).await;
+        assert_eq!(code(&out), expected, "{args:?}: {}", show(&out));
+        show(&out)
+    }
+
     /// Runs `line`, split on whitespace.
     async fn line(&self, line: &str) -> Output {
         self.run(&line.split_whitespace().collect::<Vec<_>>()).await
@@ -301,8 +309,44 @@ async fn withdrawals_freeze_status_unfreeze_round_trip(b: Backend) {
         "the first reason stands: {again}"
     );
 
-    cli.says("withdrawals unfreeze", "withdrawals unfrozen")
+    // Lifting it needs two operators, each with an admin key.
+    let unfreeze = ["withdrawals", "unfreeze", "--reason", "incident 7 over"];
+    let alone = cli.run(&unfreeze).await;
+    assert!(
+        code(&alone) == 1 && stderr(&alone).contains("KEYWARD_OPERATOR_KEY"),
+        "{}",
+        show(&alone)
+    );
+    let op_a = app.named_service_key("operator-a", &["admin"]).await;
+    let op_b = app.named_service_key("operator-b", &["admin"]).await;
+    let asked = cli.as_operator(&op_a, &unfreeze, 0).await;
+    assert!(asked.contains("waiting for a second operator"), "{asked}");
+    let id = asked
+        .split_whitespace()
+        .find(|w| Uuid::parse_str(w).is_ok())
+        .unwrap()
+        .to_owned();
+    let again = cli.as_operator(&op_b, &unfreeze, 1).await;
+    assert!(again.contains(&id), "one request at a time: {again}");
+    cli.says("withdrawals status", "frozen:  yes").await;
+    let listed = cli.as_operator(&op_b, &["requests", "list"], 0).await;
+    assert!(
+        listed.contains(&id) && listed.contains("pending"),
+        "{listed}"
+    );
+    let own = cli
+        .as_operator(&op_a, &["requests", "approve", &id], 1)
         .await;
+    assert!(own.contains("second operator"), "{own}");
+    cli.says("withdrawals status", "frozen:  yes").await;
+    let done = cli
+        .as_operator(&op_b, &["requests", "approve", &id], 0)
+        .await;
+    assert!(done.contains("approved by operator-b"), "{done}");
+    let twice = cli
+        .as_operator(&op_b, &["requests", "approve", &id], 1)
+        .await;
+    assert!(twice.contains("approved"), "{twice}");
     cli.says("withdrawals status", "frozen:  no").await;
     let (_, body) = app.get(&admin, "/v1/admin/withdrawals").await;
     assert_eq!(body["frozen"], false);
@@ -310,8 +354,11 @@ async fn withdrawals_freeze_status_unfreeze_round_trip(b: Backend) {
     assert_eq!(code(&blank), 1);
 
     let frozen = json!({ "reason": "incident 7", "by": "cli" });
-    let unfrozen = json!({ "reason": null, "by": "cli" });
-    // (The test's own admin key was created, and audited, first.)
+    let unfrozen = json!({
+        "reason": "incident 7 over",
+        "by": "service:operator-a approved by service:operator-b"
+    });
+    // (The test's own admin keys were created, and audited, first.)
     let freezes: Vec<_> = events(&app.state.db)
         .await
         .into_iter()
@@ -324,8 +371,9 @@ async fn withdrawals_freeze_status_unfreeze_round_trip(b: Backend) {
             ("withdrawals.unfrozen".into(), unfrozen)
         ]
     );
-    // The admin key's creation, the freeze, the unfreeze.
-    cli.says("audit verify", "intact: 3 entries").await;
+    // Three admin keys' creation, the freeze, the request, its approval,
+    // the unfreeze.
+    cli.says("audit verify", "intact: 7 entries").await;
 }
 
 async fn user_lock_blocks_sign_in_until_unlocked(b: Backend) {
@@ -360,16 +408,37 @@ async fn user_lock_blocks_sign_in_until_unlocked(b: Backend) {
     cli.says("user show cliuser1", "locked:   yes").await;
     cli.says("user lock cliuser1", "already locked").await;
 
-    cli.says("user unlock cliuser1", "account cliuser1 unlocked")
+    let op_a = app.named_service_key("operator-a", &["admin"]).await;
+    let op_b = app.named_service_key("Operator-A", &["admin"]).await;
+    let op_c = app.named_service_key("operator-c", &["admin"]).await;
+    let unlock = ["user", "unlock", "cliuser1", "--reason", "ticket 12"];
+    let asked = cli.as_operator(&op_a, &unlock, 0).await;
+    let id = asked
+        .split_whitespace()
+        .find(|w| Uuid::parse_str(w).is_ok())
+        .unwrap()
+        .to_owned();
+    // A second key by the same name is the same operator.
+    let same = cli
+        .as_operator(&op_b, &["requests", "approve", &id], 1)
+        .await;
+    assert!(same.contains("second operator"), "{same}");
+    cli.says("user show cliuser1", "locked:   yes").await;
+    cli.as_operator(&op_c, &["requests", "approve", &id], 0)
         .await;
     app.sign_in(&mut u).await;
-    cli.says("user unlock cliuser1", "nothing changed").await;
-    for line in ["user lock nobody", "user show nobody", "user unlock x"] {
+    cli.as_operator(&op_a, &["user", "unlock", "nobody", "--reason", "x"], 1)
+        .await;
+    for line in ["user lock nobody", "user show nobody", "requests approve x"] {
         cli.exits(line, 1).await;
     }
 
     let locked = json!({ "by": "cli", "sessions_ended": 1 });
-    let unlocked = json!({ "by": "cli", "lock_lifted": true, "throttles_cleared": 1 });
+    let unlocked = json!({
+        "by": "service:operator-a approved by service:operator-c",
+        "lock_lifted": true,
+        "throttles_cleared": 1
+    });
     let locks: Vec<(String, Value)> = events(&app.state.db)
         .await
         .into_iter()

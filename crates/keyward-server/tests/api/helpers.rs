@@ -431,15 +431,41 @@ pub const DEST: &str = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh";
 impl TestApp {
     /// Creates a service key with `scopes` directly in the store; returns the token.
     pub async fn service_key(&self, scopes: &[&str]) -> String {
+        self.named_service_key("exchange-test", scopes).await
+    }
+
+    /// Creates a service key named `name` with `scopes`; returns the token.
+    pub async fn named_service_key(&self, name: &str, scopes: &[&str]) -> String {
         let (_, token) = keyward_server::flows::admin::create_service_key(
             &self.state.db,
-            "exchange-test",
+            name,
             &scopes.join(","),
             self.state.clock.now(),
         )
         .await
         .unwrap();
         secrecy::ExposeSecret::expose_secret(&token).to_owned()
+    }
+
+    /// Two operators lift the global withdrawal freeze (the two-person
+    /// rule).
+    pub async fn lift_global_freeze(&self) {
+        self.by_two_operators("/v1/admin/withdrawals/unfreeze")
+            .await;
+    }
+
+    /// One operator asks at `path`, a second approves; the decision.
+    pub async fn by_two_operators(&self, path: &str) -> Value {
+        let first = self.service(&self.named_service_key("operator-a", &["admin"]).await);
+        let second = self.service(&self.named_service_key("operator-b", &["admin"]).await);
+        let reason = json!({ "reason": "ticket 1" });
+        let (status, asked) = self.post(&first, path, reason).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
+        let id = asked["id"].as_str().unwrap();
+        let approve = format!("/v1/admin/requests/{id}/approve");
+        let (status, done) = self.post(&second, &approve, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        done
     }
 
     /// A client for an exchange service: bearer token, no cookies, no Origin.

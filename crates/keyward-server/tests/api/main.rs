@@ -32,6 +32,7 @@ mod keys;
 mod metadata;
 mod observability;
 mod openapi;
+mod operators;
 mod passkeys;
 mod races;
 mod recovery;

@@ -72,8 +72,7 @@ async fn operator_freeze_after_approval_wins_at_redeem(b: Backend) {
     );
     app.sign_in(&mut alice).await;
     // Lifting the freeze does not revive the refused approval.
-    app.post(&admin, "/v1/admin/withdrawals/unfreeze", json!({}))
-        .await;
+    app.lift_global_freeze().await;
     let again = app
         .post(&svc, &format!("/v1/step-ups/{id}/redeem"), json!({}))
         .await;

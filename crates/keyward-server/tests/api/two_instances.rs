@@ -193,8 +193,7 @@ async fn two_instances_share_ceremonies_approvals_revocations_freezes_and_thrott
     )
     .await;
     assert_eq!(denied["reason"], "withdrawals_frozen");
-    a.post(&svc, "/v1/admin/withdrawals/unfreeze", json!({}))
-        .await;
+    a.lift_global_freeze().await;
 
     // A service key revoked on A is refused on B within a second (B had it cached).
     let status = svc
