@@ -103,6 +103,10 @@ pub struct Key {
     /// Set while FIDO metadata marks the key's model compromised: the key
     /// approves nothing; enrol another.
     pub suspended: Option<KeySuspension>,
+    /// A removal the user's security lock delays: it can be finished (with
+    /// a key touch) from then, and cancelled with a key before.
+    #[serde(default)]
+    pub removable_from: Option<Timestamp>,
 }
 
 /// Why and since when a key is suspended.

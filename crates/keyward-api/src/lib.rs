@@ -75,6 +75,7 @@ pub mod problem;
 pub mod recovery;
 #[cfg(feature = "openapi")]
 pub mod schemas;
+pub mod security_lock;
 pub mod step_ups;
 pub mod withdrawals;
 

@@ -83,6 +83,8 @@ pub enum ProblemKind {
     OperatorRequestClosed,
     /// A second operator (another admin key, by another name) must approve.
     SameOperator,
+    /// The user's security lock delays this change.
+    SecurityLocked,
     /// Redeem after the approval expired.
     ApprovalExpired,
     /// The withdrawal policy refused (`reason`).
@@ -161,6 +163,7 @@ impl ProblemKind {
             K::OperatorRequestPending => (409, "Already waiting for a second operator"),
             K::OperatorRequestClosed => (409, "Operator request no longer pending"),
             K::SameOperator => (403, "A second operator must approve"),
+            K::SecurityLocked => (409, "Delayed by your security lock"),
             K::ApprovalExpired => (410, "Approval expired"),
             K::PolicyRefused => (409, "Refused by policy"),
             K::Busy => (503, "Server busy"),

@@ -72,6 +72,9 @@ pub enum ApiError {
     /// The operator request is no longer pending.
     #[error("the request is {0} and can no longer be approved or cancelled")]
     OperatorRequestClosed(&'static str),
+    /// The user's security lock delays the change (why, and until when).
+    #[error("{0}")]
+    SecurityLocked(String),
     /// The operator who asked tried to approve their own request.
     #[error("a second operator, with another admin key by another name, must approve this request")]
     SameOperator,
@@ -179,6 +182,7 @@ impl ApiError {
             Self::OperatorRequestPending(_) => K::OperatorRequestPending,
             Self::OperatorRequestClosed(_) => K::OperatorRequestClosed,
             Self::SameOperator => K::SameOperator,
+            Self::SecurityLocked(_) => K::SecurityLocked,
             Self::CeremonyUnknown => K::CeremonyUnknown,
             Self::CeremonyExpired => K::CeremonyExpired,
             Self::CeremonyRefused { .. } => K::CeremonyRefused,

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod metadata;
 pub mod operator_requests;
 pub mod recovery;
+pub mod security_lock;
 pub mod settings;
 pub mod step_ups;
 pub mod throttle;

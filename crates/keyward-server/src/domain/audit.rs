@@ -184,6 +184,32 @@ pub enum AuditEvent {
         label: String,
         sessions_ended: u64,
     },
+    /// The user asked for a security lock of `days` (from `before`): in
+    /// force at once, or from `from` (a shortening waits).
+    #[serde(rename = "security_lock.set")]
+    #[strum(serialize = "security_lock.set")]
+    SecurityLockSet {
+        days: u32,
+        before: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<Millis>,
+    },
+    /// A waiting shortening of the lock was cancelled with a key.
+    #[serde(rename = "security_lock.cancelled")]
+    #[strum(serialize = "security_lock.cancelled")]
+    SecurityLockCancelled { days: u32 },
+    /// The security lock delays a key's removal until `removable_from`.
+    #[serde(rename = "key.removal_scheduled")]
+    #[strum(serialize = "key.removal_scheduled")]
+    KeyRemovalScheduled {
+        key_id: Uuid,
+        label: String,
+        removable_from: Millis,
+    },
+    /// A scheduled key removal was cancelled with a key.
+    #[serde(rename = "key.removal_cancelled")]
+    #[strum(serialize = "key.removal_cancelled")]
+    KeyRemovalCancelled { key_id: Uuid },
     /// A step-up was asked for and is waiting for the key.
     #[serde(rename = "stepup.pending")]
     #[strum(serialize = "stepup.pending")]

@@ -159,13 +159,10 @@ pub async fn create(
     };
     api_keys::insert(&mut tx, &key, token.hash.as_bytes()).await?;
     if spec.scopes.iter().any(|s| s == "withdraw") {
-        users::extend_hold(
-            &mut tx,
-            user_id,
-            now + app.hold_ms(),
-            PolicyReason::ApiKeyWithdraw,
-        )
-        .await?;
+        // A key that moves money loosens: held for the usual hold or the
+        // user's security lock, whichever is longer.
+        let until = user.loosening_until(now, app.hold_ms());
+        users::extend_hold(&mut tx, user_id, until, PolicyReason::ApiKeyWithdraw).await?;
     }
     let event = audit::Event {
         user_id: Some(user_id),

@@ -21,7 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::flows::account::open_login;
 use crate::flows::assertion::username_of;
 use crate::flows::assertion::{self, Bound, save_ceremony, take_ceremony, user_keys};
-use crate::flows::key_chain;
+use crate::flows::{key_chain, security_lock};
 use crate::state::AppState;
 use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow, UNIQUE_CREDENTIAL_ID};
@@ -60,7 +60,7 @@ pub async fn start_enrolment(app: &AppState, who: &MayEnrol) -> ApiResult<Ceremo
 /// What finishing a registration leads to.
 pub enum Enrolment {
     /// The account's first key, stored (the account's chain starts with it).
-    Stored(Enrolled),
+    Stored(Box<Enrolled>),
     /// Another key: stored once one of the user's keys endorses it (these
     /// options, answered at [`endorse_addition`]).
     Pending(CeremonyOptions),
@@ -135,7 +135,7 @@ pub async fn finish_enrolment(
         Some(signed_in) => start_addition(app, signed_in, enrolled, label).await,
         None => store_key(app, who, enrolled, label, client)
             .await
-            .map(Enrolment::Stored),
+            .map(|e| Enrolment::Stored(Box::new(e))),
     }
 }
 
@@ -209,6 +209,7 @@ pub async fn endorse_addition(
         last_used_at: None,
         suspended_at: pending.suspended_reason.as_ref().map(|_| now),
         suspended_reason: pending.suspended_reason,
+        removal_from: None,
     };
     key_chain::endorse(app, &mut done, pending.statement, Some(pending.attestation)).await?;
     insert_key(&mut done.tx, &row, client, now).await?;
@@ -297,6 +298,7 @@ async fn store_key(
         last_used_at: None,
         suspended_at: suspended_reason.as_ref().map(|_| now),
         suspended_reason,
+        removal_from: None,
     };
     let mut tx = app.db.begin().await?;
     users::lock(&mut tx, who.user_id).await?;
@@ -389,6 +391,8 @@ pub async fn start_removal(
     if keys.len() <= 1 {
         return Err(ApiError::LastKey);
     }
+    let now = app.clock.now();
+    security_lock::removal_allowed(security_lock::stored(app, who.user_id).await?, row, now)?;
     let all = crate::store::key_chain::all(&app.db, who.user_id).await?;
     let current = key_chain::current(&all);
     let in_chain = keyward_proof::chain::follow(current, &key_chain::relying_party(app), None)
@@ -399,7 +403,6 @@ pub async fn start_removal(
                 .into_iter()
                 .find(|k| k.credential_id == row.credential_id)
         });
-    let now = app.clock.now();
     let statement = in_chain
         .map(|key| key_chain::next(who.user_id, current, ChainAction::Remove, key, now))
         .transpose()?;
@@ -430,15 +433,16 @@ pub async fn finish_removal(
     if pending.key_id != key_id {
         return Err(ApiError::CeremonyUnknown);
     }
-    let Some(label) = credentials::for_user(&app.db, who.user_id)
+    let Some(key) = credentials::for_user(&app.db, who.user_id)
         .await?
         .into_iter()
         .find(|row| row.id == key_id)
-        .map(|row| row.label)
     else {
         return Err(ApiError::NotFound("key"));
     };
     let now = app.clock.now();
+    security_lock::removal_allowed(security_lock::stored(app, who.user_id).await?, &key, now)?;
+    let label = key.label;
     match pending.statement {
         Some(statement) => key_chain::endorse(app, &mut done, statement, None)
             .await
@@ -511,6 +515,7 @@ pub async fn view(app: &AppState, k: &CredentialRow) -> ApiResult<Key> {
                 status: status.clone(),
                 since: rfc3339(k.suspended_at.unwrap_or(k.created_at)),
             }),
+        removable_from: k.removal_from.map(rfc3339),
     })
 }
 

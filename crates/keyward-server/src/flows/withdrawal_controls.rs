@@ -38,23 +38,20 @@ pub async fn self_freeze(app: &AppState, user_id: Uuid, client: &Client) -> ApiR
 }
 
 /// Lifts the self-freeze (the caller has checked for a fresh key assertion)
-/// and starts a withdrawal hold.
+/// and starts a withdrawal hold — as long as the user's security lock, if
+/// that is longer: unfreezing loosens.
 pub async fn self_unfreeze(app: &AppState, user_id: Uuid, client: &Client) -> ApiResult<()> {
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
+    let policy = users::lock_with_policy(&mut tx, user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    let hold_until = policy.loosening_until(now, app.hold_ms());
     if users::set_frozen(&mut tx, user_id, None).await? {
-        users::extend_hold(
-            &mut tx,
-            user_id,
-            now + app.hold_ms(),
-            PolicyReason::Unfrozen,
-        )
-        .await?;
+        users::extend_hold(&mut tx, user_id, hold_until, PolicyReason::Unfrozen).await?;
         let event = audit::Event {
             user_id: Some(user_id),
-            event: AuditEvent::AccountUnfrozen {
-                hold_until: now + app.hold_ms(),
-            },
+            event: AuditEvent::AccountUnfrozen { hold_until },
             ip: Some(&client.ip),
         };
         audit::append(&mut tx, &event, now).await?;

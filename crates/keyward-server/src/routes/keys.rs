@@ -10,6 +10,7 @@ use keyward_api::keys::{
     CeremonyAnswer, CeremonyOptions, Key, KeyList, KeyRemoved, Reauthenticated, Registration,
     Rename,
 };
+use keyward_api::security_lock::ScheduledRemoval;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -19,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
 use crate::flows::assertion::Purpose;
 use crate::flows::assertion::username_of;
-use crate::flows::{assertion, keys};
+use crate::flows::{assertion, keys, security_lock};
 use crate::routes::signin::remember_device;
 use crate::state::AppState;
 
@@ -33,6 +34,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rename))
         .routes(routes!(removal_options))
         .routes(routes!(removal_verify))
+        .routes(routes!(removal_schedule))
+        .routes(routes!(removal_cancel))
         .routes(routes!(confirm))
         .routes(routes!(reauth_options))
         .routes(routes!(reauth_verify))
@@ -103,7 +106,7 @@ async fn enrol(
     )
     .await?;
     let enrolled = match enrolment {
-        keys::Enrolment::Stored(enrolled) => enrolled,
+        keys::Enrolment::Stored(enrolled) => *enrolled,
         keys::Enrolment::Pending(options) => {
             return Ok((StatusCode::ACCEPTED, Json(options)).into_response());
         }
@@ -192,7 +195,7 @@ async fn confirm(
     responses(
         (status = 200, description = "WebAuthn request options", body = CeremonyOptions),
         (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "last-key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last-key, security-locked", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn removal_options(
     State(app): State<AppState>,
@@ -200,6 +203,44 @@ async fn removal_options(
     Path(id): Path<String>,
 ) -> ApiResult<Json<CeremonyOptions>> {
     Ok(Json(keys::start_removal(&app, &who, parse_id(&id)?).await?))
+}
+
+/// Under the user's security lock: schedules a key's removal, which can be
+/// finished (`removal/options`, `removal/verify`) from the end of the lock
+/// period and cancelled with a key before. Already scheduled: unchanged.
+#[utoipa::path(post, path = "/v1/keys/{id}/removal/schedule", tag = "keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 202, description = "Scheduled", body = ScheduledRemoval),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn removal_schedule(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<ScheduledRemoval>)> {
+    let scheduled = security_lock::schedule_removal(&app, &who, parse_id(&id)?, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(scheduled)))
+}
+
+/// Cancels a scheduled key removal (needs a fresh key touch).
+#[utoipa::path(post, path = "/v1/keys/{id}/removal/cancel", tag = "keys", security(("session" = [])),
+    params(("id" = Uuid, Path, description = "Key id")),
+    responses(
+        (status = 204, description = "Cancelled: the key stays"),
+        (status = 403, description = "reauth-required", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+    ))]
+async fn removal_cancel(
+    State(app): State<AppState>,
+    who: SignedIn,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    security_lock::cancel_removal(&app, &who, parse_id(&id)?, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Removes a key once one of the user's keys endorsed it; ends the user's
@@ -211,7 +252,7 @@ async fn removal_options(
         (status = 200, description = "Removed", body = KeyRemoved),
         (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "last-key, ceremony-unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "last-key, ceremony-unknown, security-locked", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -40,17 +40,23 @@ pub struct CredentialRow {
     pub suspended_reason: Option<String>,
     /// When it was suspended.
     pub suspended_at: Option<Millis>,
+    /// A removal the security lock delays can be finished from then.
+    pub removal_from: Option<Millis>,
 }
 
+/// The columns a new key is stored with.
+const NEW: &str = "id, user_id, credential_id, label, aaguid, attestation_format, key_json, \
+                   sign_count, possibly_cloned, created_at, last_used_at, suspended_reason, \
+                   suspended_at";
 const COLUMNS: &str = "id, user_id, credential_id, label, aaguid, attestation_format, key_json, \
                        sign_count, possibly_cloned, created_at, last_used_at, suspended_reason, \
-                       suspended_at";
+                       suspended_at, removal_from";
 
 /// Stores a new key. A credential id already enrolled anywhere fails with
 /// [`UNIQUE_CREDENTIAL_ID`].
 pub async fn insert(tx: &mut Tx, k: &CredentialRow) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "INSERT INTO credentials ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+        "INSERT INTO credentials ({NEW}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
     );
     on_tx!(tx, c => sqlx::query(&sql)
         .bind(k.id).bind(k.user_id).bind(&k.credential_id).bind(&k.label).bind(k.aaguid)
@@ -225,4 +231,23 @@ pub async fn suspended(db: &Db) -> Result<Vec<SuspendedKey>, sqlx::Error> {
          FROM credentials c JOIN users u ON u.id = c.user_id \
          WHERE c.suspended_reason IS NOT NULL ORDER BY c.suspended_at, c.id")
         .fetch_all(c).await)
+}
+
+/// Schedules (`Some`) or cancels (`None`) the removal of one of the user's
+/// keys; false if the user has no such key, or (cancelling) none was
+/// scheduled.
+pub async fn set_removal_from(
+    tx: &mut Tx,
+    user_id: Uuid,
+    key_id: Uuid,
+    from: Option<Millis>,
+) -> Result<bool, sqlx::Error> {
+    let sql = if from.is_some() {
+        "UPDATE credentials SET removal_from = $1 WHERE id = $2 AND user_id = $3"
+    } else {
+        "UPDATE credentials SET removal_from = $1 WHERE id = $2 AND user_id = $3 AND removal_from IS NOT NULL"
+    };
+    let n = on_tx!(tx, c => sqlx::query(sql).bind(from).bind(key_id).bind(user_id)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
 use crate::db::{on_db, on_tx};
+use crate::domain::security_lock::SecurityLock;
 
 /// A stored account.
 #[derive(Debug, Clone, FromRow)]
@@ -87,9 +88,36 @@ pub struct PolicyRow {
     pub hold_reason: Option<String>,
     /// When the operator locked the account, if locked.
     pub locked_at: Option<Millis>,
+    /// The user's security lock: days in force.
+    pub security_lock_days: i64,
+    /// A waiting shortening of it: its days…
+    pub security_lock_next_days: Option<i64>,
+    /// …and from when.
+    pub security_lock_next_at: Option<Millis>,
 }
 
+const POLICY: &str = "frozen_at, hold_until, hold_reason, locked_at, security_lock_days, \
+                      security_lock_next_days, security_lock_next_at";
+
 impl PolicyRow {
+    /// Until when a loosening change asked for at `now` waits: `delay`,
+    /// or the user's security lock if that is longer.
+    pub fn loosening_until(&self, now: Millis, delay: Millis) -> Millis {
+        (now + delay).max(self.security_lock().loosening_from(now))
+    }
+
+    /// The user's security lock as stored.
+    pub fn security_lock(&self) -> SecurityLock {
+        let days = |d: i64| u32::try_from(d).unwrap_or(0);
+        SecurityLock {
+            days: days(self.security_lock_days),
+            next: self
+                .security_lock_next_days
+                .zip(self.security_lock_next_at)
+                .map(|(d, at)| (days(d), at)),
+        }
+    }
+
     /// Frozen by the user, or locked by the operator: no withdrawal, no
     /// API key with effect.
     pub fn stopped(&self) -> bool {
@@ -103,16 +131,32 @@ pub async fn lock_with_policy(
     tx: &mut Tx,
     user_id: Uuid,
 ) -> Result<Option<PolicyRow>, sqlx::Error> {
-    on_tx!(tx, c => sqlx::query_as::<_, PolicyRow>(
-        "UPDATE users SET keys_version = keys_version + 1 WHERE id = $1 \
-         RETURNING frozen_at, hold_until, hold_reason, locked_at")
+    let sql = format!(
+        "UPDATE users SET keys_version = keys_version + 1 WHERE id = $1 RETURNING {POLICY}"
+    );
+    on_tx!(tx, c => sqlx::query_as::<_, PolicyRow>(&sql)
         .bind(user_id).fetch_optional(c).await)
 }
 
 /// Reads the user's policy state outside a transaction.
 pub async fn policy_now(db: &Db, user_id: Uuid) -> Result<Option<PolicyRow>, sqlx::Error> {
-    on_db!(db, c => sqlx::query_as::<_, PolicyRow>("SELECT frozen_at, hold_until, hold_reason, locked_at FROM users WHERE id = $1")
-        .bind(user_id).fetch_optional(c).await)
+    let sql = format!("SELECT {POLICY} FROM users WHERE id = $1");
+    on_db!(db, c => sqlx::query_as::<_, PolicyRow>(&sql).bind(user_id).fetch_optional(c).await)
+}
+
+/// Stores the user's security lock.
+pub async fn set_security_lock(
+    tx: &mut Tx,
+    user_id: Uuid,
+    lock: SecurityLock,
+) -> Result<(), sqlx::Error> {
+    let (next_days, next_at) = lock
+        .next
+        .map_or((None, None), |(d, at)| (Some(i64::from(d)), Some(at)));
+    on_tx!(tx, c => sqlx::query(
+        "UPDATE users SET security_lock_days = $1, security_lock_next_days = $2, security_lock_next_at = $3 WHERE id = $4")
+        .bind(i64::from(lock.days)).bind(next_days).bind(next_at).bind(user_id)
+        .execute(c).await.map(|_| ()))
 }
 
 /// Holds withdrawals until at least `until` (never shortens an existing hold).

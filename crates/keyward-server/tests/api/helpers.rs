@@ -177,6 +177,15 @@ impl TestApp {
         .await
     }
 
+    pub async fn put(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        read(client.put(self.url(path)).json(&body).send().await.unwrap()).await
+    }
+
     /// Signs a new account up (no key yet).
     pub async fn signed_up(&self, name: &str) -> User {
         let browser = self.browser();

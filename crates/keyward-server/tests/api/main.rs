@@ -36,6 +36,7 @@ mod operators;
 mod passkeys;
 mod races;
 mod recovery;
+mod security_lock;
 mod service_powers;
 mod sessions;
 mod stepup_policy;

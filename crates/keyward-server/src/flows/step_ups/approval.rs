@@ -186,7 +186,9 @@ async fn add_address(
         memo: a.memo,
         label: a.label,
         created_at: now,
-        usable_from: starts + cooling,
+        // A new address loosens: usable after the cooling-off, or the
+        // user's security lock if that ends later.
+        usable_from: (starts + cooling).max(policy.security_lock().loosening_from(now)),
     };
     let stored = withdrawal_controls::add_address(tx, &entry).await?;
     let event = audit::Event {
