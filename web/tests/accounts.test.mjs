@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { addKey, launchBrowser, newPage, shot, startServer } from './harness.mjs';
-import { PASSWORD, dialog, signIn, signOut, signUpWithKey } from './flows.mjs';
+import { PASSWORD, addBackupKey, dialog, signIn, signOut, signUpWithKey } from './flows.mjs';
 
 // Key changes need a key touch at most this old; short, so the re-auth
 // prompt is exercised without waiting five minutes.
@@ -106,19 +106,8 @@ describe('accounts', { timeout: 240_000 }, () => {
     // One key plugged in at a time, as with one USB port: the desk key is
     // unplugged while the new one registers, then swapped back in to vouch
     // for it (step 2).
-    const plugDeskBackIn = await desk.unplug();
-    backup = await addKey(page);
     let plugBackupBackIn;
-    await page.route('**/v1/keys/registration/verify', async (route) => {
-      const response = await route.fetch();
-      plugBackupBackIn = await backup.unplug();
-      desk = await plugDeskBackIn();
-      await route.fulfill({ response });
-    });
-    await page.getByLabel('Name this key').fill('Backup key');
-    await page.getByRole('button', { name: 'Add backup key' }).click();
-    await page.waitForURL('**/keys');
-    await page.unroute('**/v1/keys/registration/verify');
+    ({ desk, plugBackupBackIn } = await addBackupKey(page, desk, 'Backup key'));
     backup = await plugBackupBackIn();
     await page.getByText('Backup key added').waitFor();
     await page.getByRole('heading', { name: 'Your keys (2)' }).waitFor();

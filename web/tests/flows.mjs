@@ -1,5 +1,7 @@
 // Steps several tests share, done the way a person does them in the pages.
 
+import { addKey } from './harness.mjs';
+
 export const PASSWORD = 'correct horse battery staple';
 
 /** Creates an account through /signup and enrols its first key. */
@@ -31,4 +33,29 @@ export async function signOut(page) {
 /** The open key prompt / dialog. */
 export function dialog(page) {
   return page.locator('dialog[open]');
+}
+
+/**
+ * On /enrol (right after sign-up), adds a backup key on a second virtual
+ * authenticator, vouched for by `desk`. One key is plugged in at a time, as
+ * with one USB port (with two present Chrome's request sometimes hangs): the
+ * desk key is unplugged while the new one registers, then swapped back in
+ * to vouch. Ends on /keys with the desk key plugged in; returns it, and a
+ * function that plugs the backup key back in.
+ */
+export async function addBackupKey(page, desk, label = 'Backup key') {
+  const plugDeskBackIn = await desk.unplug();
+  const backup = await addKey(page);
+  let plugBackupBackIn;
+  await page.route('**/v1/keys/registration/verify', async (route) => {
+    const response = await route.fetch();
+    plugBackupBackIn = await backup.unplug();
+    desk = await plugDeskBackIn();
+    await route.fulfill({ response });
+  });
+  await page.getByLabel('Name this key').fill(label);
+  await page.getByRole('button', { name: 'Add backup key' }).click();
+  await page.waitForURL('**/keys');
+  await page.unroute('**/v1/keys/registration/verify');
+  return { desk, plugBackupBackIn };
 }

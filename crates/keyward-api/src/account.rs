@@ -148,6 +148,10 @@ pub struct SessionInfo {
     /// or removed, the password changed, an unfreeze), in hours, so pages
     /// can say so before the person acts.
     pub security_hold_hours: u64,
+    /// The signed-in user's security lock in force, in days (0 otherwise):
+    /// a change that loosens protection waits at least this long.
+    #[serde(default)]
+    pub security_lock_days: u32,
 }
 
 /// A password change.

@@ -18,7 +18,7 @@ use crate::auth::{self, AuthState, PasswordDone, SignedIn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Client};
 use crate::flows::assertion::Purpose;
-use crate::flows::{account, assertion};
+use crate::flows::{account, assertion, security_lock};
 use crate::state::AppState;
 
 /// Sign-up and sign-in routes.
@@ -264,10 +264,18 @@ async fn session_info(
         Some(id) => account::username(&app, id).await?,
         None => None,
     };
+    let security_lock_days = match (stage, user_id) {
+        (Stage::SignedIn, Some(id)) => {
+            let now = app.clock.now();
+            security_lock::stored(&app, id).await?.days_at(now)
+        }
+        _ => 0,
+    };
     Ok(Json(SessionInfo {
         stage,
         user_id,
         username,
         security_hold_hours: app.config.withdrawals.hold.as_secs() / 3_600,
+        security_lock_days,
     }))
 }

@@ -58,16 +58,17 @@ export function nextId(prefix = 'f') {
 /**
  * A labelled input with hint and error slots. Returns { wrap, input, setError }.
  * `opts.input` are extra attributes for the <input> (or <textarea> with
- * `opts.multiline`).
+ * `opts.multiline`, or <select> of `opts.select`'s [value, text] pairs).
  */
 export function field(label, opts = {}) {
   const id = nextId('field');
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
-  const input = h(opts.multiline ? 'textarea' : 'input', {
+  const tag = opts.select ? 'select' : opts.multiline ? 'textarea' : 'input';
+  const input = h(tag, {
     id, name: opts.name, ...(opts.input ?? {}),
     'aria-describedby': opts.hint ? hintId : null,
-  });
+  }, (opts.select ?? []).map(([value, text]) => h('option', { value }, text)));
   const error = h('span', { class: 'field-error', id: errorId, hidden: true });
   const wrap = h('div', { class: 'field' },
     h('label', { for: id }, label),

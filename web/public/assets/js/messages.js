@@ -115,6 +115,8 @@ function fromProblem(p) {
       return { title: 'A recovery is already under way', text: sentence(p.detail), retry: false };
     case 'recovery-not-due':
       return { title: 'Not yet', text: sentence(p.detail), retry: false };
+    case 'security-locked':
+      return { title: 'Your security lock delays this', text: sentence(p.detail), retry: false };
     case 'last-key':
       return { title: 'This is your only key', text: 'Your last security key cannot be removed — without it you could not sign in. Add another key first, then remove this one.', retry: false };
     case 'reauth-required':

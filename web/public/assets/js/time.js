@@ -55,3 +55,23 @@ export function holdEnd(hours) {
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return zone ? `${end} (${zone} time)` : end;
 }
+
+/**
+ * How long a change that loosens protection (unfreezing, a key that can
+ * withdraw) holds withdrawals, in hours: the usual hold, or the user's
+ * security lock if that is longer.
+ */
+export function looseningHours(session) {
+  return Math.max(Number(session.security_hold_hours) || 0, (Number(session.security_lock_days) || 0) * 24);
+}
+
+/** "7 days" / "1 day" for a security lock. */
+export function lockLength(days) {
+  return days === 1 ? '1 day' : `${days} days`;
+}
+
+/** An exact instant with the user's time zone named. */
+export function formatWithZone(iso) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone ? `${formatExact(iso)} (${zone} time)` : formatExact(iso);
+}

@@ -23,10 +23,15 @@ const SESSION_END = {
   key_removed: 'A session was signed out because a key was removed',
 };
 
+/** An instant of an event's detail (ms) as people read it. */
+const when = (ms) => (ms ? formatExact(new Date(ms).toISOString()) : 'later');
+const lockDays = (days) => (days ? `${days} day${days === 1 ? '' : 's'}` : 'no lock');
+
 /** event name → [sentence(detail), alert?] */
 const EVENTS = {
   'account.created': () => ['Account created'],
-  'account.locked': () => ['Account locked after too many failed sign-in attempts', true],
+  'account.locked': (d) => [d.by ? 'Account locked by the exchange\'s support: sign-in and approvals stopped, every session signed out' : 'Account locked after too many failed sign-in attempts', true],
+  'account.unlocked': () => ['Account unlocked by the exchange\'s support (two staff members agreed)'],
   'account.frozen': () => ['Account frozen: withdrawals stopped', true],
   'account.unfrozen': (d) => [d.hold_until ? `Account unfrozen (withdrawals on hold until ${formatExact(new Date(d.hold_until).toISOString())})` : 'Account unfrozen (withdrawals on hold)'],
   'signin.succeeded': (d) => [SIGN_IN[d.method] ?? SIGN_IN.password_and_key],
@@ -39,6 +44,12 @@ const EVENTS = {
   'key.suspension_lifted': () => ['A suspended security key can approve again: its model is no longer reported as compromised'],
   'key.renamed': (d) => [`Security key renamed to "${d.label ?? ''}"`],
   'key.removed': (d) => [d.label ? `Security key removed: "${d.label}"` : 'Security key removed'],
+  'key.removal_scheduled': (d) => [`Removal of security key "${d.label ?? 'key'}" scheduled by your security lock: it can be finished from ${when(d.removable_from)}`, true],
+  'key.removal_cancelled': () => ['Scheduled removal of a security key cancelled with a key'],
+  'security_lock.set': (d) => [d.from
+    ? `Shorter security lock asked for: ${lockDays(d.days)} from ${when(d.from)} (until then ${lockDays(d.before)})`
+    : `Security lock set to ${lockDays(d.days)}`, Boolean(d.from)],
+  'security_lock.cancelled': (d) => [`Shorter security lock cancelled with a key; it stays ${lockDays(d.days)}`],
   'reauth.succeeded': () => ['Confirmed with a security key for a sensitive change'],
   'recovery_codes.created': () => ['New recovery codes made (any earlier ones stopped working)'],
   'recovery.started': (d) => [`Account recovery started ${d.assisted_by ? 'by two of the exchange\'s support staff, after checking who you are' : 'with your password and a recovery code'}. Unless you cancel it with one of your keys, it can complete ${d.completes_at ? `from ${formatExact(new Date(d.completes_at).toISOString())}` : 'after the waiting time'}, and all your keys will be removed`, true],

@@ -5,7 +5,7 @@ import { api, isProblem } from '../api.js';
 import { busy, field, h, meta, nextId, pageHead, replace } from '../dom.js';
 import { fieldMessage } from '../messages.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { formatExact, timeEl } from '../time.js';
+import { formatExact, holdEnd, holdLength, looseningHours, timeEl } from '../time.js';
 import { confirmDialog, withKeyPrompt } from '../touch.js';
 import { approveStepUp } from '../webauthn.js';
 
@@ -17,11 +17,18 @@ const SCOPES = [
   ['withdraw', 'Withdraw', 'Send funds to your withdrawal addresses. Needs an IP allow-list, and creating such a key puts withdrawals on hold (as after any security change).'],
 ];
 
-async function render(main) {
+/** The Withdraw box's text: how long creating such a key holds withdrawals. */
+function withdrawText(session) {
+  const hours = looseningHours(session);
+  const lock = session.security_lock_days ? ` — your ${session.security_lock_days}-day security lock sets how long` : '';
+  return `Send funds to your withdrawal addresses. Needs an IP allow-list, and creating such a key puts withdrawals on hold for ${holdLength(hours)}, until about ${holdEnd(hours)}${lock}.`;
+}
+
+async function render(main, ctx) {
   const flash = h('div');
   const secretSlot = h('div');
   const listCard = h('section', { class: 'card', 'aria-labelledby': 'apikeys-h' });
-  const create = createCard(flash, secretSlot, () => load());
+  const create = createCard(flash, secretSlot, () => load(), ctx.session);
   replace(main,
     pageHead('API keys', 'Keys for trading bots and scripts. Give each only the access it needs, and limit where it can be used from.'),
     flash, secretSlot, listCard, create);
@@ -94,11 +101,12 @@ function item(k, flash, reload) {
     h('div', { class: 'item-actions' }, revoke));
 }
 
-function createCard(flash, secretSlot, reload) {
+function createCard(flash, secretSlot, reload, session) {
   const errors = h('div');
   const label = field('Name', { hint: 'What uses it, e.g. "Grid bot on VPS".', input: { maxlength: '64', autocomplete: 'off' } });
   const scopeError = h('span', { class: 'field-error', hidden: true, id: nextId('scopes-error') });
-  const boxes = SCOPES.map(([value, name, text]) => {
+  const boxes = SCOPES.map(([value, name, fixed]) => {
+    const text = value === 'withdraw' ? withdrawText(session) : fixed;
     const box = h('input', { type: 'checkbox', name: 'scope', value });
     return { value, box, el: h('label', { class: 'check' }, box, h('span', {}, name, h('small', {}, text))) };
   });

@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { busy, h, pageHead, replace } from '../dom.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { formatExact, holdEnd, holdLength } from '../time.js';
+import { formatExact, formatWithZone, holdEnd, holdLength, looseningHours } from '../time.js';
 import { needingFreshKey } from '../touch.js';
 
 export default { title: 'Freeze my account', render };
@@ -16,10 +16,9 @@ async function render(main, ctx) {
   const status = await api.get('/v1/withdrawal-status');
   const flash = h('div');
   if (unfrozen) {
-    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const until = unfrozen.held_until ? `${formatExact(unfrozen.held_until)}${zone ? ` (${zone} time)` : ''}` : null;
+    const until = unfrozen.held_until ? formatWithZone(unfrozen.held_until) : null;
     show(flash, notice('ok', 'Account unfrozen', until
-      ? `Withdrawals can be approved again from ${until}: they stay on hold until then, as after any security change.`
+      ? `Withdrawals can be approved again from ${until}: they stay on hold until then, as after any security change${ctx.session.security_lock_days ? ' (your security lock sets how long)' : ''}.`
       : 'Withdrawals can be approved again.'));
     unfrozen = null;
   }
@@ -42,7 +41,7 @@ function freezeCard(flash, ctx) {
   return h('section', { class: 'card danger-zone', 'aria-labelledby': 'freeze-h' },
     h('h2', { id: 'freeze-h' }, 'Stop all withdrawals now'),
     h('p', {}, 'Use this if you think someone else has your password, a security key or an API key. Every withdrawal and withdrawal approval is refused from the moment you press it. No security key is needed.'),
-    h('p', {}, `To unfreeze later you need to touch one of your security keys, and withdrawals then stay on hold for ${holdLength(ctx.session.security_hold_hours)}.`),
+    h('p', {}, `To unfreeze later you need to touch one of your security keys, and withdrawals then stay on hold for ${holdLength(looseningHours(ctx.session))}${lockNote(ctx)}.`),
     button);
 }
 
@@ -66,6 +65,12 @@ function frozenCard(status, flash, ctx) {
   return h('section', { class: 'card', 'aria-labelledby': 'frozen-h' },
     notice('error', 'Your account is frozen', `Withdrawals have been stopped${status.frozen_at ? ` since ${formatExact(status.frozen_at)}` : ''}. Nothing can leave your account.`),
     h('h2', { id: 'frozen-h' }, 'When you are sure your account is safe'),
-    h('p', {}, `Remove any security key you do not have, end sessions and revoke API keys you do not recognise, and check your withdrawal addresses — then unfreeze. Withdrawals stay on hold for ${holdLength(ctx.session.security_hold_hours)} after unfreezing, until about ${holdEnd(ctx.session.security_hold_hours)}.`),
+    h('p', {}, `Remove any security key you do not have, end sessions and revoke API keys you do not recognise, and check your withdrawal addresses — then unfreeze. Withdrawals stay on hold for ${holdLength(looseningHours(ctx.session))} after unfreezing, until about ${holdEnd(looseningHours(ctx.session))}${lockNote(ctx)}.`),
     unfreeze);
+}
+
+/** Why the hold is longer than usual, if the user's security lock sets it. */
+function lockNote(ctx) {
+  const days = ctx.session.security_lock_days;
+  return days && days * 24 > ctx.session.security_hold_hours ? ` (your ${days}-day security lock)` : '';
 }

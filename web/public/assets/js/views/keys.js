@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { busy, field, h, meta, pageHead, replace } from '../dom.js';
 import { fieldMessage, explain } from '../messages.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { holdEnd, holdLength, timeEl } from '../time.js';
+import { formatWithZone, holdEnd, holdLength, lockLength, timeEl } from '../time.js';
 import { confirmDialog, needingFreshKey, withKeyPrompt } from '../touch.js';
 import { enrolKey, removeKey } from '../webauthn.js';
 
@@ -33,7 +33,7 @@ async function render(main, ctx) {
       keys.length === 1
         ? notice('warn', 'You have only one key', 'If it is lost or broken you will be locked out. Add a backup key below.')
         : null,
-      h('ul', { class: 'items' }, keys.map((key) => keyItem(key, keys.length, flash, load, hold))),
+      h('ul', { class: 'items' }, keys.map((key) => keyItem(key, keys.length, flash, load, hold, ctx.session))),
       h('p', { class: 'hint', id: 'last-key-rule' }, `Your last key can never be removed: without a key nobody — including you — could sign in. Removing a key signs out your other sessions and holds withdrawals for ${holdLength(hold)}.`));
   }
   await load();
@@ -55,7 +55,15 @@ function suspendedNotice(key) {
       ' it can still sign you in, but not approve withdrawals or other changes. Add another security key below, then remove this one.'));
 }
 
-function keyItem(key, count, flash, reload, hold) {
+/** A removal the security lock delays: when it can be finished, and Cancel. */
+function scheduledNotice(key, due, finish, cancel) {
+  return due
+    ? notice('info', 'Removal can be finished now', `The waiting time your security lock set has passed. Press "Finish removal" and touch a key to remove "${key.label}".`, [finish, cancel])
+    : notice('warn', `Removal scheduled for ${formatWithZone(key.removable_from)}`,
+      `Your security lock delays removing "${key.label}": from then you can finish it here with a key touch. If you did not ask for this, cancel it now with your key.`, [cancel]);
+}
+
+function keyItem(key, count, flash, reload, hold, session) {
   const li = h('li');
   // Accessible names carry the key's name: a list of "Rename" buttons says
   // nothing to a screen reader.
@@ -84,7 +92,29 @@ function keyItem(key, count, flash, reload, hold) {
   const confirmKey = key.possibly_cloned
     ? h('button', { type: 'button', class: 'btn small secondary' }, 'It is mine: confirm')
     : null;
+  const due = key.removable_from && new Date(key.removable_from).getTime() <= Date.now();
+  const finish = h('button', { type: 'button', class: 'btn small danger-outline', 'aria-label': `Finish removing ${key.label}` }, 'Finish removal');
+  const cancelRemoval = h('button', { type: 'button', class: 'btn small secondary', 'aria-label': `Cancel removing ${key.label}` }, 'Cancel removal');
+  if (key.removable_from) {
+    main.append(scheduledNotice(key, due, finish, cancelRemoval));
+    remove.hidden = true;
+  }
   replace(li, main, h('div', { class: 'item-actions' }, confirmKey, rename, remove));
+
+  cancelRemoval.addEventListener('click', async () => {
+    try {
+      const done = await needingFreshKey(() => api.post(`/v1/keys/${key.id}/removal/cancel`).then(() => true), {
+        text: `To keep "${key.label}", touch a security key you already use.`,
+      });
+      if (!done) return;
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
+    show(flash, notice('ok', `"${key.label}" stays`, 'The scheduled removal is cancelled.'));
+    await reload();
+  });
+  finish.addEventListener('click', () => removeNow());
 
   confirmKey?.addEventListener('click', async () => {
     try {
@@ -131,6 +161,10 @@ function keyItem(key, count, flash, reload, hold) {
   });
 
   remove.addEventListener('click', async () => {
+    if (session.security_lock_days > 0) {
+      await schedule();
+      return;
+    }
     const sure = await confirmDialog({
       title: `Remove "${key.label}"?`,
       text: [
@@ -140,19 +174,52 @@ function keyItem(key, count, flash, reload, hold) {
       confirm: 'Remove key',
       danger: true,
     });
+    if (sure) await removeNow();
+  });
+
+  // Under a security lock a removal is scheduled first.
+  async function schedule() {
+    const days = session.security_lock_days;
+    const sure = await confirmDialog({
+      title: `Schedule removing "${key.label}"?`,
+      text: [
+        `Your ${lockLength(days)} security lock delays removing a key: you can finish it here, with a key touch, from about ${holdEnd(days * 24)}.`,
+        'Until then the key keeps working, and you can cancel the removal with your key.',
+      ],
+      confirm: 'Schedule removal',
+      danger: true,
+    });
     if (!sure) return;
+    let scheduled;
+    try {
+      scheduled = await api.post(`/v1/keys/${key.id}/removal/schedule`);
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
+    show(flash, notice('ok', `Removal of "${key.label}" scheduled`, `You can finish it from ${formatWithZone(scheduled.removable_from)}.`));
+    await reload();
+  }
+
+  async function removeNow() {
     // One of the user's keys signs for the removal (it may be this one).
-    const result = await withKeyPrompt({
-      title: `Touch a key to remove "${key.label}"`,
-      text: 'Touch one of your security keys to confirm it is you removing this key.',
-      context: 'get',
-    }, (ui) => removeKey(key.id, ui.signal));
+    let result;
+    try {
+      result = await withKeyPrompt({
+        title: `Touch a key to remove "${key.label}"`,
+        text: 'Touch one of your security keys to confirm it is you removing this key.',
+        context: 'get',
+      }, (ui) => removeKey(key.id, ui.signal));
+    } catch (err) {
+      show(flash, errorNotice(err));
+      return;
+    }
     if (!result) return;
     const ended = result.sessions_ended ?? 0;
     show(flash, notice('ok', `Removed "${key.label}"`,
       ended ? `${ended} other session${ended === 1 ? ' was' : 's were'} signed out.` : 'No other sessions were open.'));
     await reload();
-  });
+  }
   return li;
 }
 

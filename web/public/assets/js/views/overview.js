@@ -4,15 +4,22 @@ import { api } from '../api.js';
 import { h, pageHead, replace } from '../dom.js';
 import { POLICY } from '../messages.js';
 import { notice } from '../notice.js';
-import { formatExact } from '../time.js';
+import { formatExact, formatWithZone } from '../time.js';
 
 export default { title: 'Overview', render };
 
 async function render(main, ctx) {
-  const [{ keys }, status, settings, recovery] = await Promise.all([
+  const [{ keys }, status, settings, recovery, lock] = await Promise.all([
     api.get('/v1/keys'), api.get('/v1/withdrawal-status'), api.get('/v1/settings'), api.get('/v1/recovery'),
+    api.get('/v1/security-lock'),
   ]);
   const todo = [];
+  // Loosening changes waiting for the security lock: the owner must see them
+  // coming, to cancel what they did not ask for.
+  if (lock.pending) todo.push(notice('warn', 'Your security lock is being shortened', `${lock.pending.days ? `From ${formatWithZone(lock.pending.from)} it becomes ${lock.pending.days} days` : `On ${formatWithZone(lock.pending.from)} it will be removed`}. If this was not you, cancel it.`, [h('a', { class: 'btn small', href: '/settings' }, 'Review the lock')]));
+  for (const key of keys.filter((k) => k.removable_from)) {
+    todo.push(notice('warn', `Removal of "${key.label}" scheduled`, `It can be finished from ${formatWithZone(key.removable_from)}. If this was not you, cancel it.`, [h('a', { class: 'btn small', href: '/keys' }, 'Review keys')]));
+  }
   if (recovery.pending) todo.push(notice('error', 'Someone started recovering your account', `From ${formatExact(recovery.pending.completes_at)} it could remove all your keys. If this was not you, cancel it now.`, [h('a', { class: 'btn small', href: '/keys' }, 'Review and cancel')]));
   if (!recovery.codes_created_at) todo.push(notice('warn', 'Make recovery codes', 'If you ever lose every key, a recovery code lets you back in after a waiting time.', [h('a', { class: 'btn small', href: '/keys' }, 'Make recovery codes')]));
   if (keys.length < 2) todo.push(notice('warn', 'Add a backup key', 'With only one key, losing it locks you out.', [h('a', { class: 'btn small', href: '/enrol' }, 'Add a backup key')]));

@@ -1,11 +1,12 @@
-// Settings: the anti-phishing phrase shown on every confirmation page, and
-// changing the password (the current one and a key touch).
+// Settings: the anti-phishing phrase shown on every confirmation page, the
+// security lock, and changing the password (the current one and a key
+// touch).
 
 import { api } from '../api.js';
 import { busy, field, h, pageHead, replace } from '../dom.js';
 import { fieldMessage } from '../messages.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { holdEnd, holdLength } from '../time.js';
+import { formatWithZone, holdEnd, holdLength, lockLength } from '../time.js';
 import { needingFreshKey } from '../touch.js';
 
 export default { title: 'Settings', render };
@@ -29,6 +30,7 @@ async function render(main, ctx) {
       h('p', {}, h('strong', {}, 'If a confirmation page does not show your phrase, do not touch your key.')),
       phrase ? null : notice('warn', 'No phrase set yet', 'Set one now, before your first withdrawal.'),
       form),
+    lockCard(flash, ctx),
     passwordCard(flash, ctx));
 
   form.addEventListener('submit', async (event) => {
@@ -48,6 +50,81 @@ async function render(main, ctx) {
     save.textContent = 'Change phrase';
     show(flash, notice('ok', 'Phrase saved', `Confirmation pages will now show "${value}".`));
   });
+}
+
+// The lock periods offered (days); the API takes any from 0 to 30.
+const LOCK_CHOICES = [0, 1, 2, 3, 7, 14, 30];
+
+/**
+ * The security lock: what it does, what is set, a shorter lock waiting (and
+ * cancelling it with a key), and choosing a period (with a key).
+ */
+function lockCard(flash, ctx) {
+  const card = h('section', { class: 'card', 'aria-labelledby': 'lock-h' });
+  const draw = (lock) => {
+    const choice = field('Lock period', { select: LOCK_CHOICES.map((d) => [String(d), d === 0 ? 'No lock' : lockLength(d)]) });
+    choice.input.value = String(LOCK_CHOICES.includes(lock.days) ? lock.days : 0);
+    const set = h('button', { type: 'submit', class: 'btn' }, 'Set lock');
+    const form = h('form', { novalidate: true }, choice.wrap, set);
+    const cancel = h('button', { type: 'button', class: 'btn secondary' }, 'Cancel the shorter lock');
+    replace(card,
+      h('h2', { id: 'lock-h' }, 'Security lock'),
+      h('p', {}, 'A security lock makes changes that weaken your protection wait. While it is set, a new withdrawal address, unfreezing, an API key that can withdraw, removing a security key and a shorter lock all take effect only when the lock period has passed — and until then you can stop them with your key. Changes that make your account safer always take effect at once.'),
+      lock.days
+        ? h('p', { id: 'lock-state' }, h('strong', {}, `Your lock: ${lockLength(lock.days)}.`), ` Such a change asked for now would take effect from ${formatWithZone(lock.loosening_from)}.`)
+        : h('p', { id: 'lock-state' }, h('strong', {}, 'No lock is set.'), ' Changes take effect after the usual waiting times only.'),
+      lock.pending
+        ? notice('warn', lock.pending.days
+          ? `Your lock becomes ${lockLength(lock.pending.days)} on ${formatWithZone(lock.pending.from)}`
+          : `Your lock will be removed on ${formatWithZone(lock.pending.from)}`,
+          'Someone asked for a shorter lock. If it was not you, cancel it now with your key, then change your password.', [cancel])
+        : null,
+      form);
+    cancel.addEventListener('click', async () => {
+      const done = busy(cancel, 'Cancelling…');
+      let result;
+      try {
+        result = await needingFreshKey(() => api.post('/v1/security-lock/cancel'), {
+          text: 'To keep your lock as it is, touch a security key you already use.',
+        });
+      } catch (err) {
+        done();
+        show(flash, errorNotice(err));
+        return;
+      }
+      done();
+      if (!result) return;
+      draw(result);
+      show(flash, notice('ok', 'Shorter lock cancelled', `Your lock stays at ${lockLength(result.days)}.`));
+    });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const days = Number(choice.input.value);
+      const done = busy(set, 'Setting…');
+      let result;
+      try {
+        result = await needingFreshKey(() => api.put('/v1/security-lock', { days }), {
+          text: 'To change your security lock, touch a security key you already use.',
+        });
+      } catch (err) {
+        done();
+        if (err.slug === 'validation') choice.setError(fieldMessage(err)); else show(flash, errorNotice(err));
+        return;
+      }
+      done();
+      if (!result) return;
+      ctx.session.security_lock_days = result.days;
+      draw(result);
+      show(flash, result.pending
+        ? notice('ok', 'Shorter lock scheduled', `Your lock stays at ${lockLength(result.days)} until ${formatWithZone(result.pending.from)}, then ${result.pending.days ? `becomes ${lockLength(result.pending.days)}` : 'it is removed'}. You can cancel this with your key until then.`)
+        : notice('ok', result.days ? `Lock set to ${lockLength(result.days)}` : 'No lock set', result.days
+          ? `From now on, changes that weaken your protection wait ${lockLength(result.days)}.`
+          : 'Changes take effect after the usual waiting times only.'));
+      flash.scrollIntoView({ block: 'nearest' });
+    });
+  };
+  api.get('/v1/security-lock').then(draw, (err) => replace(card, errorNotice(err)));
+  return card;
 }
 
 /** Changing the password: the current one, the new one twice, and a key touch. */
