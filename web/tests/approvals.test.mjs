@@ -134,6 +134,29 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Withdrawal approved and carried out', exact: true }).waitFor();
   });
 
+  it('says what is left of the daily limit when a withdrawal would go over it', async (t) => {
+    if (!token) { t.skip('no service key'); return; }
+    // 0.25 BTC was sent above; the limit is 10 BTC over any 24 hours.
+    const created = await serviceCall(server, token, 'POST', '/v1/step-ups', {
+      user: username,
+      action: 'withdrawal',
+      details: { asset: 'BTC', network: 'bitcoin', amount: '9.9', destination: ADDRESS, client_reference: 'wd-limit' },
+    });
+    assert.equal(created.body.status, 'denied', JSON.stringify(created.body));
+    assert.equal(created.body.reason, 'daily_limit_exceeded');
+    await page.goto(created.body.confirm_url);
+    await page.getByRole('heading', { name: 'Withdrawal refused', exact: true }).waitFor();
+    await page.getByText('This would go over your daily withdrawal limit for this asset.').waitFor();
+    assert.equal(await page.locator('.limit-left').textContent(),
+      'Left of your daily limit now: 9.75 BTC of 10 BTC (0.25 BTC sent in the last 24 hours).');
+    // When it fits: 24 hours after the 0.25 was sent, with the time zone.
+    await page.getByText(/^9\.9 BTC can be sent from .+ \(.+ time\), when earlier withdrawals stop counting \(each counts for 24 hours\)\. Ask the exchange for a new withdrawal then, or for at most 9\.75 BTC now\.$/).waitFor();
+    await shot(page, 'confirm-daily-limit');
+    await page.setViewportSize({ width: 375, height: 740 });
+    await shot(page, 'confirm-daily-limit-mobile');
+    await page.setViewportSize({ width: 1180, height: 860 });
+  });
+
   it('declines on the hosted page: the request can no longer be approved', async (t) => {
     if (!token) { t.skip('no service key'); return; }
     const created = await serviceCall(server, token, 'POST', '/v1/step-ups', {
