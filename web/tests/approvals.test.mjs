@@ -245,4 +245,22 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.locator('.items > li', { hasText: 'Grid bot' }).locator('.badge', { hasText: 'Revoked' }).waitFor();
     assert.deepEqual(page.problems, [], 'no CSP violations or page errors');
   });
+
+  it('fits the activity log on a phone: long addresses and names wrap, nothing scrolls sideways', async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${server.origin}/activity`);
+    await page.getByText(`Withdrawal address added (bitcoin ${ADDRESS})`).waitFor();
+    const width = await page.evaluate(() => {
+      const client = document.documentElement.clientWidth;
+      // What sticks out, to name in a failure.
+      const wide = [...document.querySelectorAll('main *')]
+        .filter((el) => el.getBoundingClientRect().right > client + 0.5)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${el.textContent.slice(0, 60)}`);
+      return { scroll: document.documentElement.scrollWidth, client, wide: wide.slice(0, 5) };
+    });
+    assert.ok(width.scroll <= width.client,
+      `the page is ${width.scroll}px wide in a ${width.client}px window: ${width.wide.join(' | ')}`);
+    await shot(page, 'activity-mobile');
+    await page.setViewportSize({ width: 1180, height: 860 });
+  });
 });
