@@ -83,6 +83,14 @@ describe('accounts', { timeout: 240_000 }, () => {
     await page.getByLabel('Password').fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByText('Use at least 12 characters.').waitFor();
+    // A common one is refused by the server, next to the field, in words.
+    await page.getByLabel('Password').fill('password1234');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    const refused = 'This password is too common or easy to guess. Try a longer phrase of unrelated words.';
+    await page.getByText(refused, { exact: true }).waitFor();
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+    assert.match(await page.getByLabel('Password').getAttribute('aria-describedby'), /error/);
+    await shot(page, 'signup-common-password');
 
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();

@@ -134,6 +134,29 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Withdrawal approved and carried out', exact: true }).waitFor();
   });
 
+  it('says what is left of the daily limit when a withdrawal would go over it', async (t) => {
+    if (!token) { t.skip('no service key'); return; }
+    // 0.25 BTC was sent above; the limit is 10 BTC over any 24 hours.
+    const created = await serviceCall(server, token, 'POST', '/v1/step-ups', {
+      user: username,
+      action: 'withdrawal',
+      details: { asset: 'BTC', network: 'bitcoin', amount: '9.9', destination: ADDRESS, client_reference: 'wd-limit' },
+    });
+    assert.equal(created.body.status, 'denied', JSON.stringify(created.body));
+    assert.equal(created.body.reason, 'daily_limit_exceeded');
+    await page.goto(created.body.confirm_url);
+    await page.getByRole('heading', { name: 'Withdrawal refused', exact: true }).waitFor();
+    await page.getByText('This would go over your daily withdrawal limit for this asset.').waitFor();
+    assert.equal(await page.locator('.limit-left').textContent(),
+      'Left of your daily limit now: 9.75 BTC of 10 BTC (0.25 BTC sent in the last 24 hours).');
+    // When it fits: 24 hours after the 0.25 was sent, with the time zone.
+    await page.getByText(/^9\.9 BTC can be sent from .+ \(.+ time\), when earlier withdrawals stop counting \(each counts for 24 hours\)\. Ask the exchange for a new withdrawal then, or for at most 9\.75 BTC now\.$/).waitFor();
+    await shot(page, 'confirm-daily-limit');
+    await page.setViewportSize({ width: 375, height: 740 });
+    await shot(page, 'confirm-daily-limit-mobile');
+    await page.setViewportSize({ width: 1180, height: 860 });
+  });
+
   it('declines on the hosted page: the request can no longer be approved', async (t) => {
     if (!token) { t.skip('no service key'); return; }
     const created = await serviceCall(server, token, 'POST', '/v1/step-ups', {
@@ -221,5 +244,23 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.getByText('"Grid bot" no longer works.').waitFor();
     await page.locator('.items > li', { hasText: 'Grid bot' }).locator('.badge', { hasText: 'Revoked' }).waitFor();
     assert.deepEqual(page.problems, [], 'no CSP violations or page errors');
+  });
+
+  it('fits the activity log on a phone: long addresses and names wrap, nothing scrolls sideways', async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${server.origin}/activity`);
+    await page.getByText(`Withdrawal address added (bitcoin ${ADDRESS})`).waitFor();
+    const width = await page.evaluate(() => {
+      const client = document.documentElement.clientWidth;
+      // What sticks out, to name in a failure.
+      const wide = [...document.querySelectorAll('main *')]
+        .filter((el) => el.getBoundingClientRect().right > client + 0.5)
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${el.textContent.slice(0, 60)}`);
+      return { scroll: document.documentElement.scrollWidth, client, wide: wide.slice(0, 5) };
+    });
+    assert.ok(width.scroll <= width.client,
+      `the page is ${width.scroll}px wide in a ${width.client}px window: ${width.wide.join(' | ')}`);
+    await shot(page, 'activity-mobile');
+    await page.setViewportSize({ width: 1180, height: 860 });
   });
 });

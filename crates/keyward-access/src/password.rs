@@ -12,6 +12,17 @@ use serde::{Deserialize, Serialize};
 pub const MIN_PASSWORD_LEN: usize = 12;
 /// Longest password accepted: bounds the work an attacker can make us do.
 pub const MAX_PASSWORD_LEN: usize = 256;
+/// The lowest zxcvbn score a new password must reach. Three is zxcvbn's
+/// "moderate protection from an offline slow-hash attack" (about 10^8
+/// guesses or more): the attack argon2id is there to slow if the database
+/// leaks. It refuses dictionary passwords, keyboard runs, repeats and the
+/// username with a few digits; passphrases of three or four ordinary words
+/// pass. Four would also refuse e.g. "Summer2026!!!!", but then some
+/// reasonable phrases too.
+pub const MIN_STRENGTH: zxcvbn::Score = zxcvbn::Score::Three;
+/// Words about this site that make a password easy to guess here, given to
+/// zxcvbn with the username.
+const SITE_WORDS: [&str; 1] = ["keyward"];
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,6 +56,12 @@ pub enum PasswordError {
     /// The password is longer than [`MAX_PASSWORD_LEN`] characters.
     #[error("password must be at most {MAX_PASSWORD_LEN} characters")]
     TooLong,
+    /// The password is common or easy to guess (zxcvbn's score is below
+    /// [`MIN_STRENGTH`]). Said in words for the person choosing it.
+    #[error(
+        "This password is too common or easy to guess. Try a longer phrase of unrelated words."
+    )]
+    TooGuessable,
     /// The argon2 parameters are out of range.
     #[error("invalid argon2 parameters: {0}")]
     Params(String),
@@ -110,21 +127,41 @@ impl PasswordHasher {
         Ok(hasher)
     }
 
-    /// Checks the length rules a new password must meet.
-    pub fn check_policy(password: &SecretString) -> Result<(), PasswordError> {
-        let len = password.expose_secret().chars().count();
+    /// Checks the rules a new password must meet: its length, then that it
+    /// is not easy to guess. `user_inputs` are words the person is known by
+    /// (the username): a password built on them is easy to guess too.
+    ///
+    /// The strength estimate takes from a fraction of a millisecond to ~25
+    /// ms (at the longest length allowed, optimised; the first call also
+    /// builds zxcvbn's dictionaries): CPU work, so the server runs it on its
+    /// hashing threads with the hash.
+    pub fn check_policy(
+        password: &SecretString,
+        user_inputs: &[&str],
+    ) -> Result<(), PasswordError> {
+        let password = password.expose_secret();
+        let len = password.chars().count();
         if len < MIN_PASSWORD_LEN {
             return Err(PasswordError::TooShort);
         }
         if len > MAX_PASSWORD_LEN {
             return Err(PasswordError::TooLong);
         }
+        let words: Vec<&str> = user_inputs.iter().chain(&SITE_WORDS).copied().collect();
+        if zxcvbn::zxcvbn(password, &words).score() < MIN_STRENGTH {
+            return Err(PasswordError::TooGuessable);
+        }
         Ok(())
     }
 
-    /// Hashes a new password (after checking the policy) into a PHC string.
-    pub fn hash(&self, password: &SecretString) -> Result<String, PasswordError> {
-        Self::check_policy(password)?;
+    /// Hashes a new password (after checking the policy, with `user_inputs`
+    /// as [`Self::check_policy`] takes them) into a PHC string.
+    pub fn hash(
+        &self,
+        password: &SecretString,
+        user_inputs: &[&str],
+    ) -> Result<String, PasswordError> {
+        Self::check_policy(password, user_inputs)?;
         self.hash_unchecked(password.expose_secret())
     }
 
@@ -208,7 +245,7 @@ mod tests {
     fn hash_then_verify() {
         let h = cheap();
         let pw = SecretString::from("correct horse battery staple");
-        let phc = h.hash(&pw).unwrap();
+        let phc = h.hash(&pw, &[]).unwrap();
         assert!(phc.starts_with("$argon2id$"));
         assert!(h.verify(Some(&phc), &pw));
         assert!(!h.verify(Some(&phc), &SecretString::from("wrong password here")));
@@ -230,7 +267,7 @@ mod tests {
                     parallelism,
                 })
                 .unwrap()
-                .hash(&pw)
+                .hash(&pw, &[])
                 .unwrap()
             })
             .collect();
@@ -261,17 +298,66 @@ mod tests {
         assert!(!h.verify(None, &SecretString::from("anything at all 123")));
     }
 
+    fn policy(password: &str, user_inputs: &[&str]) -> Result<(), PasswordError> {
+        PasswordHasher::check_policy(&SecretString::from(password), user_inputs)
+    }
+
     #[test]
     fn policy_rejects_short_and_long() {
-        assert!(matches!(
-            PasswordHasher::check_policy(&SecretString::from("short")),
-            Err(PasswordError::TooShort)
-        ));
+        assert!(matches!(policy("short", &[]), Err(PasswordError::TooShort)));
         let long = "x".repeat(MAX_PASSWORD_LEN + 1);
+        assert!(matches!(policy(&long, &[]), Err(PasswordError::TooLong)));
+    }
+
+    #[test]
+    fn policy_rejects_the_common_and_the_username_with_digits() {
+        for common in [
+            "password1234",
+            "qwertyuiop123",
+            "iloveyou1234",
+            "passwordpassword",
+            "aaaaaaaaaaaaaaaa",
+            "keyward12345",
+        ] {
+            assert!(
+                matches!(policy(common, &[]), Err(PasswordError::TooGuessable)),
+                "{common}"
+            );
+        }
+        // Built on the username: refused for that user only.
         assert!(matches!(
-            PasswordHasher::check_policy(&SecretString::from(long)),
-            Err(PasswordError::TooLong)
+            policy("qhzvrt12345678", &["qhzvrt"]),
+            Err(PasswordError::TooGuessable)
         ));
+        policy("qhzvrt12345678", &["alice"]).unwrap();
+    }
+
+    /// Every password the tests, the README and the load generator sign up
+    /// with passes, so none of them has to change with the policy.
+    #[test]
+    fn policy_accepts_ordinary_passphrases() {
+        for good in [
+            "correct horse battery staple",
+            "alice-correct-horse-battery",
+            "long enough password",
+            "another long password",
+            "a brand new passphrase",
+            "a whole new passphrase",
+            "load generator password",
+            "imported account password",
+        ] {
+            policy(good, &["alice"]).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// zxcvbn gets any text a client sends (of an allowed length): it
+        /// must answer, not panic (a panic would be a 500 at sign-up).
+        #[test]
+        fn policy_never_panics(password in "\\PC{12,80}", name in "[a-z0-9._-]{3,32}") {
+            let _ = policy(&password, &[&name]);
+        }
     }
 
     #[test]

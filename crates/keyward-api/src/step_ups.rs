@@ -197,6 +197,36 @@ pub struct StepUpSummary {
     pub anti_phishing_phrase: Option<String>,
     /// Seconds left to approve.
     pub seconds_left: i64,
+    /// For a withdrawal held back by the daily limit (`reason`
+    /// `daily_limit_exceeded`): the limit as it stands now. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_limit: Option<DailyLimitLeft>,
+}
+
+/// The user's daily withdrawal limit for one asset as it stands now. The
+/// limit covers any 24 hours: a withdrawal counts against it until 24 hours
+/// after the exchange carried it out. Amounts are decimal strings, like a
+/// withdrawal's `amount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DailyLimitLeft {
+    /// The asset.
+    #[cfg_attr(feature = "openapi", schema(example = "BTC"))]
+    pub asset: String,
+    /// The limit over any 24 hours.
+    #[cfg_attr(feature = "openapi", schema(example = "10"))]
+    pub limit: String,
+    /// Withdrawn (redeemed) in the last 24 hours.
+    #[cfg_attr(feature = "openapi", schema(example = "6"))]
+    pub used: String,
+    /// What may still be withdrawn now: `limit` − `used`, never below zero.
+    #[cfg_attr(feature = "openapi", schema(example = "4"))]
+    pub left: String,
+    /// When this request's amount would fit, as earlier withdrawals stop
+    /// counting (the exchange must then ask again: a refused request stays
+    /// refused). Absent when it never fits: it is over the limit by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fits_from: Option<Timestamp>,
 }
 
 /// Step-up options: the ceremony plus the step-up being approved.

@@ -69,7 +69,7 @@ pub fn argon2_rate(params: PasswordParams, window: Duration) -> anyhow::Result<f
     let hasher = PasswordHasher::new(params)?;
     let mut memory = HashMemory::default();
     let password = SecretString::from("load generator password");
-    let hash = hasher.hash(&password)?;
+    let hash = hasher.hash(&password, &[])?;
     let started = Instant::now();
     let mut done = 0_u64;
     while started.elapsed() < window || done < 3 {

@@ -280,7 +280,7 @@ fn bulk_file(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let hasher = PasswordHasher::new(cli.params())?;
-    let hash = hasher.hash(&accounts::PASSWORD.to_owned().into())?;
+    let hash = hasher.hash(&accounts::PASSWORD.to_owned().into(), &[])?;
     let synthetic = Synthetic::new(&cli.rp()?, seed, prefix, keys, hash)?;
     let threads = threads.unwrap_or_else(|| cli.cores());
     let mut sink: Box<dyn std::io::Write> = match out {

@@ -86,6 +86,26 @@ pub fn parse(raw: &str, decimals: u32) -> Result<Amount, AmountError> {
     Ok(Amount { text, units })
 }
 
+/// The canonical decimal text of `units` base units of an asset with
+/// `decimals` places, as [`parse`] gives it ("1.5", "0", never "1.50"): for
+/// amounts Keyward computes itself, such as what is left of a limit.
+pub fn text(units: u128, decimals: u32) -> String {
+    let Some(scale) = 10u128.checked_pow(decimals) else {
+        // More places than u128 holds: every representable amount is a
+        // fraction below one; keep the digits, padded to the places.
+        return format!("0.{units:0>width$}", width = decimals as usize)
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned();
+    };
+    let (int, frac) = (units / scale, units % scale);
+    if frac == 0 {
+        return int.to_string();
+    }
+    let frac = format!("{frac:0>width$}", width = decimals as usize);
+    format!("{int}.{}", frac.trim_end_matches('0'))
+}
+
 /// One supported asset.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -145,6 +165,20 @@ mod tests {
         assert_eq!(parse("0.000", 8), Err(AmountError::Zero));
         assert_eq!(parse("0.000000001", 8), Err(AmountError::TooPrecise(8)));
         assert_eq!(parse("1.5", 0), Err(AmountError::TooPrecise(0)));
+    }
+
+    #[test]
+    fn text_is_what_parse_reads_back() {
+        assert_eq!(text(150_000_000, 8), "1.5");
+        assert_eq!(text(1, 8), "0.00000001");
+        assert_eq!(text(0, 8), "0");
+        assert_eq!(text(12, 0), "12");
+        assert_eq!(text(1_000_000_000_000_000_000, 18), "1");
+        for (raw, decimals) in [("21000000", 8), ("0.015", 8), ("199.999", 18), ("7", 6)] {
+            let amount = parse(raw, decimals).unwrap();
+            assert_eq!(text(amount.units, decimals), amount.text, "{raw}");
+        }
+        assert_eq!(text(5, 40), "0.0000000000000000000000000000000000000005");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The domain, pure: validated names, the step-up details a user approves
-//! (canonical, hashed), amounts and address formats per network, and the
-//! withdrawal policy decision. No I/O, time passed in; nothing here imports
-//! another part of this crate, so every layer may use it.
+//! (canonical, hashed), amounts and address formats per network, the
+//! withdrawal policy decision and what is left of the daily limit. No I/O,
+//! time passed in; nothing here imports another part of this crate, so
+//! every layer may use it.
 
 pub mod address;
 pub mod audit;
+pub mod daily_limit;
 pub mod names;
 pub mod policy;
 #[cfg(test)]

@@ -83,8 +83,8 @@ pub fn api_body(
     match kind {
         Body::Credentials => {
             let body: account::Credentials = parse_json(bytes)?;
-            Username::parse(&body.username)?;
-            password_policy("password", &body.password)?;
+            let username = Username::parse(&body.username)?;
+            password_policy("password", &body.password, username.as_str())?;
         }
         Body::CeremonyAnswer => {
             let body: key_bodies::CeremonyAnswer = parse_json(bytes)?;
@@ -101,7 +101,8 @@ pub fn api_body(
         }
         Body::PasswordChange => {
             let body: account::PasswordChange = parse_json(bytes)?;
-            password_policy("new_password", &body.new_password)?;
+            // The handler knows the username (from the session); any does.
+            password_policy("new_password", &body.new_password, "")?;
         }
         Body::Settings => {
             let body: account::Settings = parse_json(bytes)?;
@@ -140,10 +141,11 @@ pub fn api_body(
     Ok(None)
 }
 
-/// The password length policy, as `Passwords::hash` reports it (without
-/// hashing: argon2id is the expensive, not the parsing, part).
-fn password_policy(field: &str, password: &secrecy::SecretString) -> ApiResult<()> {
-    keyward_access::PasswordHasher::check_policy(password)
+/// The new-password policy (length, then zxcvbn's strength estimate on any
+/// text), as `Passwords::hash` reports it, without hashing: argon2id is the
+/// expensive, not the parsing, part.
+fn password_policy(field: &str, password: &secrecy::SecretString, username: &str) -> ApiResult<()> {
+    keyward_access::PasswordHasher::check_policy(password, &[username])
         .map_err(|e| ApiError::invalid(field, e.to_string()))
 }
 

@@ -17,7 +17,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use keyward_access::{HashMemory, PasswordHasher};
+use keyward_access::{HashMemory, PasswordError, PasswordHasher};
 use secrecy::SecretString;
 
 use crate::error::{ApiError, ApiResult};
@@ -47,12 +47,17 @@ impl Passwords {
         Ok(Self { hasher, jobs })
     }
 
-    /// Hashes a new password (checking the length policy).
-    pub async fn hash(&self, password: SecretString) -> ApiResult<String> {
+    /// Hashes a new password for `username` (checking the policy: length,
+    /// and not common or built on the username). The strength check runs
+    /// here, on a hashing thread, because it is CPU work too.
+    pub async fn hash(&self, password: SecretString, username: &str) -> ApiResult<String> {
         let hasher = self.hasher.clone();
-        let result = self.run(move |_| hasher.hash(&password)).await?;
+        let username = username.to_owned();
+        let result = self
+            .run(move |_| hasher.hash(&password, &[&username]))
+            .await?;
         result.map_err(|e| match e {
-            keyward_access::PasswordError::TooShort | keyward_access::PasswordError::TooLong => {
+            PasswordError::TooShort | PasswordError::TooLong | PasswordError::TooGuessable => {
                 ApiError::invalid("password", e.to_string())
             }
             other => ApiError::Internal(other.into()),
@@ -213,12 +218,12 @@ mod tests {
     async fn hash_and_verify_round_trip_and_a_panic_keeps_the_thread() {
         let passwords = Passwords::new(cheap(), 1, 64).unwrap();
         let pw = || SecretString::from("correct horse battery staple");
-        let stored = passwords.hash(pw()).await.unwrap();
+        let stored = passwords.hash(pw(), "alice").await.unwrap();
         assert!(passwords.verify(Some(stored.clone()), pw()).await.unwrap());
         let wrong = SecretString::from("wrong horse battery staple");
         assert!(!passwords.verify(Some(stored.clone()), wrong).await.unwrap());
         assert!(!passwords.verify(None, pw()).await.unwrap(), "no account");
-        let short = passwords.hash(SecretString::from("short")).await;
+        let short = passwords.hash(SecretString::from("short"), "alice").await;
         assert!(
             matches!(short, Err(ApiError::Validation { .. })),
             "{short:?}"

@@ -31,7 +31,7 @@ pub async fn sign_up(
     // Counted per address before anything else: sign-ups cost a hash each.
     let _counted = throttle::reserve_sign_up(app, &client.ip).await?;
     let username = Username::parse(username)?;
-    let password_hash = app.passwords.hash(password).await?;
+    let password_hash = app.passwords.hash(password, username.as_str()).await?;
     let now = app.clock.now();
     let user = users::UserRow {
         id: Uuid::new_v4(),
@@ -221,10 +221,14 @@ pub async fn change_password(
         return Err(ApiError::InvalidCredentials);
     }
     attempt.give_back(app).await?;
-    let hash = app.passwords.hash(new).await.map_err(|e| match e {
-        ApiError::Validation { detail, .. } => ApiError::invalid("new_password", detail),
-        other => other,
-    })?;
+    let hash = app
+        .passwords
+        .hash(new, &user.username)
+        .await
+        .map_err(|e| match e {
+            ApiError::Validation { detail, .. } => ApiError::invalid("new_password", detail),
+            other => other,
+        })?;
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     users::set_password(&mut tx, user.id, &hash).await?;

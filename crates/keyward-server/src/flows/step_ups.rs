@@ -4,6 +4,7 @@
 //! the withdrawal policy agrees again.
 
 pub mod approval;
+mod limit;
 
 use keyward_api::step_ups::{StepUp, StepUpSummary};
 use keyward_api::{PolicyReason, StepUpStatus};
@@ -99,15 +100,11 @@ async fn facts(
     let entry = withdrawal_controls::address_for(tx, user_id, &w.network, &w.destination)
         .await?
         .filter(|e| e.memo == w.memo);
-    let since = now - 24 * 3_600_000;
-    let mut redeemed: u128 = 0;
-    for units in step_ups::redeemed_amounts(tx, user_id, &w.asset, since).await? {
-        // Unparseable stored amounts would hide spending: fail closed.
-        let units: u128 = units
-            .parse()
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("bad stored amount")))?;
-        redeemed = redeemed.saturating_add(units);
-    }
+    let since = now - crate::domain::daily_limit::WINDOW_MS;
+    let rows = step_ups::redeemed_amounts(tx, user_id, &w.asset, since).await?;
+    let redeemed = limit::parse_redeemed(rows)?
+        .into_iter()
+        .fold(0u128, |sum, (_, units)| sum.saturating_add(units));
     let withdrawal = WithdrawalFacts {
         address_usable_from: entry.map(|e| e.usable_from),
         redeemed_last_24h: redeemed,
@@ -298,13 +295,15 @@ pub async fn decline(app: &AppState, id: Uuid, user_id: Uuid, ip: &str) -> ApiRe
 }
 
 /// What the confirmation page shows the owner: the step-up, their
-/// anti-phishing phrase and the seconds left to approve.
+/// anti-phishing phrase, the seconds left to approve and, for a withdrawal
+/// refused for the daily limit, what is left of it.
 pub async fn summary(app: &AppState, id: Uuid, user_id: Uuid) -> ApiResult<StepUpSummary> {
     let row = get_for(app, id, Party::User(user_id)).await?;
     Ok(StepUpSummary {
         step_up: view(app, &row),
         anti_phishing_phrase: users::phrase(&app.db, user_id).await?,
         seconds_left: ((row.expires_at - app.clock.now()) / 1000).max(0),
+        daily_limit: limit::left_for(app, &row).await?,
     })
 }
 

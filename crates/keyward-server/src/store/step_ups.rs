@@ -189,16 +189,31 @@ pub async fn refuse(tx: &mut Tx, id: Uuid, reason: PolicyReason) -> Result<bool,
     Ok(n == 1)
 }
 
-/// Amounts (base units, decimal text) of the user's withdrawals of `asset`
-/// redeemed since `since`.
+const REDEEMED_SINCE: &str = "SELECT redeemed_at, amount_units FROM step_ups \
+     WHERE user_id = $1 AND action = 'withdrawal' AND asset = $2 \
+     AND redeemed_at IS NOT NULL AND redeemed_at > $3 AND amount_units IS NOT NULL";
+
+/// When each of the user's withdrawals of `asset` redeemed since `since`
+/// was redeemed, and its amount (base units, decimal text). Inside the
+/// transaction that decides a step-up (its user row locked).
 pub async fn redeemed_amounts(
     tx: &mut Tx,
     user_id: Uuid,
     asset: &str,
     since: Millis,
-) -> Result<Vec<String>, sqlx::Error> {
-    on_tx!(tx, c => sqlx::query_scalar::<_, String>(
-        "SELECT amount_units FROM step_ups WHERE user_id = $1 AND action = 'withdrawal' AND asset = $2 \
-         AND redeemed_at IS NOT NULL AND redeemed_at > $3 AND amount_units IS NOT NULL")
+) -> Result<Vec<(Millis, String)>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, (Millis, String)>(REDEEMED_SINCE)
+        .bind(user_id).bind(asset).bind(since).fetch_all(c).await)
+}
+
+/// [`redeemed_amounts`] outside a transaction: for showing the limit, not
+/// for deciding (a write transaction would queue behind SQLite's writer).
+pub async fn redeemed_amounts_now(
+    db: &Db,
+    user_id: Uuid,
+    asset: &str,
+    since: Millis,
+) -> Result<Vec<(Millis, String)>, sqlx::Error> {
+    on_db!(db, c => sqlx::query_as::<_, (Millis, String)>(REDEEMED_SINCE)
         .bind(user_id).bind(asset).bind(since).fetch_all(c).await)
 }

@@ -11,6 +11,7 @@ backend_tests!(
     sign_up_enrol_sign_out_sign_in,
     username_is_normalised_and_duplicates_conflict,
     weak_password_is_refused_and_nothing_stored,
+    common_passwords_are_refused_in_words_and_nothing_stored,
     wrong_password_and_unknown_user_look_the_same,
     account_without_key_can_only_enrol,
     partial_session_cannot_use_the_account,
@@ -91,6 +92,31 @@ async fn weak_password_is_refused_and_nothing_stored(b: Backend) {
             .unwrap()
             .is_none()
     );
+}
+
+/// Common passwords, keyboard runs and the username with digits are refused
+/// (422, in words the sign-up page shows as they are) and create nothing; a
+/// passphrase of ordinary words is accepted.
+async fn common_passwords_are_refused_in_words_and_nothing_stored(b: Backend) {
+    let app = TestApp::spawn(&b).await;
+    let browser = app.browser();
+    for password in ["password1234", "qwertyuiop123", "erin12345678"] {
+        let body = json!({ "username": "erin", "password": password });
+        let got = app.post(&browser, "/v1/signup", body).await;
+        assert_problem(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+        assert_eq!(got.1["field"], "password", "{password}");
+        assert_eq!(
+            got.1["detail"],
+            "password: This password is too common or easy to guess. \
+             Try a longer phrase of unrelated words.",
+            "{password}"
+        );
+        let stored = keyward_server::store::users::by_name(&app.state.db, "erin").await;
+        assert!(stored.unwrap().is_none(), "{password}");
+    }
+    let body = json!({ "username": "erin", "password": "velvet lantern orbit cabbage" });
+    let (status, body) = app.post(&browser, "/v1/signup", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 async fn wrong_password_and_unknown_user_look_the_same(b: Backend) {

@@ -23,6 +23,7 @@ mod cli;
 mod concurrency;
 mod conformance;
 mod crash;
+mod daily_limit;
 mod documentation;
 mod errors;
 mod evidence;

@@ -13,7 +13,8 @@ use crate::helpers::{Backend, TestApp};
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-async fn document(app: &TestApp) -> Value {
+/// The served document (also for other modules' checks of their schemas).
+pub async fn document(app: &TestApp) -> Value {
     let resp = reqwest::get(app.url("/openapi.json")).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(

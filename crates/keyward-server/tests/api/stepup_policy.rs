@@ -410,6 +410,24 @@ async fn password_change_needs_old_password_and_key_and_holds(b: Backend) {
         .await;
     assert_problem(&short, StatusCode::UNPROCESSABLE_ENTITY, "validation");
     assert_eq!(short.1["field"], "new_password");
+    // The username with digits is as easy to guess here as at sign-up.
+    let guessable = app
+        .post(
+            &alice.browser,
+            "/v1/password",
+            change(&alice.password.clone(), "alice12345678"),
+        )
+        .await;
+    assert_problem(&guessable, StatusCode::UNPROCESSABLE_ENTITY, "validation");
+    assert_eq!(guessable.1["field"], "new_password");
+    assert!(
+        guessable.1["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too common or easy to guess"),
+        "{}",
+        guessable.1
+    );
     app.advance(Duration::from_secs(301));
     alice.browser = app.sign_in(&mut alice).await;
     app.advance(Duration::from_secs(301));

@@ -108,7 +108,29 @@ function result(kind, title, text, extra = []) {
   return card;
 }
 
-function statusResult(stepUp) {
+/**
+ * What is left of the daily limit, for a withdrawal refused for it: the
+ * limit covers any 24 hours, so room comes back as earlier withdrawals turn
+ * 24 hours old; the server says when this amount would fit.
+ */
+function limitLeft(limit, amount) {
+  if (!limit) return [];
+  const { asset, left, used } = limit;
+  const facts = h('p', { class: 'limit-left' },
+    'Left of your daily limit now: ', h('strong', {}, `${left} ${asset}`),
+    ` of ${limit.limit} ${asset} (${used} ${asset} sent in the last 24 hours).`);
+  let when;
+  if (!limit.fits_from) {
+    when = `${amount} ${asset} is more than your whole daily limit, so it can never be sent as one withdrawal. Ask the exchange for a smaller one.`;
+  } else if (new Date(limit.fits_from).getTime() <= Date.now()) {
+    when = `${amount} ${asset} can be sent now: ask the exchange for a new withdrawal.`;
+  } else {
+    when = `${amount} ${asset} can be sent from ${zoned(limit.fits_from)}, when earlier withdrawals stop counting (each counts for 24 hours). Ask the exchange for a new withdrawal then${left === '0' ? '' : `, or for at most ${left} ${asset} now`}.`;
+  }
+  return [facts, h('p', {}, when)];
+}
+
+function statusResult(stepUp, summary = {}) {
   switch (stepUp.status) {
     case 'approved':
       return result('approved', 'Already approved', 'This request was approved with your security key. Nothing more to do here.');
@@ -127,8 +149,9 @@ function statusResult(stepUp) {
     default: {
       const reason = String(stepUp.reason ?? '').replace(/^held:/, '');
       const fix = FIXES[reason];
-      return result('refused', 'This request was refused', POLICY[reason] ?? 'Keyward\'s withdrawal rules refused it, so it cannot be approved.',
-        fix ? [h('p', {}, h('a', { class: 'btn secondary', href: fix[0] }, fix[1]))] : []);
+      const extra = fix ? [h('p', {}, h('a', { class: 'btn secondary', href: fix[0] }, fix[1]))] : [];
+      if (reason === 'daily_limit_exceeded') extra.push(...limitLeft(summary.daily_limit, stepUp.details?.amount));
+      return result('refused', 'This request was refused', POLICY[reason] ?? 'Keyward\'s withdrawal rules refused it, so it cannot be approved.', extra);
     }
   }
 }
@@ -144,7 +167,7 @@ function render(summary) {
     // The heading says where the request stands, not what to do.
     heading.textContent = `${NOUNS[stepUp.action] ?? 'Request'} ${STATES[stepUp.status] ?? stepUp.status}`;
     document.title = `${heading.textContent} — Keyward`;
-    replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), statusResult(stepUp));
+    replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), statusResult(stepUp, summary));
     return;
   }
 

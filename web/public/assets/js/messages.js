@@ -150,11 +150,16 @@ function fromProblem(p) {
   }
 }
 
-/** A validation problem as a sentence naming the field: "Username must be …". */
+/**
+ * A validation problem as a sentence naming the field: "Username must be …".
+ * A detail that already names it ("This password is too common …" for
+ * new_password) is a whole sentence and is shown as it is.
+ */
 export function fieldMessage(p) {
   const name = fieldName(p.field ?? '');
   let text = (p.detail ?? '').replace(/^[\w.]+: /, '');
-  if (name && !text.toLowerCase().startsWith(name.toLowerCase())) text = `${name} ${text}`;
+  const noun = name.split(' ').pop().toLowerCase();
+  if (name && !text.toLowerCase().split(/\W+/).includes(noun)) text = `${name} ${text}`;
   return sentence(text);
 }
 

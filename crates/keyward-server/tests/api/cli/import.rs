@@ -27,7 +27,7 @@ fn synthetic(app: &TestApp, seed: &str, keys: u32) -> Synthetic {
     let params: PasswordParams = app.state.config.password;
     let hash = PasswordHasher::new(params)
         .unwrap()
-        .hash(&PASSWORD.to_owned().into())
+        .hash(&PASSWORD.to_owned().into(), &[])
         .unwrap();
     let rp = RelyingParty {
         id: app.state.config.rp_id.clone(),

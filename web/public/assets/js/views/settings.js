@@ -132,7 +132,7 @@ function passwordCard(flash, ctx) {
   const hold = ctx.session.security_hold_hours;
   const current = field('Current password', { input: { type: 'password', autocomplete: 'current-password', required: true } });
   const next = field('New password', {
-    hint: 'At least 12 characters. A few unrelated words make a good one.',
+    hint: 'At least 12 characters, and not a common password. A few unrelated words make a good one.',
     input: { type: 'password', autocomplete: 'new-password', minlength: '12', maxlength: '256', required: true },
   });
   const again = field('New password again', { input: { type: 'password', autocomplete: 'new-password', required: true } });

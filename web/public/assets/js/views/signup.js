@@ -17,7 +17,7 @@ function render(main, ctx) {
   });
   const pass = field('Password', {
     name: 'password',
-    hint: 'At least 12 characters. A long phrase is easiest to remember.',
+    hint: 'At least 12 characters, and not a common password. A phrase of unrelated words is easiest to remember.',
     input: { type: 'password', autocomplete: 'new-password', required: true, minlength: '12' },
   });
   const submit = h('button', { type: 'submit', class: 'btn block' }, 'Create account');
