@@ -176,6 +176,52 @@ pub fn sign_payload<E>(
     payload: &impl serde::Serialize,
     signer: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
 ) -> Result<String, ApprovalError> {
+    sign_typed(kid, "JWT", payload, signer)
+}
+
+/// The `typ` of a Security Event Token (RFC 8417 §2.3): an approval token's
+/// verifier refuses it, and an event's verifier refuses anything else, so
+/// neither can pass for the other.
+pub const SET_TYP: &str = "secevent+jwt";
+
+/// Signs a Security Event Token (`typ` [`SET_TYP`]) by key `kid`, with the
+/// external `signer`.
+pub fn sign_event<E>(
+    kid: &str,
+    claims: &impl serde::Serialize,
+    signer: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<String, ApprovalError> {
+    sign_typed(kid, SET_TYP, claims, signer)
+}
+
+/// [`sign_event`] with a key held here.
+pub fn sign_event_with(
+    key: &SigningKey,
+    claims: &impl serde::Serialize,
+) -> Result<String, ApprovalError> {
+    use ed25519_dalek::Signer as _;
+    sign_event(&key.kid, claims, |input| {
+        Ok::<_, std::convert::Infallible>(key.secret.sign(input).to_bytes().to_vec())
+    })
+}
+
+/// Verifies a Security Event Token against a JWKS: its `typ` must be
+/// [`SET_TYP`], then the same key choice and signature check as
+/// [`verify`]; returns the claims (the caller checks `iss`, `aud`, order).
+pub fn verify_event(token: &str, jwks: &Value) -> Result<Value, ApprovalError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(ApprovalError::Malformed);
+    }
+    let kid = check_header_typ(token, Some(SET_TYP))?;
+    decode_payload(token, &find_key(jwks, &kid)?)
+}
+
+fn sign_typed<E>(
+    kid: &str,
+    typ: &str,
+    payload: &impl serde::Serialize,
+    signer: impl FnOnce(&[u8]) -> Result<Vec<u8>, E>,
+) -> Result<String, ApprovalError> {
     if kid.is_empty() {
         return Err(ApprovalError::Key);
     }
@@ -188,7 +234,7 @@ pub fn sign_payload<E>(
         kid: &'a str,
     }
     let header = serde_json::to_vec(&Header {
-        typ: "JWT",
+        typ,
         alg: "EdDSA",
         kid,
     })
@@ -274,13 +320,17 @@ pub fn sign_payload_with(
 /// checks and key choice as [`verify`], then the signature; returns the
 /// payload. No claim is checked: the caller knows what it signed.
 pub fn verify_payload(token: &str, jwks: &Value) -> Result<Value, ApprovalError> {
-    let key = key_for(token, jwks)?;
+    decode_payload(token, &key_for(token, jwks)?)
+}
+
+/// The signature checked, the payload with no claim checked.
+fn decode_payload(token: &str, key: &DecodingKey) -> Result<Value, ApprovalError> {
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.validate_exp = false;
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    Ok(jsonwebtoken::decode::<Value>(token, &key, &validation)
+    Ok(jsonwebtoken::decode::<Value>(token, key, &validation)
         .map_err(|e| map_jwt_error(e.kind()))?
         .claims)
 }
@@ -299,6 +349,11 @@ fn key_for(token: &str, jwks: &Value) -> Result<DecodingKey, ApprovalError> {
 /// parts, `alg` exactly `EdDSA`, `typ` absent or `JWT`, no parameter that
 /// names or embeds a key; returns the `kid`.
 fn check_header(token: &str) -> Result<String, ApprovalError> {
+    check_header_typ(token, None)
+}
+
+/// [`check_header`], with `typ` required to be exactly `typ` if given.
+fn check_header_typ(token: &str, typ: Option<&str>) -> Result<String, ApprovalError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -313,7 +368,12 @@ fn check_header(token: &str) -> Result<String, ApprovalError> {
     if header.get("alg").and_then(Value::as_str) != Some("EdDSA") {
         return Err(ApprovalError::UnsupportedAlgorithm);
     }
-    if header.get("typ").is_some_and(|t| t.as_str() != Some("JWT")) {
+    let found = header.get("typ").map(|t| t.as_str());
+    let typ_ok = match typ {
+        Some(wanted) => found == Some(Some(wanted)),
+        None => found.is_none_or(|t| t == Some("JWT")),
+    };
+    if !typ_ok {
         return Err(ApprovalError::Malformed);
     }
     if FORBIDDEN_HEADER_PARAMS

@@ -68,6 +68,7 @@ pub(crate) use string_enum_schema;
 pub mod account;
 pub mod api_keys;
 pub mod approval;
+pub mod events;
 pub mod keys;
 pub mod operations;
 pub mod operators;

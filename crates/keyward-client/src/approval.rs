@@ -18,7 +18,7 @@ use crate::error::TokenError;
 pub const AUDIENCE: &str = "keyward-step-up";
 
 /// Longest token accepted (real ones are well under 1 KiB).
-const MAX_TOKEN_LEN: usize = 8 * 1024;
+pub(crate) const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// What an approval token asserts: one user approved one step-up's exact
 /// details with one security key (the server's own type, `keyward-api`).
@@ -94,6 +94,10 @@ pub(crate) fn token_kid(token: &str) -> Result<String, TokenError> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| map_error(e.kind()))?;
     if header.alg != Algorithm::EdDSA {
         return Err(TokenError::Algorithm);
+    }
+    // An event token (`secevent+jwt`) is not an approval.
+    if header.typ.as_deref().is_some_and(|t| t != "JWT") {
+        return Err(TokenError::Malformed);
     }
     if header.jwk.is_some() || header.jku.is_some() || header.x5u.is_some() {
         return Err(TokenError::Malformed);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
+use keyward_api::events::{EventPage, SecurityEventClaims};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
@@ -239,21 +240,67 @@ impl KeywardClient {
     /// `keyward-step-up`, and expiry. Then check it with
     /// [`approval_matches`](crate::approval_matches).
     pub async fn verify_approval(&self, token: &str) -> Result<ApprovalClaims, Error> {
-        let kid = approval::token_kid(token)?;
+        let key = self.key(&approval::token_kid(token)?).await?;
+        Ok(approval::decode(token, &key, &self.issuer, self.leeway)?)
+    }
+
+    /// Verifies a Security Event Token (pushed to your webhook, or from
+    /// [`events`](Self::events)): `typ` `secevent+jwt`, EdDSA signature by
+    /// a key of Keyward's JWKS (as [`verify_approval`](Self::verify_approval)
+    /// fetches it), this Keyward's issuer, and `audience` — your webhook's
+    /// configured audience, or your service key's name when polling. Keep
+    /// order and drop repeats with [`EventOrder`](crate::EventOrder).
+    pub async fn verify_event(
+        &self,
+        set: &str,
+        audience: &str,
+    ) -> Result<SecurityEventClaims, Error> {
+        let key = self.key(&crate::events::event_kid(set)?).await?;
+        Ok(crate::events::decode(set, &key, &self.issuer, audience)?)
+    }
+
+    /// Security events after position `after` (0: the start), as signed
+    /// tokens addressed to this service key (scope `events:read`); read on
+    /// from the page's `next`.
+    pub async fn events(&self, after: i64, limit: u32) -> Result<EventPage, Error> {
+        let mut url = self.url(&["v1", "events"])?;
+        url.query_pairs_mut()
+            .append_pair("after", &after.to_string())
+            .append_pair("limit", &limit.to_string());
+        let resp = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .send()
+            .await?;
+        let status = resp.status();
+        let bytes = resp.bytes().await?;
+        if !status.is_success() {
+            return Err(error::from_response(status.as_u16(), &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|_| Error::Http {
+            status: status.as_u16(),
+            type_: "about:blank".to_owned(),
+            detail: Some("unreadable event page".to_owned()),
+        })
+    }
+
+    /// The JWKS key named `kid` (cached for at most the JWKS max age;
+    /// refetched once when the cache lacks it, as after a rotation).
+    async fn key(&self, kid: &str) -> Result<jsonwebtoken::DecodingKey, Error> {
         let (set, fresh) = match self.jwks.get(self.jwks_max_age) {
             Some(set) => (set, false),
             None => (self.fetch_jwks().await?, true),
         };
-        let key = match approval::find_key(&set, &kid) {
+        Ok(match approval::find_key(&set, kid) {
             Err(TokenError::UnknownKey)
                 if !fresh && self.jwks.may_refetch(self.refetch_interval) =>
             {
                 let fresh = self.fetch_jwks().await?;
-                approval::find_key(&fresh, &kid)?
+                approval::find_key(&fresh, kid)?
             }
             other => other?,
-        };
-        Ok(approval::decode(token, &key, &self.issuer, self.leeway)?)
+        })
     }
 
     /// Fetches `/.well-known/jwks.json` and caches it.

@@ -63,6 +63,7 @@
 mod approval;
 mod client;
 mod error;
+mod events;
 pub mod pins;
 mod types;
 mod verify;
@@ -70,6 +71,8 @@ mod verify;
 pub use approval::{AUDIENCE, ApprovalClaims, approval_matches};
 pub use client::KeywardClient;
 pub use error::{Error, TokenError};
+pub use events::{EventOrder, SET_TYP};
+pub use keyward_api::events::{EventPage, PolledEvent, SecurityEventClaims, SubjectId};
 pub use keyward_proof::{ApprovalEvidence, VerifiedApproval};
 pub use pins::{FilePins, MemoryPins, Pin, PinStore};
 pub use types::{ApiKeyRefusal, PolicyReason, Redeemed, StepUp, StepUpStatus, VerifiedKey};

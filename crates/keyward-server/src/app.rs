@@ -196,6 +196,7 @@ impl App {
         let metadata = tokio::spawn(metadata_refresh(self.state.clone()));
         let fetch = tokio::spawn(metadata_fetch(self.state.clone()));
         let checkpoints = tokio::spawn(audit_checkpoints(self.state.clone()));
+        let events = tokio::spawn(crate::flows::events::deliver_forever(self.state.clone()));
         let service = self
             .router
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -207,6 +208,7 @@ impl App {
         metadata.abort();
         fetch.abort();
         checkpoints.abort();
+        events.abort();
         // Keep the last-used times of the final seconds.
         let uses = self.state.verifier.drain_last_used();
         crate::store::api_keys::record_last_used(&self.state.db, &uses).await?;

@@ -10,6 +10,7 @@
 
 mod approval;
 mod audit;
+mod events;
 mod import;
 mod keys;
 mod metadata;
@@ -29,6 +30,7 @@ use crate::{App, Clock};
 
 pub use approval::ApprovalAction;
 pub use audit::AuditAction;
+pub use events::EventsAction;
 pub use keys::{ServiceKeyAction, SigningKeyAction};
 pub use metadata::{AttestationAction, KeysAction};
 pub use ops::{UserAction, WithdrawalsAction};
@@ -111,6 +113,13 @@ pub enum Command {
         /// What to do with the account.
         #[command(subcommand)]
         action: UserAction,
+    },
+    /// Security events pushed to webhooks: delivery status, replay.
+    #[command(after_help = EXIT_CODES)]
+    Events {
+        /// What to do with event delivery.
+        #[command(subcommand)]
+        action: EventsAction,
     },
     /// The two-person rule: list, approve or cancel operator requests
     /// (KEYWARD_OPERATOR_KEY names the operator).
@@ -200,6 +209,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SigningKey { action } => keys::run_signing_key(action, &config).await,
         Command::Withdrawals { action } => ops::run_withdrawals(action, &config).await,
         Command::User { action } => ops::run_user(action, &config).await,
+        Command::Events { action } => events::run_events(action, &config).await,
         Command::Requests { action } => requests::run_requests(action, &config).await,
         Command::Approval { action } => approval::run_approval(action, &config).await,
         Command::Import { file } => import::run_import(file, &config).await,

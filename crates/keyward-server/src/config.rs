@@ -18,9 +18,9 @@ mod sections;
 mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
-    ApiKeyConfig, AttestationConfig, AttestationMode, ExtraCa, KeyRequirement, KeyRequirements,
-    LogFormat, OperatorConfig, PasskeySignIn, RecoveryConfig, SessionConfig, SigningConfig,
-    ThrottleConfig, UvConfig, WithdrawalConfig,
+    ApiKeyConfig, AttestationConfig, AttestationMode, EventsConfig, ExtraCa, KeyRequirement,
+    KeyRequirements, LogFormat, OperatorConfig, PasskeySignIn, RecoveryConfig, SessionConfig,
+    SigningConfig, ThrottleConfig, UvConfig, Webhook, WithdrawalConfig,
 };
 
 /// What a key must be for one action, defaults resolved.
@@ -79,6 +79,8 @@ pub struct Config {
     pub recovery: RecoveryConfig,
     /// Operators: the two-person rule's approval window.
     pub operators: OperatorConfig,
+    /// Security events pushed to the exchange's webhooks.
+    pub events: EventsConfig,
     /// Supported assets: decimals and per-user daily limits.
     pub assets: BTreeMap<String, AssetConfig>,
     /// Withdrawal networks and how each writes its addresses; an address
@@ -128,6 +130,7 @@ impl Default for Config {
             api_keys: ApiKeyConfig::default(),
             recovery: RecoveryConfig::default(),
             operators: OperatorConfig::default(),
+            events: EventsConfig::default(),
             assets: default_assets(),
             networks: crate::domain::address::default_networks(),
             token_issuer: None,
@@ -202,6 +205,24 @@ impl Config {
                 || url.starts_with("postgresql://"))
         {
             anyhow::bail!("database_url must start with sqlite:, postgres:// or postgresql://");
+        }
+        let events = &self.events;
+        if events.deliver_interval < Duration::from_millis(10)
+            || events.deliver_interval > Duration::from_secs(3_600)
+            || events.retry_max < Duration::from_secs(1)
+            || events.retry_max > Duration::from_secs(86_400)
+        {
+            anyhow::bail!(
+                "events.deliver_interval_ms must be 10 to 3600000 and events.retry_max_seconds 1 to 86400"
+            );
+        }
+        for hook in &events.webhooks {
+            if !matches!(hook.url.scheme(), "https" | "http") || hook.audience.trim().is_empty() {
+                anyhow::bail!(
+                    "events.webhooks: each needs an http(s) url and a non-empty audience ({})",
+                    hook.url
+                );
+            }
         }
         if self.operators.approval_window.is_zero() {
             anyhow::bail!("operators.approval_window_minutes must be positive");

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod assertion;
 pub mod audit;
 pub mod checkpoints;
+pub mod events;
 pub mod key_chain;
 pub mod keys;
 pub mod metadata;

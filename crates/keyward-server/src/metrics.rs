@@ -29,6 +29,8 @@ pub const API_KEY_VERIFICATIONS: &str = "keyward_api_key_verifications_total";
 pub const THROTTLED: &str = "keyward_throttled_total";
 /// Enrolled keys suspended because metadata marked their model compromised.
 pub const KEYS_SUSPENDED: &str = "keyward_keys_suspended_total";
+/// Security events pushed to webhooks, by outcome.
+pub const EVENT_DELIVERIES: &str = "keyward_event_deliveries_total";
 /// Keys suspended now (read from the database by the metadata refresh).
 pub const SUSPENDED_KEYS: &str = "keyward_suspended_keys";
 /// Database pool connections (open).
@@ -73,6 +75,10 @@ fn describe() {
     );
     describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency");
     describe_counter!(CEREMONIES, "WebAuthn ceremonies by kind and outcome");
+    describe_counter!(
+        EVENT_DELIVERIES,
+        "Security events pushed to webhooks, by outcome (delivered, failed)"
+    );
     describe_counter!(STEP_UPS, "Step-ups by action and outcome");
     describe_counter!(REDEEMS, "Step-up redeem attempts by outcome");
     describe_counter!(API_KEY_VERIFICATIONS, "API-key verifications by outcome");
@@ -161,6 +167,11 @@ pub fn api_key_verification(outcome: &'static str) {
 /// An attempt refused by throttling (`account_locked`, `backoff`, `api_key`).
 pub fn throttled(scope: &'static str) {
     metrics::counter!(THROTTLED, "scope" => scope).increment(1);
+}
+
+/// One push of a security event to a webhook (`delivered`, `failed`).
+pub fn event_delivery(outcome: &'static str) {
+    metrics::counter!(EVENT_DELIVERIES, "outcome" => outcome).increment(1);
 }
 
 /// Keys a metadata import suspended.

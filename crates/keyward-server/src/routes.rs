@@ -18,6 +18,7 @@ use crate::state::AppState;
 
 pub mod api_keys;
 pub mod audit;
+pub mod events;
 pub mod health;
 pub mod jwks;
 pub mod keys;
@@ -53,6 +54,7 @@ pub fn api(app: AppState) -> OpenApiRouter<AppState> {
         .merge(api_keys::service_router())
         .merge(withdrawal_controls::service_router())
         .merge(operators::router())
+        .merge(events::router())
         .merge(browser)
 }
 

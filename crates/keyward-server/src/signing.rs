@@ -94,6 +94,18 @@ pub fn sign_payload(signer: &Signer, payload: &impl serde::Serialize) -> ApiResu
     signed.map_err(|e| ApiError::Unavailable(e.into()))
 }
 
+/// Signs a Security Event Token's claims with `signer` (`typ`
+/// `secevent+jwt`, so it can never pass for an approval token).
+pub fn sign_event(signer: &Signer, claims: &impl serde::Serialize) -> ApiResult<String> {
+    let signed = match signer {
+        Signer::Sealed(key) => approval::sign_event_with(key, claims),
+        Signer::Token { kid, hsm, .. } => {
+            approval::sign_event(kid, claims, |input| hsm.sign(kid, input))
+        }
+    };
+    signed.map_err(|e| ApiError::Unavailable(e.into()))
+}
+
 /// Every key usable here, retired or not, as a JWKS: what a checkpoint
 /// signed any time may be checked against (never the stored JWKs, which
 /// anyone writing the database could add to).

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod ceremonies;
 pub mod credentials;
+pub mod event_deliveries;
 pub mod import;
 pub mod key_chain;
 pub mod logins;

@@ -417,3 +417,29 @@ fn tokens_match_jsonwebtoken_byte_for_byte() {
     .unwrap();
     assert_eq!(sign(&key, &claims).unwrap(), theirs);
 }
+
+#[test]
+fn an_event_token_and_an_approval_token_never_pass_for_each_other() {
+    let key = SigningKey::generate();
+    let set = jwks([&key]);
+    let event = json!({ "iss": ISS, "aud": "mailer", "jti": "1", "events": { "x": {} } });
+    let signed = sign_event_with(&key, &event).unwrap();
+    assert_eq!(verify_event(&signed, &set).unwrap(), event);
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts(&signed)[0]).unwrap()).unwrap();
+    assert_eq!(header["typ"], SET_TYP);
+    assert!(verify(&signed, &set, ISS, AUD, NOW).is_err());
+    assert!(verify_payload(&signed, &set).is_err());
+    let approval = sign(&key, &claims()).unwrap();
+    assert_eq!(verify_event(&approval, &set), Err(ApprovalError::Malformed));
+    let other = SigningKey::generate();
+    let forged = sign_event_with(
+        &SigningKey {
+            kid: key.kid.clone(),
+            ..other
+        },
+        &event,
+    )
+    .unwrap();
+    assert!(verify_event(&forged, &set).is_err());
+}

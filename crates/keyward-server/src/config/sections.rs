@@ -243,6 +243,42 @@ impl Default for RecoveryConfig {
     }
 }
 
+/// Security events pushed to the exchange (RFC 8935 push delivery).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Endpoints every security event is POSTed to, in order, at least once.
+    pub webhooks: Vec<Webhook>,
+    /// How often each instance looks for events to deliver
+    /// (`deliver_interval_ms`).
+    #[serde(rename = "deliver_interval_ms", with = "super::units::millis")]
+    pub deliver_interval: Duration,
+    /// The longest wait between retries of a failing endpoint
+    /// (`retry_max_seconds`); the wait doubles from a second up to it.
+    #[serde(rename = "retry_max_seconds", with = "super::units::seconds")]
+    pub retry_max: Duration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            webhooks: Vec::new(),
+            deliver_interval: Duration::from_millis(500),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One webhook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Where to POST (`https://`, or `http://` on a private network).
+    pub url: url::Url,
+    /// The `aud` of the tokens sent there: the receiver checks it is its own.
+    pub audience: String,
+}
+
 /// Operators and the two-person rule.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

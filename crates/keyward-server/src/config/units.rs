@@ -30,3 +30,18 @@ macro_rules! unit {
 unit!(seconds, 1);
 unit!(minutes, 60);
 unit!(hours, 3_600);
+
+/// A `Duration` as a whole number of milliseconds.
+pub mod millis {
+    use super::*;
+
+    /// Writes the whole number of milliseconds.
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Reads a whole number of milliseconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}

@@ -277,6 +277,15 @@ pub enum AuditEvent {
     #[serde(rename = "withdrawals.frozen")]
     #[strum(serialize = "withdrawals.frozen")]
     WithdrawalsFrozen { reason: Option<String>, by: String },
+    /// An operator had a webhook endpoint sent the events after `after`
+    /// again.
+    #[serde(rename = "events.replayed")]
+    #[strum(serialize = "events.replayed")]
+    EventsReplayed {
+        endpoint: String,
+        after: i64,
+        by: String,
+    },
     /// An operator asked for an action that needs a second operator.
     #[serde(rename = "operator.requested")]
     #[strum(serialize = "operator.requested")]

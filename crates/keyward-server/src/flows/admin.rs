@@ -30,7 +30,7 @@ use crate::store::{api_keys, credentials, logins, throttle, users};
 const BY: &str = "cli";
 
 /// The scopes a service key may carry.
-pub const SERVICE_SCOPES: [&str; 7] = [
+pub const SERVICE_SCOPES: [&str; 8] = [
     "stepup:create",
     "stepup:read",
     "stepup:approve",
@@ -38,6 +38,7 @@ pub const SERVICE_SCOPES: [&str; 7] = [
     "apikeys:verify",
     "admin",
     "metrics",
+    "events:read",
 ];
 
 /// Parses `a,b,c` into the stored space-separated form: every scope known,

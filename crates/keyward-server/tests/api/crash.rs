@@ -8,6 +8,7 @@
 //! outcome is fine and the client retries; any 5xx is a failure.
 
 mod checks;
+mod events;
 mod load;
 
 use std::process::{Child, Command, Output, Stdio};
@@ -26,7 +27,11 @@ use crate::helpers::Backend;
 use checks::{check_counters, check_offline, check_online};
 use load::{Shared, run_user, set_up};
 
-backend_tests!(acknowledged_state_survives_sigkill_under_load);
+backend_tests!(
+    acknowledged_state_survives_sigkill_under_load,
+    events_committed_before_a_sigkill_are_pushed_after_restart,
+);
+use events::events_committed_before_a_sigkill_are_pushed_after_restart;
 
 /// Kills under load; one more ends the run, before the offline checks.
 pub(super) const KILLS: usize = 10;
@@ -159,6 +164,25 @@ impl Deployment {
         panic!("incarnation {n} found no free port");
     }
 
+    /// A client for a service key made with the CLI (`name`, `scopes`).
+    async fn service(&self, name: &str, scopes: &str) -> reqwest::Client {
+        let out = self
+            .cli(&["service-key", "create", "--name", name, "--scopes", scopes])
+            .await;
+        assert!(out.status.success(), "{out:?}");
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
     pub(super) fn log(&self, n: usize) -> std::path::PathBuf {
         self.dir.path().join(format!("serve-{n}.log"))
     }
@@ -188,28 +212,7 @@ impl Drop for Server {
 async fn acknowledged_state_survives_sigkill_under_load(backend: Backend) {
     let started = Instant::now();
     let deployment = Deployment::new(&backend).await;
-    let out = deployment
-        .cli(&[
-            "service-key",
-            "create",
-            "--name",
-            "exchange",
-            "--scopes",
-            SCOPES,
-        ])
-        .await;
-    assert!(out.status.success(), "{out:?}");
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    let service = reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let service = deployment.service("exchange", SCOPES).await;
 
     let (set_base, base) = watch::channel(None);
     let shared = Arc::new(Shared {

@@ -563,6 +563,7 @@ impl TestApp {
         // Every instance on one database is given the same KEK.
         let first = &self.state.config;
         config.signing = first.signing.clone();
+        config.events = first.events.clone();
         if config.signing.kek.is_none() && config.signing.kek_file.is_none() {
             config.signing.kek_file = Some(first.data_dir.join("signing.kek"));
         }

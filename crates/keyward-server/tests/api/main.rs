@@ -26,6 +26,7 @@ mod crash;
 mod daily_limit;
 mod documentation;
 mod errors;
+mod events;
 mod evidence;
 mod key_chain;
 mod key_custody;
