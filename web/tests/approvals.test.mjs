@@ -250,6 +250,9 @@ describe('approvals', { timeout: 240_000 }, () => {
     await page.setViewportSize({ width: 375, height: 740 });
     await page.goto(`${server.origin}/activity`);
     await page.getByText(`Withdrawal address added (bitcoin ${ADDRESS})`).waitFor();
+    // The log names the API key it speaks of.
+    await page.getByText('API key created: "Grid bot"').waitFor();
+    await page.getByText(/API key revoked: "Grid bot"/).waitFor();
     const width = await page.evaluate(() => {
       const client = document.documentElement.clientWidth;
       // What sticks out, to name in a failure.

@@ -272,7 +272,12 @@ pub enum AuditEvent {
     /// An allow-list address was removed.
     #[serde(rename = "address.removed")]
     #[strum(serialize = "address.removed")]
-    AddressRemoved { address_id: Uuid },
+    AddressRemoved {
+        address_id: Uuid,
+        network: String,
+        address: String,
+        label: String,
+    },
     /// The operator froze all withdrawals.
     #[serde(rename = "withdrawals.frozen")]
     #[strum(serialize = "withdrawals.frozen")]
@@ -324,6 +329,7 @@ pub enum AuditEvent {
     #[strum(serialize = "api_key.created")]
     ApiKeyCreated {
         key_id: Uuid,
+        label: String,
         prefix: String,
         scopes: Vec<String>,
         ip_allowlist: Vec<String>,
@@ -385,7 +391,11 @@ pub enum Locked {
 #[serde(untagged)]
 pub enum Revoked {
     /// One key.
-    One { key_id: Uuid, prefix: String },
+    One {
+        key_id: Uuid,
+        prefix: String,
+        label: String,
+    },
     /// All of the user's keys.
     All { all: bool, count: u64 },
 }

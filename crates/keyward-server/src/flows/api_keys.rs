@@ -168,6 +168,7 @@ pub async fn create(
         user_id: Some(user_id),
         event: AuditEvent::ApiKeyCreated {
             key_id: key.id,
+            label: key.label.clone(),
             prefix: key.prefix.clone(),
             scopes: spec.scopes.clone(),
             ip_allowlist: spec.ip_allowlist.clone(),
@@ -218,10 +219,17 @@ pub async fn revoke(
     let mut tx = app.db.begin().await?;
     let (count, revoked) = match id {
         Some(key_id) => {
-            let prefix = api_keys::revoke(&mut tx, user_id, key_id, now)
+            let (prefix, label) = api_keys::revoke(&mut tx, user_id, key_id, now)
                 .await?
                 .ok_or(ApiError::NotFound("api key"))?;
-            (1, Revoked::One { key_id, prefix })
+            (
+                1,
+                Revoked::One {
+                    key_id,
+                    prefix,
+                    label,
+                },
+            )
         }
         None => {
             let count = api_keys::revoke_all(&mut tx, user_id, now).await?;

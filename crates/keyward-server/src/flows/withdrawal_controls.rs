@@ -99,12 +99,19 @@ pub async fn remove_address(
     // removal and an in-flight redeem of a withdrawal to this address are
     // then ordered, never both deciding on a stale allow-list.
     users::lock(&mut tx, user_id).await?;
-    if !withdrawal_controls::remove_address(&mut tx, user_id, id).await? {
+    let Some((network, address, label)) =
+        withdrawal_controls::remove_address(&mut tx, user_id, id).await?
+    else {
         return Err(ApiError::NotFound("address"));
-    }
+    };
     let event = audit::Event {
         user_id: Some(user_id),
-        event: AuditEvent::AddressRemoved { address_id: id },
+        event: AuditEvent::AddressRemoved {
+            address_id: id,
+            network,
+            address,
+            label,
+        },
         ip: Some(&client.ip),
     };
     audit::append(&mut tx, &event, now).await?;

@@ -74,9 +74,9 @@ pub async fn revoke(
     user_id: Uuid,
     id: Uuid,
     now: Millis,
-) -> Result<Option<String>, sqlx::Error> {
-    on_tx!(tx, c => sqlx::query_scalar::<_, String>(
-        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL RETURNING prefix")
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, (String, String)>(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL RETURNING prefix, label")
         .bind(now).bind(id).bind(user_id).fetch_optional(c).await)
 }
 

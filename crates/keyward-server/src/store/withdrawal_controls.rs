@@ -101,8 +101,12 @@ pub async fn addresses(db: &Db, user_id: Uuid) -> Result<Vec<AddressRow>, sqlx::
 }
 
 /// Removes one of the user's addresses (takes effect at once).
-pub async fn remove_address(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
-    let n = on_tx!(tx, c => sqlx::query("DELETE FROM withdrawal_addresses WHERE id = $1 AND user_id = $2")
-        .bind(id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+pub async fn remove_address(
+    tx: &mut Tx,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(String, String, String)>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, (String, String, String)>(
+        "DELETE FROM withdrawal_addresses WHERE id = $1 AND user_id = $2 RETURNING network, address, label")
+        .bind(id).bind(user_id).fetch_optional(c).await)
 }
