@@ -77,6 +77,7 @@ struct AccountLocked {
     responses(
         (status = 200, description = "Locked", body = AccountLocked),
         (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn lock(
     State(app): State<AppState>,
@@ -100,6 +101,7 @@ async fn lock(
         (status = 202, description = "Waiting for a second operator", body = OperatorRequest),
         (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "operator-request-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn unlock(
     State(app): State<AppState>,
@@ -131,6 +133,7 @@ async fn unlock(
         (status = 202, description = "Waiting for a second operator", body = OperatorRequest),
         (status = 404, description = "not-found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "operator-request-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn assisted_recovery(
     State(app): State<AppState>,

@@ -161,6 +161,7 @@ async fn global_freeze(
     responses(
         (status = 202, description = "Waiting for a second operator", body = OperatorRequest),
         (status = 409, description = "operator-request-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn global_unfreeze(
     State(app): State<AppState>,

@@ -6,7 +6,7 @@ import { addressEl, addressHint } from '../address.js';
 import { busy, field, h, meta, pageHead, replace } from '../dom.js';
 import { fieldMessage } from '../messages.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { formatExact, timeEl } from '../time.js';
+import { formatWithZone, timeEl } from '../time.js';
 import { confirmDialog, withKeyPrompt } from '../touch.js';
 import { approveStepUp } from '../webauthn.js';
 
@@ -61,7 +61,7 @@ function item(a, flash, reload) {
         h('span', { class: 'badge muted' }, a.network),
         a.usable
           ? h('span', { class: 'badge ok' }, 'Ready')
-          : h('span', { class: 'badge warn' }, `Usable from ${formatExact(a.usable_from)}`)),
+          : h('span', { class: 'badge warn' }, `Usable from ${formatWithZone(a.usable_from)}`)),
       h('p', {}, addressEl(a.address)),
       a.memo ? h('p', {}, 'Memo: ', h('code', {}, a.memo)) : null,
       meta([['Added', timeEl(a.created_at)], ['Usable from', timeEl(a.usable_from, { relative: !a.usable })]])),
@@ -120,7 +120,7 @@ function addCard(flash, reload) {
     form.reset();
     const list = await reload();
     const added = list.find((a) => a.network === body.network && a.address === body.address);
-    const when = added && !added.usable ? `You can withdraw to it from ${formatExact(added.usable_from)}.` : 'You can withdraw to it now.';
+    const when = added && !added.usable ? `You can withdraw to it from ${formatWithZone(added.usable_from)}.` : 'You can withdraw to it now.';
     show(flash, notice('ok', 'Address added', when));
     flash.scrollIntoView({ block: 'nearest' });
   });

@@ -3,7 +3,7 @@
 
 import { busy, field, h, replace } from '../dom.js';
 import { notice } from '../notice.js';
-import { formatExact, holdLength } from '../time.js';
+import { formatWithZone, holdLength } from '../time.js';
 import { withKeyPrompt } from '../touch.js';
 import { enrolKey } from '../webauthn.js';
 
@@ -32,10 +32,9 @@ function firstKey(main, ctx) {
   const form = h('form', { novalidate: true }, label.wrap, add);
   // After a recovery: until when withdrawals are held.
   const recovered = new URLSearchParams(location.search).get('recovered');
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   replace(main, h('div', { class: 'narrow' },
     recovered
-      ? notice('ok', 'Account recovered', `Your old keys were removed, every session was signed out and every API key stopped working. Withdrawals are on hold until ${formatExact(recovered)}${zone ? ` (${zone} time)` : ''}. Add your new key now.`)
+      ? notice('ok', 'Account recovered', `Your old keys were removed, every session was signed out and every API key stopped working. Withdrawals are on hold until ${formatWithZone(recovered)}. Add your new key now.`)
       : null,
     h('div', { class: 'card' },
       recovered ? null : h('p', { class: 'steps lead' }, 'Step 2 of 2'),

@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { h, pageHead, replace } from '../dom.js';
 import { POLICY } from '../messages.js';
 import { notice } from '../notice.js';
-import { formatExact, formatWithZone } from '../time.js';
+import { formatWithZone } from '../time.js';
 
 export default { title: 'Overview', render };
 
@@ -20,7 +20,7 @@ async function render(main, ctx) {
   for (const key of keys.filter((k) => k.removable_from)) {
     todo.push(notice('warn', `Removal of "${key.label}" scheduled`, `It can be finished from ${formatWithZone(key.removable_from)}. If this was not you, cancel it.`, [h('a', { class: 'btn small', href: '/keys' }, 'Review keys')]));
   }
-  if (recovery.pending) todo.push(notice('error', 'Someone started recovering your account', `From ${formatExact(recovery.pending.completes_at)} it could remove all your keys. If this was not you, cancel it now.`, [h('a', { class: 'btn small', href: '/keys' }, 'Review and cancel')]));
+  if (recovery.pending) todo.push(notice('error', 'Someone started recovering your account', `From ${formatWithZone(recovery.pending.completes_at)} it could remove all your keys. If this was not you, cancel it now.`, [h('a', { class: 'btn small', href: '/keys' }, 'Review and cancel')]));
   if (!recovery.codes_created_at) todo.push(notice('warn', 'Make recovery codes', 'If you ever lose every key, a recovery code lets you back in after a waiting time.', [h('a', { class: 'btn small', href: '/keys' }, 'Make recovery codes')]));
   if (keys.length < 2) todo.push(notice('warn', 'Add a backup key', 'With only one key, losing it locks you out.', [h('a', { class: 'btn small', href: '/enrol' }, 'Add a backup key')]));
   if (!settings.anti_phishing_phrase) todo.push(notice('warn', 'Set your anti-phishing phrase', 'It proves confirmation pages are really Keyward.', [h('a', { class: 'btn small', href: '/settings' }, 'Set a phrase')]));
@@ -28,7 +28,7 @@ async function render(main, ctx) {
 
   let withdrawals;
   if (status.frozen) withdrawals = [h('p', { class: 'stat' }, h('span', { class: 'badge danger' }, 'Frozen')), h('p', {}, 'Nothing can be withdrawn. ', h('a', { href: '/freeze' }, 'Unfreeze…'))];
-  else if (status.held_until) withdrawals = [h('p', { class: 'stat' }, h('span', { class: 'badge warn' }, 'On hold')), h('p', {}, `Until ${formatExact(status.held_until)}. ${POLICY[status.hold_reason] ?? ''}`)];
+  else if (status.held_until) withdrawals = [h('p', { class: 'stat' }, h('span', { class: 'badge warn' }, 'On hold')), h('p', {}, `Until ${formatWithZone(status.held_until)}. ${POLICY[status.hold_reason] ?? ''}`)];
   else withdrawals = [h('p', { class: 'stat' }, h('span', { class: 'badge ok' }, 'Active')), h('p', {}, 'Each withdrawal still needs a touch of your key.')];
 
   replace(main,

@@ -5,14 +5,9 @@
 import { api, isProblem } from '../api.js';
 import { busy, field, h, replace } from '../dom.js';
 import { errorNotice, notice, show } from '../notice.js';
-import { formatExact } from '../time.js';
+import { formatWithZone as zoned } from '../time.js';
 
 export default { title: 'Recover your account', render };
-
-function zoned(iso) {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return zone ? `${formatExact(iso)} (${zone} time)` : formatExact(iso);
-}
 
 function render(main, ctx) {
   const startFlash = h('div');
