@@ -104,10 +104,19 @@ pub async fn deliver_forever(app: AppState) {
     };
     let mut tick = tokio::time::interval(app.config.events.deliver_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tracked = vec![false; hooks.len()];
     loop {
         tick.tick().await;
-        for hook in &hooks {
-            if let Err(e) = deliver_round(&app, hook, &owner, &client).await {
+        for (hook, tracked) in hooks.iter().zip(tracked.iter_mut()) {
+            let round = async {
+                if !*tracked {
+                    let head = audit::last_seq(&app.db).await?;
+                    event_deliveries::ensure(&app.db, hook.url.as_str(), head).await?;
+                    *tracked = true;
+                }
+                deliver_round(&app, hook, &owner, &client).await
+            };
+            if let Err(e) = round.await {
                 tracing::warn!(endpoint = %hook.url, error = %e, "event delivery round failed");
             }
         }
@@ -125,8 +134,16 @@ async fn deliver_round(
 ) -> anyhow::Result<()> {
     let endpoint = hook.url.as_str();
     let db = &app.db;
-    event_deliveries::ensure(db, endpoint, audit::last_seq(db).await?).await?;
     let now = app.clock.now();
+    // Reads first: an idle round (nothing new, or backing off) writes
+    // nothing, so idle instances do not contend for the database.
+    let head = audit::last_seq(db).await?;
+    let idle = event_deliveries::get(db, endpoint)
+        .await?
+        .is_none_or(|d| d.delivered_seq >= head || d.next_attempt_at > now);
+    if idle {
+        return Ok(());
+    }
     let Some(state) = event_deliveries::lease(db, endpoint, owner, now, now + LEASE_MS).await?
     else {
         return Ok(());

@@ -93,6 +93,12 @@ pub async fn failed(
         .execute(c).await.map(|_| ()))
 }
 
+/// One endpoint's state, if it is tracked.
+pub async fn get(db: &Db, endpoint: &str) -> Result<Option<DeliveryRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM event_deliveries WHERE endpoint = $1");
+    on_db!(db, c => sqlx::query_as::<_, DeliveryRow>(&sql).bind(endpoint).fetch_optional(c).await)
+}
+
 /// Every tracked endpoint.
 pub async fn all(db: &Db) -> Result<Vec<DeliveryRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM event_deliveries ORDER BY endpoint");
