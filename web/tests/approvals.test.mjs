@@ -201,9 +201,13 @@ describe('approvals', { timeout: 240_000 }, () => {
     if (token) {
       const refused = await serviceCall(server, token, 'POST', '/v1/step-ups', {
         user: username, action: 'withdrawal',
-        details: { asset: 'BTC', network: 'bitcoin', amount: '0.1', destination: ADDRESS, client_reference: 'wd-1002' },
+        // A reference of its own: reusing one would be refused as an
+        // idempotency conflict whatever the freeze did.
+        details: { asset: 'BTC', network: 'bitcoin', amount: '0.1', destination: ADDRESS, client_reference: 'wd-frozen' },
       });
-      assert.notEqual(refused.body.status, 'pending', 'a frozen account gets no pending withdrawal');
+      assert.equal(refused.status, 201, JSON.stringify(refused.body));
+      assert.deepEqual([refused.body.status, refused.body.reason], ['denied', 'account_frozen'],
+        'a frozen account gets no pending withdrawal');
     }
     await page.getByRole('button', { name: 'Unfreeze…' }).click();
     await page.getByRole('button', { name: 'Freeze my account' }).waitFor();
