@@ -14,7 +14,8 @@ export default { title: 'API keys', render };
 const SCOPES = [
   ['read', 'Read', 'See balances, orders and history.'],
   ['trade', 'Trade', 'Place and cancel orders.'],
-  ['withdraw', 'Withdraw', 'Send funds to your withdrawal addresses. Needs an IP allow-list, and creating such a key puts withdrawals on hold (as after any security change).'],
+  // Its text depends on the session's hold and lock: withdrawText().
+  ['withdraw', 'Withdraw', null],
 ];
 
 /** The Withdraw box's text: how long creating such a key holds withdrawals. */
