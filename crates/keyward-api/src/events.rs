@@ -69,6 +69,13 @@ pub struct EventPage {
     /// Pass as `after` to read on (the last position read, even when no
     /// security event was among the entries read).
     pub next: i64,
+    /// The log's last position when the page was read. A reader that only
+    /// cares about what happens from now on (e.g. before asking for a
+    /// step-up it will wait for) starts here instead of reading the whole
+    /// log. Entries are appended one at a time, so nothing can later appear
+    /// at or before it. Absent (0) from servers that predate it.
+    #[serde(default)]
+    pub head: i64,
 }
 
 /// One event, as polled.

@@ -83,7 +83,9 @@ pub async fn poll(app: &AppState, after: i64, limit: i64, audience: &str) -> Api
             events.extend(token_for(row, &issuer, audience, &signer, now)?);
         }
     }
-    Ok(EventPage { events, next })
+    // Read after the page, so it is never behind `next`.
+    let head = audit::last_seq(&app.db).await?.max(next);
+    Ok(EventPage { events, next, head })
 }
 
 /// Pushes events to every configured webhook until the task is dropped.
