@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::approval::{self, ApprovalClaims, JwksCache};
 use crate::error::{self, Error, TokenError};
-use crate::types::{CreateStepUp, Redeemed, StepUp, StepUpStatus, VerifiedKey, VerifyApiKey};
+use crate::types::{CreateStepUp, Redeemed, StepUp, VerifiedKey, VerifyApiKey};
 
 /// Default per-request timeout of the built-in HTTP client.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -163,16 +163,8 @@ impl KeywardClient {
         let deadline = tokio::time::Instant::now() + timeout;
         let poll_interval = poll_interval.max(Duration::from_millis(10));
         loop {
-            let step_up = self.step_up(id).await?;
-            match step_up.status {
-                StepUpStatus::Approved => return Ok(step_up),
-                StepUpStatus::Pending => {}
-                status => {
-                    return Err(Error::Ended {
-                        status,
-                        reason: step_up.reason,
-                    });
-                }
+            if let Some(done) = crate::events::settled(self.step_up(id).await?) {
+                return done;
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {

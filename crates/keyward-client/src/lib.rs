@@ -6,7 +6,9 @@
 //!
 //! Every call authenticates with a service key (`kw_svc_…`, created with
 //! `keyward service-key create`) that carries the scopes it needs:
-//! `stepup:create`, `stepup:read`, `stepup:redeem`, `apikeys:verify`.
+//! `stepup:create`, `stepup:read`, `stepup:redeem`, `apikeys:verify`, and
+//! `events:read` to read security events (and to wait for an approval by
+//! them, [`KeywardClient::wait_for_approval_by_events`]).
 //! Errors are typed ([`Error`]), mapped from Keyward's RFC 9457 problems.
 //!
 //! # A withdrawal
@@ -51,6 +53,25 @@
 //!     .redeem_verified(step_up.id, "alice", "withdrawal", &details, &verifier)
 //!     .await?;
 //! pay(&redeemed.step_up.details).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Instead of polling the step-up in step 2, a service can wait for the
+//! approval's security event; take the cursor before step 1, so nothing
+//! can happen between asking and waiting (the key's name, here `payouts`,
+//! is the events' audience):
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # use keyward_client::{Error, KeywardClient};
+//! # async fn wait(keyward: &KeywardClient, details: serde_json::Value) -> Result<(), Error> {
+//! let cursor = keyward.event_cursor().await?;
+//! let step_up = keyward.create_step_up("alice", "withdrawal", details).await?;
+//! let approved = keyward
+//!     .wait_for_approval_by_events(step_up.id, "payouts", cursor, Duration::from_secs(300))
+//!     .await?;
+//! # let _ = approved;
 //! # Ok(())
 //! # }
 //! ```
