@@ -20,6 +20,7 @@ mod attestation;
 mod audit;
 mod audit_checkpoints;
 mod cli;
+mod client_events;
 mod concurrency;
 mod conformance;
 mod crash;
