@@ -18,6 +18,9 @@ pub const CAEP_CREDENTIAL_CHANGE: &str =
 /// CAEP session revoked.
 pub const CAEP_SESSION_REVOKED: &str =
     "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+/// CAEP risk level change (a risk decision at a sign-in or step-up).
+pub const CAEP_RISK_LEVEL_CHANGE: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/risk-level-change";
 /// RISC account disabled (locked).
 pub const RISC_ACCOUNT_DISABLED: &str =
     "https://schemas.openid.net/secevent/risc/event-type/account-disabled";

@@ -74,6 +74,7 @@ pub mod operations;
 pub mod operators;
 pub mod problem;
 pub mod recovery;
+pub mod risk;
 #[cfg(feature = "openapi")]
 pub mod schemas;
 pub mod security_lock;

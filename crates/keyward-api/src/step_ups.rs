@@ -72,6 +72,22 @@ pub enum PolicyReason {
     Recovered,
     /// Hold: a security change without a recorded reason.
     SecurityChange,
+    /// Risk: a browser new to the account (see `reasons`).
+    NewDevice,
+    /// Risk: a network new to the account.
+    NewNetwork,
+    /// Risk: a country new to the account.
+    NewCountry,
+    /// Risk: an autonomous system new to the account.
+    NewAsn,
+    /// Risk: impossibly fast travel since the previous sign-in.
+    ImpossibleTravel,
+    /// Risk: too many withdrawals, or too much, too quickly.
+    WithdrawalVelocity,
+    /// Risk: a recent security change.
+    RecentSecurityChange,
+    /// Risk: approved with a newly enrolled key.
+    NewKey,
     /// A reason this version does not know (never sent by this version).
     #[serde(other)]
     #[strum(disabled)]
@@ -100,6 +116,27 @@ impl PolicyReason {
                 | Self::Recovered
                 | Self::SecurityChange
         )
+    }
+
+    /// True for the reasons that name a risk signal.
+    pub fn is_risk(self) -> bool {
+        matches!(
+            self,
+            Self::NewDevice
+                | Self::NewNetwork
+                | Self::NewCountry
+                | Self::NewAsn
+                | Self::ImpossibleTravel
+                | Self::WithdrawalVelocity
+                | Self::RecentSecurityChange
+                | Self::NewKey
+        )
+    }
+}
+
+impl From<crate::risk::RiskSignal> for PolicyReason {
+    fn from(signal: crate::risk::RiskSignal) -> Self {
+        Self::parse(signal.as_str())
     }
 }
 
@@ -165,6 +202,11 @@ pub struct StepUp {
     pub reason: Option<PolicyReason>,
     /// When a hold ends.
     pub held_until: Option<Timestamp>,
+    /// The risk signals that fired for this step-up (at creation and
+    /// approval), each with its effect: why it is held or denied, or what
+    /// the exchange was told.
+    #[serde(default)]
+    pub reasons: Vec<crate::risk::RiskReason>,
     /// Created.
     pub created_at: Timestamp,
     /// End of the approval window.

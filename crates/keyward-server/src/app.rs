@@ -158,8 +158,12 @@ impl App {
         crate::metrics::handle();
         let devices = crate::device::Devices::new(devices, config.is_https());
         let passkeys = crate::passkey_token::PasskeyTokens::new(passkeys);
+        let geo = crate::geo::Geo::open(
+            config.risk.geoip_city.as_deref(),
+            config.risk.geoip_asn.as_deref(),
+        )?;
         let state = AppState::new(
-            config, db, fido, passwords, clock, devices, passkeys, custody,
+            config, db, fido, passwords, clock, devices, passkeys, custody, geo,
         );
         // Keys enrolled before key chains existed start their user's chain.
         let adopted = crate::flows::key_chain::adopt_unchained(&state)

@@ -19,8 +19,8 @@ mod units;
 pub use crate::domain::amount::{AssetConfig, default_assets};
 pub use sections::{
     ApiKeyConfig, AttestationConfig, AttestationMode, EventsConfig, ExtraCa, KeyRequirement,
-    KeyRequirements, LogFormat, OperatorConfig, PasskeySignIn, RecoveryConfig, SessionConfig,
-    SigningConfig, ThrottleConfig, UvConfig, Webhook, WithdrawalConfig,
+    KeyRequirements, LogFormat, OperatorConfig, PasskeySignIn, RecoveryConfig, RiskConfig,
+    SessionConfig, SigningConfig, ThrottleConfig, UvConfig, Webhook, WithdrawalConfig,
 };
 
 /// What a key must be for one action, defaults resolved.
@@ -81,6 +81,8 @@ pub struct Config {
     pub operators: OperatorConfig,
     /// Security events pushed to the exchange's webhooks.
     pub events: EventsConfig,
+    /// Risk signals: GeoIP databases, thresholds and each signal's effect.
+    pub risk: RiskConfig,
     /// Supported assets: decimals and per-user daily limits.
     pub assets: BTreeMap<String, AssetConfig>,
     /// Withdrawal networks and how each writes its addresses; an address
@@ -131,6 +133,7 @@ impl Default for Config {
             recovery: RecoveryConfig::default(),
             operators: OperatorConfig::default(),
             events: EventsConfig::default(),
+            risk: RiskConfig::default(),
             assets: default_assets(),
             networks: crate::domain::address::default_networks(),
             token_issuer: None,

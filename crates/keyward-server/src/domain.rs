@@ -11,6 +11,7 @@ pub mod names;
 pub mod policy;
 #[cfg(test)]
 mod properties;
+pub mod risk;
 pub mod security_events;
 pub mod security_lock;
 

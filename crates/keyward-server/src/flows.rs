@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metadata;
 pub mod operator_requests;
 pub mod recovery;
+pub mod risk;
 pub mod security_lock;
 pub mod settings;
 pub mod step_ups;

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod flows;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod geo;
 pub mod hsm;
 pub mod kek;
 #[cfg(test)]

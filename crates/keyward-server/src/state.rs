@@ -34,6 +34,8 @@ pub struct Inner {
     pub passkeys: crate::passkey_token::PasskeyTokens,
     /// Where the approval-signing keys are kept (outside the database).
     pub custody: crate::custody::Custody,
+    /// GeoIP databases for the risk signals (empty if none configured).
+    pub geo: crate::geo::Geo,
 }
 
 impl std::ops::Deref for AppState {
@@ -60,6 +62,7 @@ impl AppState {
         devices: crate::device::Devices,
         passkeys: crate::passkey_token::PasskeyTokens,
         custody: crate::custody::Custody,
+        geo: crate::geo::Geo,
     ) -> Self {
         let keys = &config.api_keys;
         let verifier = crate::verifier::Verifier::new(
@@ -76,6 +79,7 @@ impl AppState {
             devices,
             passkeys,
             custody,
+            geo,
         }))
     }
 }

@@ -269,6 +269,53 @@ impl Default for EventsConfig {
     }
 }
 
+/// Risk signals (`[risk]`): the facts they need and what each does
+/// (`[risk.effects]`, see `domain::risk`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// A MaxMind-format city database (GeoLite2-City, GeoIP2-City): country
+    /// and location per address. Unset: no country or travel signals.
+    pub geoip_city: Option<PathBuf>,
+    /// A MaxMind-format ASN database (GeoLite2-ASN). Unset: no ASN signal.
+    pub geoip_asn: Option<PathBuf>,
+    /// Faster than this between two sign-ins' places is impossible travel.
+    pub max_travel_kmh: u32,
+    /// A key younger than this approving a step-up fires `new_key`.
+    pub new_key_days: u32,
+    /// A security change younger than this fires `recent_security_change`.
+    pub recent_change_hours: u32,
+    /// More withdrawal step-ups than this in an hour fire
+    /// `withdrawal_velocity`.
+    pub withdrawals_per_hour: u32,
+    /// More than this in 24 hours fire it too.
+    pub withdrawals_per_day: u32,
+    /// Asking for more than this share of an asset's daily limit within an
+    /// hour fires it too, percent.
+    pub hourly_share_percent: u32,
+    /// How many earlier sign-ins a new one is compared with.
+    pub history: u32,
+    /// What each signal does.
+    pub effects: crate::domain::risk::Effects,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            geoip_city: None,
+            geoip_asn: None,
+            max_travel_kmh: 1_000,
+            new_key_days: 2,
+            recent_change_hours: 72,
+            withdrawals_per_hour: 10,
+            withdrawals_per_day: 50,
+            hourly_share_percent: 50,
+            history: 100,
+            effects: crate::domain::risk::Effects::default(),
+        }
+    }
+}
+
 /// One webhook endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -366,6 +366,10 @@ pub enum AuditEvent {
     #[serde(rename = "service_key.revoked")]
     #[strum(serialize = "service_key.revoked")]
     ServiceKeyRevoked { id: Uuid, by: String },
+    /// Risk signals fired at a sign-in or a step-up, with what they did.
+    #[serde(rename = "risk.decided")]
+    #[strum(serialize = "risk.decided")]
+    RiskDecided(RiskDecided),
     /// The operator rotated the approval-token signing key.
     #[serde(rename = "signing_key.rotated")]
     #[strum(serialize = "signing_key.rotated")]
@@ -411,6 +415,23 @@ pub struct StepUpDecided {
     /// What it is about, in plain words (`details::summary`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub what: Option<String>,
+}
+
+/// What the risk signals decided, and where.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskDecided {
+    /// `sign_in`, `step_up.created`, `step_up.approved` or `step_up.redeemed`.
+    pub stage: &'static str,
+    /// The step-up, for the step-up stages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up_id: Option<Uuid>,
+    /// `allowed`, `held` or `denied`.
+    pub outcome: &'static str,
+    /// For `held`: until when withdrawals (or this step-up) are held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<Millis>,
+    /// Each signal that fired, with its effect and facts.
+    pub reasons: Vec<keyward_api::risk::RiskReason>,
 }
 
 /// A use of a user API key, as the gateway reported it.

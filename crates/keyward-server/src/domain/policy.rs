@@ -8,6 +8,7 @@ use keyward_api::PolicyReason;
 
 use crate::clock::Millis;
 use crate::domain::details::Action;
+use crate::domain::risk::Verdict;
 
 /// Account-wide state that bears on every action.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,9 +110,88 @@ pub fn decide(
     Decision::Allow
 }
 
+/// `decision` with a risk verdict's effects added: a denial denies; a hold
+/// holds until the later of its end and any hold already there; a denial
+/// by the policy stays. Only ever tightens (tested below).
+pub fn tighten(decision: Decision, verdict: &Verdict, now: Millis) -> Decision {
+    if matches!(decision, Decision::Denied { .. }) {
+        return decision;
+    }
+    if let Some(signal) = verdict.deny {
+        return Decision::Denied {
+            reason: signal.into(),
+        };
+    }
+    let Some((hours, signal)) = verdict.hold else {
+        return decision;
+    };
+    let until = now + i64::from(hours) * 3_600_000;
+    match decision {
+        Decision::Held { until: held, .. } if held >= until => decision,
+        _ => Decision::Held {
+            until,
+            reason: signal.into(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rank(d: &Decision) -> (u8, Millis) {
+        match d {
+            Decision::Allow => (0, 0),
+            Decision::Held { until, .. } => (1, *until),
+            Decision::Denied { .. } => (2, 0),
+        }
+    }
+
+    /// Every combination of a decision and a verdict: the tightened
+    /// decision is never looser than either.
+    #[test]
+    fn risk_only_tightens() {
+        use keyward_api::risk::RiskSignal;
+        let decisions = [
+            Decision::Allow,
+            Decision::Held {
+                until: NOW + 1,
+                reason: PolicyReason::KeyAdded,
+            },
+            Decision::Held {
+                until: NOW + 100 * 3_600_000,
+                reason: PolicyReason::KeyAdded,
+            },
+            Decision::Denied {
+                reason: PolicyReason::AddressNotAllowed,
+            },
+        ];
+        for d in decisions {
+            for deny in [None, Some(RiskSignal::NewDevice)] {
+                for hold in [
+                    None,
+                    Some((1, RiskSignal::NewCountry)),
+                    Some((48, RiskSignal::ImpossibleTravel)),
+                ] {
+                    let v = Verdict {
+                        deny,
+                        hold,
+                        ..Verdict::default()
+                    };
+                    let t = tighten(d.clone(), &v, NOW);
+                    assert!(rank(&t) >= rank(&d), "{d:?} {v:?} -> {t:?}");
+                    if deny.is_some() {
+                        assert_eq!(rank(&t).0, 2);
+                    } else if let Some((h, _)) = hold {
+                        assert!(rank(&t).0 >= 1);
+                        if rank(&t).0 == 1 {
+                            assert!(rank(&t).1 >= NOW + i64::from(h) * 3_600_000);
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     const NOW: Millis = 1_000_000;
 

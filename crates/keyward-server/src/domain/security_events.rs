@@ -6,8 +6,8 @@
 //! Keyward's own type, with a CAEP or RISC type beside it where one fits.
 
 use keyward_api::events::{
-    CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, KEYWARD_EVENT, RISC_ACCOUNT_DISABLED,
-    RISC_ACCOUNT_ENABLED,
+    CAEP_CREDENTIAL_CHANGE, CAEP_RISK_LEVEL_CHANGE, CAEP_SESSION_REVOKED, KEYWARD_EVENT,
+    RISC_ACCOUNT_DISABLED, RISC_ACCOUNT_ENABLED,
 };
 use serde_json::{Map, Value, json};
 
@@ -50,9 +50,27 @@ fn standard(name: &str, detail: &Value) -> Option<(&'static str, Value)> {
             json!({ "reason_admin": { "en": detail.get("reason").cloned().unwrap_or(Value::Null) } }),
         ),
         "account.locked" => (RISC_ACCOUNT_DISABLED, json!({})),
+        "risk.decided" => (CAEP_RISK_LEVEL_CHANGE, risk_level(detail)),
         "account.unlocked" => (RISC_ACCOUNT_ENABLED, json!({})),
         _ => return None,
     })
+}
+
+/// The CAEP risk-level change of a risk decision: `high` when it held or
+/// denied, `medium` when it only noted; the reason names the signals.
+fn risk_level(detail: &Value) -> Value {
+    let level = match detail.get("outcome").and_then(Value::as_str) {
+        Some("held" | "denied") => "high",
+        _ => "medium",
+    };
+    let signals: Vec<&str> = detail
+        .get("reasons")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("signal").and_then(Value::as_str))
+        .collect();
+    json!({ "principal": "USER", "current_level": level, "risk_reason": signals.join(",") })
 }
 
 #[cfg(test)]
@@ -71,5 +89,11 @@ mod tests {
         let started = events_of("recovery.started", &json!({})).unwrap();
         assert_eq!(started.len(), 1, "Keyward's own type only");
         assert_eq!(events_of("reauth.succeeded", &json!({})), None);
+        let risk = json!({ "outcome": "held", "reasons": [{ "signal": "new_country" }, { "signal": "impossible_travel" }] });
+        let events = events_of("risk.decided", &risk).unwrap();
+        assert_eq!(
+            events[CAEP_RISK_LEVEL_CHANGE],
+            json!({ "principal": "USER", "current_level": "high", "risk_reason": "new_country,impossible_travel" })
+        );
     }
 }

@@ -10,11 +10,12 @@ use crate::caller::Client;
 use crate::clock::{Millis, rfc3339};
 use crate::config::PasskeySignIn;
 use crate::db::{Tx, is_unique_violation};
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, RiskDecided};
 use crate::domain::names::Username;
+use crate::domain::risk::Place;
 use crate::error::{ApiError, ApiResult};
-use crate::flows::assertion;
 use crate::flows::throttle::{self, Via};
+use crate::flows::{assertion, risk};
 use crate::state::AppState;
 use crate::store::ceremonies::Purpose;
 use crate::store::{api_keys, audit, credentials, logins, users};
@@ -111,12 +112,14 @@ pub async fn password_step(
     Ok((user.id, if has_keys { Next::Key } else { Next::EnrolKey }))
 }
 
-/// Records a new login inside `tx` and returns its id.
+/// Records a new login inside `tx`, with where it came from, and returns
+/// its id.
 pub async fn open_login(
     app: &AppState,
     tx: &mut Tx,
     user_id: Uuid,
     client: &Client,
+    place: &Place,
     now: Millis,
 ) -> ApiResult<Uuid> {
     let absolute = crate::clock::millis(app.config.session.absolute);
@@ -130,7 +133,7 @@ pub async fn open_login(
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
     };
-    logins::insert(tx, &login).await?;
+    logins::insert(tx, &login, place).await?;
     Ok(login.id)
 }
 
@@ -232,9 +235,10 @@ pub async fn change_password(
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
     users::set_password(&mut tx, user.id, &hash).await?;
-    users::extend_hold(
+    users::security_changed(
         &mut tx,
         user.id,
+        now,
         now + app.hold_ms(),
         PolicyReason::PasswordChanged,
     )
@@ -281,10 +285,22 @@ pub async fn sign_in_with_key(
     client: &Client,
     answer: CeremonyAnswer,
 ) -> ApiResult<SignedInWithKey> {
-    let uv = app.config.user_verification.sign_in;
+    let uv = sign_in_uv(app, user_id, client).await?;
     let done =
         assertion::finish_in_browser(app, user_id, client, Purpose::SignIn, answer, uv).await?;
     signed_in(app, user_id, client, done, "password_and_key").await
+}
+
+/// The user verification the key step of a sign-in from `client` asks
+/// for: the configured one, or `required` where a risk signal says so.
+pub async fn sign_in_uv(
+    app: &AppState,
+    user_id: Uuid,
+    client: &Client,
+) -> ApiResult<keyward_fido::UserVerification> {
+    let configured = app.config.user_verification.sign_in;
+    let username = username(app, user_id).await?.unwrap_or_default();
+    risk::sign_in_uv(app, user_id, &username, client, configured).await
 }
 
 /// Opens the login of an accepted sign-in assertion, clears the account's
@@ -298,7 +314,54 @@ async fn signed_in(
     method: &str,
 ) -> ApiResult<SignedInWithKey> {
     let now = app.clock.now();
-    let login_id = open_login(app, &mut done.tx, user_id, client, now).await?;
+    let known = client
+        .device_cookie
+        .as_deref()
+        .and_then(|c| app.devices.verify(c, &done.username));
+    let place = risk::place_of(app, client, known, now);
+    let verdict = risk::at_sign_in(app, &mut done.tx, user_id, &place).await?;
+    if verdict.require_uv && !done.user_verified {
+        // The options asked for it (`risk::sign_in_uv`); a passkey sign-in
+        // learns whose account only from the answer.
+        return Err(ApiError::CeremonyRefused {
+            reason: "user_verification_required",
+        });
+    }
+    let held_until = verdict
+        .hold
+        .map(|(hours, _)| now + i64::from(hours) * 3_600_000);
+    let outcome = match (verdict.deny, held_until) {
+        (Some(_), _) => "denied",
+        (None, Some(_)) => "held",
+        (None, None) => "allowed",
+    };
+    let decided = RiskDecided {
+        stage: "sign_in",
+        step_up_id: None,
+        outcome,
+        held_until,
+        reasons: verdict.reasons.clone(),
+    };
+    risk::record(
+        &mut done.tx,
+        user_id,
+        decided,
+        &client.ip,
+        now,
+        verdict.notify,
+    )
+    .await?;
+    if let Some(signal) = verdict.deny {
+        // The refusal is recorded (and told) though no one signs in.
+        done.tx.commit().await?;
+        return Err(ApiError::PolicyRefused {
+            reason: signal.into(),
+        });
+    }
+    if let (Some(until), Some((_, signal))) = (held_until, verdict.hold) {
+        users::extend_hold(&mut done.tx, user_id, until, signal.into()).await?;
+    }
+    let login_id = open_login(app, &mut done.tx, user_id, client, &place, now).await?;
     throttle::reset_account(&mut done.tx, &done.account_scope).await?;
     let event = audit::Event {
         user_id: Some(user_id),

@@ -162,7 +162,7 @@ pub async fn create(
         // A key that moves money loosens: held for the usual hold or the
         // user's security lock, whichever is longer.
         let until = user.loosening_until(now, app.hold_ms());
-        users::extend_hold(&mut tx, user_id, until, PolicyReason::ApiKeyWithdraw).await?;
+        users::security_changed(&mut tx, user_id, now, until, PolicyReason::ApiKeyWithdraw).await?;
     }
     let event = audit::Event {
         user_id: Some(user_id),

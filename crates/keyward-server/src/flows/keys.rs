@@ -214,9 +214,10 @@ pub async fn endorse_addition(
     key_chain::endorse(app, &mut done, pending.statement, Some(pending.attestation)).await?;
     insert_key(&mut done.tx, &row, client, now).await?;
     // Another key on an existing account is a security change: hold withdrawals.
-    users::extend_hold(
+    users::security_changed(
         &mut done.tx,
         who.user_id,
+        now,
         now + app.hold_ms(),
         PolicyReason::KeyAdded,
     )
@@ -308,7 +309,8 @@ async fn store_key(
     let attestation = Some(enrolled.attestation_object);
     key_chain::start(&mut tx, who.user_id, vec![(genesis, attestation)], now).await?;
     // The first key completes sign-up (there is nothing to withdraw yet).
-    let new_login = Some(open_login(app, &mut tx, who.user_id, client, now).await?);
+    let place = crate::flows::risk::place_of(app, client, None, now);
+    let new_login = Some(open_login(app, &mut tx, who.user_id, client, &place, now).await?);
     tx.commit().await?;
     Ok(Enrolled {
         key: row,
@@ -461,9 +463,10 @@ pub async fn finish_removal(
         return Err(ApiError::NotFound("key"));
     }
     let ended = logins::end_others(tx, who.user_id, Some(who.login_id), "key_removed", now).await?;
-    users::extend_hold(
+    users::security_changed(
         tx,
         who.user_id,
+        now,
         now + app.hold_ms(),
         PolicyReason::KeyRemoved,
     )

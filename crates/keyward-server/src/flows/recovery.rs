@@ -263,7 +263,14 @@ pub async fn complete(
     let sessions_ended = logins::end_others(&mut tx, row.user_id, None, "recovered", now).await?;
     let api_keys_revoked = api_keys::revoke_all(&mut tx, row.user_id, now).await?;
     api_keys::bump_epoch(&mut tx).await?;
-    users::extend_hold(&mut tx, row.user_id, held_until, PolicyReason::Recovered).await?;
+    users::security_changed(
+        &mut tx,
+        row.user_id,
+        now,
+        held_until,
+        PolicyReason::Recovered,
+    )
+    .await?;
     let event = audit::Event {
         user_id: Some(row.user_id),
         event: AuditEvent::RecoveryCompleted {

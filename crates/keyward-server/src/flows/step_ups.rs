@@ -12,11 +12,13 @@ use uuid::Uuid;
 
 use crate::clock::{Millis, rfc3339};
 use crate::db::{Tx, is_unique_violation};
-use crate::domain::audit::{AuditEvent, StepUpDecided};
+use crate::domain::audit::{AuditEvent, RiskDecided, StepUpDecided};
 use crate::domain::details::{Action, Canonical, Details, canonicalise, stored_details};
 use crate::domain::names::Username;
 use crate::domain::policy::{self, AccountFacts, Decision, WithdrawalFacts};
+use crate::domain::risk::Verdict;
 use crate::error::{ApiError, ApiResult};
+use crate::flows::risk;
 use crate::state::AppState;
 use crate::store::step_ups::{self, StepUpRow, UNIQUE_CLIENT_REFERENCE};
 use crate::store::{audit, users, withdrawal_controls};
@@ -71,19 +73,37 @@ pub async fn resolve_user(app: &AppState, user: &str) -> ApiResult<Uuid> {
     found.map(|u| u.id).ok_or(ApiError::NotFound("user"))
 }
 
-/// Locks the user row and loads the policy facts for `details` inside `tx`.
-/// The lock serialises this user's step-up creations and redeems, so the
-/// daily total read here cannot go stale before the transaction commits.
+/// Locks the user row and decides `c` inside `tx`: the withdrawal policy,
+/// tightened by the step-up's risk signals (`this`: the step-up being
+/// redeemed). The lock serialises this user's step-up creations and
+/// redeems, so the totals read here cannot go stale before the commit.
+async fn decide(
+    app: &AppState,
+    tx: &mut Tx,
+    user_id: Uuid,
+    c: &Canonical,
+    now: Millis,
+    this: Option<Uuid>,
+) -> ApiResult<(Decision, Verdict)> {
+    let (account, withdrawal, changed_at) = facts(app, tx, user_id, c, now).await?;
+    let decision = policy::decide(c.action, &account, withdrawal.as_ref(), now);
+    let verdict = risk::at_step_up(app, tx, user_id, c, changed_at, now, this).await?;
+    Ok((policy::tighten(decision, &verdict, now), verdict))
+}
+
+/// Locks the user row and loads the policy facts for `details` inside
+/// `tx`, and when the account's last security change was.
 async fn facts(
     app: &AppState,
     tx: &mut Tx,
     user_id: Uuid,
     c: &Canonical,
     now: Millis,
-) -> ApiResult<(AccountFacts, Option<WithdrawalFacts>)> {
+) -> ApiResult<(AccountFacts, Option<WithdrawalFacts>, Option<Millis>)> {
     let user = users::lock_with_policy(tx, user_id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
+    let changed_at = user.security_changed_at;
     let global_freeze = withdrawal_controls::global_freeze(tx).await?;
     let account = AccountFacts {
         global_freeze,
@@ -94,7 +114,7 @@ async fn facts(
         }),
     };
     let Details::Withdrawal(w) = &c.details else {
-        return Ok((account, None));
+        return Ok((account, None, changed_at));
     };
     // The entry allows this destination only with its memo (none: none).
     let entry = withdrawal_controls::address_for(tx, user_id, &w.network, &w.destination)
@@ -111,7 +131,7 @@ async fn facts(
         daily_limit: app.config.daily_limit_units(&w.asset),
         amount: w.amount.units,
     };
-    Ok((account, Some(withdrawal)))
+    Ok((account, Some(withdrawal), changed_at))
 }
 
 /// Creates a step-up for `user_id`, deciding at once whether it is pending,
@@ -135,8 +155,8 @@ pub async fn create(
     }
     let now = app.clock.now();
     let mut tx = app.db.begin().await?;
-    let (account, withdrawal) = facts(app, &mut tx, user_id, c, now).await?;
-    let decision = policy::decide(c.action, &account, withdrawal.as_ref(), now);
+    let (decision, verdict) = decide(app, &mut tx, user_id, c, now, None).await?;
+    let (outcome, outcome_until) = risk::outcome_of(&decision);
     let (status, reason, held_until) = match decision {
         Decision::Allow => (StepUpStatus::Pending, None, None),
         Decision::Held { until, reason } => (StepUpStatus::Held, Some(reason), Some(until)),
@@ -172,6 +192,7 @@ pub async fn create(
         chain_head: None,
         redeemed_at: None,
         redeemed_by: None,
+        risk: risk::stored(&verdict.reasons),
     };
     if let Err(e) = step_ups::insert(&mut tx, &row).await {
         drop(tx);
@@ -199,6 +220,14 @@ pub async fn create(
         ip: Some(ip),
     };
     audit::append(&mut tx, &event, now).await?;
+    let decided = RiskDecided {
+        stage: "step_up.created",
+        step_up_id: Some(row.id),
+        outcome,
+        held_until: outcome_until,
+        reasons: verdict.reasons,
+    };
+    risk::record(&mut tx, user_id, decided, ip, now, verdict.notify).await?;
     tx.commit().await?;
     crate::metrics::step_up(&row.action, status.as_str());
     Ok((row, false))
@@ -259,6 +288,7 @@ pub fn view(app: &AppState, row: &StepUpRow) -> StepUp {
         status: effective_status(row, app.clock.now()),
         reason: row.reason(),
         held_until: row.held_until.map(rfc3339),
+        reasons: risk::reasons_of(row),
         created_at: rfc3339(row.created_at),
         expires_at: rfc3339(row.expires_at),
         approved_at: row.approved_at.map(rfc3339),
@@ -353,15 +383,15 @@ pub async fn redeem(
     if row.approval_expires_at.is_none_or(|t| t <= now) {
         return Err(ApiError::ApprovalExpired);
     }
-    // `facts` locks the user row: this user's redeems go one at a time.
-    let decision = match recanonicalise(app, &row) {
-        Ok(c) => {
-            let (account, withdrawal) = facts(app, &mut tx, row.user_id, &c, now).await?;
-            policy::decide(c.action, &account, withdrawal.as_ref(), now)
-        }
-        Err(_) => Decision::Denied {
-            reason: PolicyReason::DetailsInvalid,
-        },
+    // `decide` locks the user row: this user's redeems go one at a time.
+    let (decision, verdict) = match recanonicalise(app, &row) {
+        Ok(c) => decide(app, &mut tx, row.user_id, &c, now, Some(id)).await?,
+        Err(_) => (
+            Decision::Denied {
+                reason: PolicyReason::DetailsInvalid,
+            },
+            Verdict::default(),
+        ),
     };
     // A hold reason (`key_added`, …) says by itself that it is a hold.
     let refusal = match decision {
@@ -370,6 +400,19 @@ pub async fn redeem(
     };
     if let Some(reason) = refusal {
         step_ups::refuse(&mut tx, id, reason).await?;
+        // Told only when a signal is what refused it (its notices were
+        // told at creation).
+        if verdict.deny.is_some() || verdict.hold.is_some() {
+            let (outcome, held_until) = risk::outcome_of(&decision);
+            let decided = RiskDecided {
+                stage: "step_up.redeemed",
+                step_up_id: Some(id),
+                outcome,
+                held_until,
+                reasons: verdict.reasons,
+            };
+            risk::record(&mut tx, row.user_id, decided, ip, now, true).await?;
+        }
         let event = audit::Event {
             user_id: Some(row.user_id),
             event: AuditEvent::StepUpRedeemRefused {

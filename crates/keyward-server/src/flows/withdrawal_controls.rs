@@ -48,7 +48,7 @@ pub async fn self_unfreeze(app: &AppState, user_id: Uuid, client: &Client) -> Ap
         .ok_or(ApiError::Unauthenticated)?;
     let hold_until = policy.loosening_until(now, app.hold_ms());
     if users::set_frozen(&mut tx, user_id, None).await? {
-        users::extend_hold(&mut tx, user_id, hold_until, PolicyReason::Unfrozen).await?;
+        users::security_changed(&mut tx, user_id, now, hold_until, PolicyReason::Unfrozen).await?;
         let event = audit::Event {
             user_id: Some(user_id),
             event: AuditEvent::AccountUnfrozen { hold_until },

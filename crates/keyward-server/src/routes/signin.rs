@@ -91,8 +91,9 @@ async fn password(
 async fn key_options(
     State(app): State<AppState>,
     who: PasswordDone,
+    client: Client,
 ) -> ApiResult<Json<CeremonyOptions>> {
-    let uv = app.config.user_verification.sign_in;
+    let uv = account::sign_in_uv(&app, who.user_id, &client).await?;
     Ok(Json(
         assertion::start(&app, who.user_id, Purpose::SignIn, uv).await?,
     ))
@@ -104,7 +105,7 @@ async fn key_options(
     responses(
         (status = 200, description = "Signed in", body = Welcome),
         (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "ceremony-unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown, policy-refused", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -163,7 +164,7 @@ async fn passkey_options(State(app): State<AppState>) -> ApiResult<Json<PasskeyO
         (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "invalid-credentials", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "ceremony-unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown, policy-refused", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "ceremony-expired", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),

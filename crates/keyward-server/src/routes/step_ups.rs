@@ -248,7 +248,7 @@ async fn options(
     responses(
         (status = 200, description = "Approved", body = Approved),
         (status = 400, description = "ceremony-refused", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "ceremony-unknown, step-up-not-pending", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ceremony-unknown, step-up-not-pending, policy-refused", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "step-up-expired, ceremony-expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "throttled, account-locked", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "unavailable", body = Problem, content_type = "application/problem+json"),

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::clock::Millis;
 use crate::db::{Db, Tx};
 use crate::db::{on_db, on_tx, relaxed};
+use crate::domain::risk::Place;
 
 /// A signed-in session.
 #[derive(Debug, Clone, FromRow)]
@@ -31,13 +32,57 @@ pub struct LoginRow {
 
 const COLUMNS: &str = "id, user_id, created_at, last_seen_at, expires_at, ended_at, ip, user_agent";
 
-/// Records a new login.
-pub async fn insert(tx: &mut Tx, l: &LoginRow) -> Result<(), sqlx::Error> {
-    let sql = format!("INSERT INTO logins ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)");
+/// Records a new login, and where it came from (for the risk signals).
+pub async fn insert(tx: &mut Tx, l: &LoginRow, place: &Place) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO logins ({COLUMNS}, device, network, country, asn, latitude, longitude) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
+    );
+    let (lat, lon) = place.location.unzip();
     on_tx!(tx, c => sqlx::query(&sql)
         .bind(l.id).bind(l.user_id).bind(l.created_at).bind(l.last_seen_at).bind(l.expires_at)
-        .bind(l.ended_at).bind(&l.ip).bind(&l.user_agent).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(l.ended_at).bind(&l.ip).bind(&l.user_agent)
+        .bind(&place.device).bind(&place.network).bind(&place.country).bind(place.asn).bind(lat).bind(lon)
+        .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+type PlaceRow = (
+    Millis,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+);
+
+const PLACES: &str = "SELECT created_at, device, network, country, asn, latitude, longitude \
+     FROM logins WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2";
+
+fn place((at, device, network, country, asn, lat, lon): PlaceRow) -> Place {
+    Place {
+        device,
+        network,
+        country,
+        asn,
+        location: lat.zip(lon),
+        at,
+    }
+}
+
+/// Where the user's last `limit` sign-ins came from, newest first.
+pub async fn places(db: &Db, user_id: Uuid, limit: u32) -> Result<Vec<Place>, sqlx::Error> {
+    let rows = on_db!(db, c => sqlx::query_as::<_, PlaceRow>(PLACES)
+        .bind(user_id).bind(i64::from(limit)).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(place).collect())
+}
+
+/// [`places`] inside `tx` (a sign-in's own transaction).
+pub async fn places_in(tx: &mut Tx, user_id: Uuid, limit: u32) -> Result<Vec<Place>, sqlx::Error> {
+    let rows = on_tx!(tx, c => sqlx::query_as::<_, PlaceRow>(PLACES)
+        .bind(user_id).bind(i64::from(limit)).fetch_all(c).await)?;
+    Ok(rows.into_iter().map(place).collect())
 }
 
 /// A login by id.

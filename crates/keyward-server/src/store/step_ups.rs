@@ -65,6 +65,8 @@ pub struct StepUpRow {
     pub redeemed_at: Option<Millis>,
     /// The service that redeemed.
     pub redeemed_by: Option<Uuid>,
+    /// The risk signals that fired, with their effects (JSON array).
+    pub risk: Option<String>,
 }
 
 impl StepUpRow {
@@ -81,17 +83,17 @@ impl StepUpRow {
 
 const COLUMNS: &str = "id, user_id, service_key_id, action, details, digest, nonce, client_reference, status, reason, \
     held_until, asset, amount_units, created_at, expires_at, approved_at, approval_expires_at, credential_key_id, \
-    user_verified, evidence, token_jti, chain_head, redeemed_at, redeemed_by";
+    user_verified, evidence, token_jti, chain_head, redeemed_at, redeemed_by, risk";
 
 /// Stores a new step-up (any status).
 pub async fn insert(tx: &mut Tx, s: &StepUpRow) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO step_ups (id, user_id, service_key_id, action, details, digest, nonce, client_reference, status, \
-         reason, held_until, asset, amount_units, created_at, expires_at) \
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)";
+         reason, held_until, asset, amount_units, created_at, expires_at, risk) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)";
     on_tx!(tx, c => sqlx::query(sql)
         .bind(s.id).bind(s.user_id).bind(s.service_key_id).bind(&s.action).bind(&s.details).bind(&s.digest)
         .bind(&s.nonce).bind(&s.client_reference).bind(&s.status).bind(&s.reason).bind(s.held_until)
-        .bind(&s.asset).bind(&s.amount_units).bind(s.created_at).bind(s.expires_at)
+        .bind(&s.asset).bind(&s.amount_units).bind(s.created_at).bind(s.expires_at).bind(&s.risk)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -216,4 +218,57 @@ pub async fn redeemed_amounts_now(
 ) -> Result<Vec<(Millis, String)>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, (Millis, String)>(REDEEMED_SINCE)
         .bind(user_id).bind(asset).bind(since).fetch_all(c).await)
+}
+
+/// A recent withdrawal step-up, for the velocity signal.
+#[derive(Debug, Clone, FromRow)]
+pub struct RecentWithdrawal {
+    /// Id.
+    pub id: Uuid,
+    /// Created.
+    pub created_at: Millis,
+    /// Asset.
+    pub asset: Option<String>,
+    /// Amount, base units, decimal text.
+    pub amount_units: Option<String>,
+    /// Where it stands.
+    pub status: String,
+}
+
+/// The user's withdrawal step-ups created since `since`, inside the
+/// transaction that decides one (its user row locked).
+pub async fn recent_withdrawals(
+    tx: &mut Tx,
+    user_id: Uuid,
+    since: Millis,
+) -> Result<Vec<RecentWithdrawal>, sqlx::Error> {
+    on_tx!(tx, c => sqlx::query_as::<_, RecentWithdrawal>(
+        "SELECT id, created_at, asset, amount_units, status FROM step_ups \
+         WHERE user_id = $1 AND action = 'withdrawal' AND created_at > $2")
+        .bind(user_id).bind(since).fetch_all(c).await)
+}
+
+/// Records the risk reasons of a step-up (JSON array).
+pub async fn set_risk(tx: &mut Tx, id: Uuid, risk: &str) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("UPDATE step_ups SET risk = $1 WHERE id = $2")
+        .bind(risk).bind(id).execute(c).await.map(|_| ()))
+}
+
+/// Stops a pending step-up at approval because a risk signal holds or
+/// denies it: `held` (until `held_until`) or `denied`, with the reason and
+/// the risk reasons. False if it was not pending any more.
+pub async fn stop_pending(
+    tx: &mut Tx,
+    id: Uuid,
+    status: StepUpStatus,
+    reason: PolicyReason,
+    held_until: Option<Millis>,
+    risk: &str,
+) -> Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, c => sqlx::query(
+        "UPDATE step_ups SET status = $1, reason = $2, held_until = $3, risk = $4 \
+         WHERE id = $5 AND status = 'pending'")
+        .bind(status.as_str()).bind(reason.as_str()).bind(held_until).bind(risk).bind(id)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }

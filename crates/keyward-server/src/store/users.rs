@@ -94,10 +94,12 @@ pub struct PolicyRow {
     pub security_lock_next_days: Option<i64>,
     /// …and from when.
     pub security_lock_next_at: Option<Millis>,
+    /// The last security change (risk signal `recent_security_change`).
+    pub security_changed_at: Option<Millis>,
 }
 
 const POLICY: &str = "frozen_at, hold_until, hold_reason, locked_at, security_lock_days, \
-                      security_lock_next_days, security_lock_next_at";
+                      security_lock_next_days, security_lock_next_at, security_changed_at";
 
 impl PolicyRow {
     /// Until when a loosening change asked for at `now` waits: `delay`,
@@ -159,7 +161,22 @@ pub async fn set_security_lock(
         .execute(c).await.map(|_| ()))
 }
 
-/// Holds withdrawals until at least `until` (never shortens an existing hold).
+/// Records a security change at `now` and holds withdrawals until at
+/// least `until` (never shortens an existing hold).
+pub async fn security_changed(
+    tx: &mut Tx,
+    user_id: Uuid,
+    now: Millis,
+    until: Millis,
+    reason: keyward_api::PolicyReason,
+) -> Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("UPDATE users SET security_changed_at = $1 WHERE id = $2")
+        .bind(now).bind(user_id).execute(c).await.map(|_| ()))?;
+    extend_hold(tx, user_id, until, reason).await
+}
+
+/// Holds withdrawals until at least `until` (never shortens an existing
+/// hold): after a security change, or a risk signal's hold.
 pub async fn extend_hold(
     tx: &mut Tx,
     user_id: Uuid,

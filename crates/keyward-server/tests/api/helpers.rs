@@ -99,7 +99,27 @@ fn test_config(dir: &std::path::Path) -> Config {
     // Every test client signs up from 127.0.0.1; the sign-up limit has its
     // own test (throttling.rs).
     c.throttle.signups_per_ip = 100_000;
+    // Every test signs in from fresh browsers: with the default effects
+    // each sign-in would add a `risk.decided` entry to the audit logs the
+    // other tests count exactly. Risk signals have their own tests
+    // (risk.rs), which run the default effects.
+    c.risk.effects = quiet_risk();
     c
+}
+
+/// Every risk signal's effect `none`.
+fn quiet_risk() -> keyward_server::domain::risk::Effects {
+    let none = keyward_server::domain::risk::Effect::of(keyward_api::risk::RiskEffect::None);
+    keyward_server::domain::risk::Effects {
+        new_device: none,
+        new_network: none,
+        new_country: none,
+        new_asn: none,
+        impossible_travel: none,
+        withdrawal_velocity: none,
+        recent_security_change: none,
+        new_key: none,
+    }
 }
 
 impl TestApp {

@@ -39,6 +39,7 @@ mod operators;
 mod passkeys;
 mod races;
 mod recovery;
+mod risk;
 mod security_lock;
 mod service_powers;
 mod sessions;

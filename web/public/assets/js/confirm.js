@@ -6,7 +6,7 @@
 import { api, isProblem } from './api.js';
 import { addressEl, addressHint } from './address.js';
 import { h, replace } from './dom.js';
-import { explain, POLICY } from './messages.js';
+import { explain, POLICY, riskReason } from './messages.js';
 import { notice } from './notice.js';
 import { clock, formatExact } from './time.js';
 import { approveStepUp } from './webauthn.js';
@@ -130,6 +130,14 @@ function limitLeft(limit, amount) {
   return [facts, h('p', {}, when)];
 }
 
+/** The risk signals that fired for this request, in plain words (none: nothing). */
+function noticed(reasons) {
+  if (!reasons?.length) return null;
+  const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+  const items = reasons.map((r) => h('li', {}, sentence(riskReason(r))));
+  return h('div', { class: 'noticed' }, h('h2', {}, 'What Keyward noticed'), h('ul', {}, items));
+}
+
 function statusResult(stepUp, summary = {}) {
   switch (stepUp.status) {
     case 'approved':
@@ -167,7 +175,7 @@ function render(summary) {
     // The heading says where the request stands, not what to do.
     heading.textContent = `${NOUNS[stepUp.action] ?? 'Request'} ${STATES[stepUp.status] ?? stepUp.status}`;
     document.title = `${heading.textContent} — Keyward`;
-    replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details)), statusResult(stepUp, summary));
+    replace(main, h('div', { class: 'card' }, intro, detailsList(stepUp.action, stepUp.details), noticed(stepUp.reasons)), statusResult(stepUp, summary));
     return;
   }
 
@@ -183,6 +191,7 @@ function render(summary) {
     intro,
     h('p', { class: 'lead' }, 'Check every detail below. Approve only if it is exactly what you asked for.'),
     detailsList(stepUp.action, stepUp.details),
+    noticed(stepUp.reasons),
     stepUp.action !== 'api_key.create' ? h('p', { class: 'hint' }, addressHint()) : null,
     h('p', {}, 'Time left to approve: ', timer, ' (until ', zoned(stepUp.expires_at), ')'),
     actionArea,

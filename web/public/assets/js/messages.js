@@ -13,6 +13,7 @@ const WAIT = (seconds) => {
 
 // The key's answer was refused by Keyward (problem `ceremony-refused`).
 const REFUSED = {
+  user_verification_required: 'This sign-in or approval looks different from usual (a new browser, place or key), so Keyward needs your key to check your PIN or fingerprint. Try again and enter your PIN (or touch the fingerprint sensor) when asked.',
   origin_mismatch: 'Your key answered for a different web address. Make sure the address bar shows Keyward\'s real address, then try again.',
   rp_id_mismatch: 'Your key answered for a different website. Make sure the address bar shows Keyward\'s real address, then try again.',
   user_not_verified: 'Keyward needs your key to check your PIN or fingerprint for this. Try again and enter your PIN (or touch the fingerprint sensor) when asked.',
@@ -39,6 +40,7 @@ const REFUSED = {
 // Titles for refusals a person can act on; the rest say "refused".
 const REFUSED_TITLE = {
   user_not_verified: 'Your PIN or fingerprint was not checked',
+  user_verification_required: 'Your PIN or fingerprint is needed this time',
   key_possibly_cloned: 'This key needs your confirmation',
   untrusted_attestation: 'This security key is not accepted',
   key_suspended: 'This key can no longer approve',
@@ -64,7 +66,43 @@ export const POLICY = {
   api_key_withdraw: 'Withdrawals are on hold after an API key that can withdraw was created.',
   policy_unavailable: 'Keyward could not check the withdrawal rules just now, so nothing was approved. Try again shortly.',
   details_invalid: 'The request\'s details are no longer valid.',
+  new_device: 'Withdrawals are on hold because your account was signed in to from a browser it had not been used from before.',
+  new_network: 'Withdrawals are on hold because your account was signed in to from a network it had not been used from before.',
+  new_country: 'Withdrawals are on hold because your account was signed in to from a country it had not been used from before.',
+  new_asn: 'Withdrawals are on hold because your account was signed in to from an internet provider it had not been used from before.',
+  impossible_travel: 'Withdrawals are on hold because your account was signed in to from two places too far apart to travel between in the time.',
+  withdrawal_velocity: 'Withdrawals are on hold for a while because many were asked for in a short time.',
+  recent_security_change: 'This is held because your account\'s security settings changed recently.',
+  new_key: 'Your newest security key was added too recently to approve withdrawals yet. Use a key you have had longer, or wait.',
 };
+
+// What each risk signal noticed, in plain words (a step-up's `reasons`,
+// and `risk.decided` entries of the activity log).
+const SIGNAL = {
+  new_device: () => 'a browser your account had not been used from before',
+  new_network: (d) => `a network your account had not been used from before${d ? ` (${d})` : ''}`,
+  new_country: (d) => `a country your account had not been used from before${d ? ` (${d})` : ''}`,
+  new_asn: (d) => `an internet provider your account had not been used from before${d ? ` (${d})` : ''}`,
+  impossible_travel: (d) => `two sign-ins too far apart to travel between in the time${d ? ` (${d})` : ''}`,
+  withdrawal_velocity: (d) => `many withdrawals in a short time${d ? ` (${d})` : ''}`,
+  recent_security_change: (d) => `a recent change to your account's security${d ? ` (${d})` : ''}`,
+  new_key: (d) => `a security key added only recently${d ? ` (${d})` : ''}`,
+};
+
+const EFFECT = {
+  none: '',
+  notify: 'the exchange was told',
+  require_uv: 'your key must check your PIN or fingerprint',
+  hold: (r) => `withdrawals are held for ${r.hold_hours} hour${r.hold_hours === 1 ? '' : 's'}`,
+  deny: 'refused',
+};
+
+/** One risk reason as a sentence fragment: what was noticed, and what it did. */
+export function riskReason(r) {
+  const noticed = (SIGNAL[r.signal] ?? (() => `a risk signal (${r.signal})`))(r.detail);
+  const effect = typeof EFFECT[r.effect] === 'function' ? EFFECT[r.effect](r) : (EFFECT[r.effect] ?? '');
+  return effect ? `${noticed}: ${effect}` : noticed;
+}
 
 function fromDomException(err, context) {
   switch (err.name) {

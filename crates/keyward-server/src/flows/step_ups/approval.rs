@@ -13,10 +13,13 @@ use uuid::Uuid;
 
 use crate::caller::Client;
 use crate::clock::rfc3339;
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, RiskDecided};
 use crate::domain::details::{Action, Details};
+use crate::domain::policy::{self, Decision};
+use crate::domain::risk::Verdict;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::assertion::{self, Bound};
+use crate::flows::risk;
 use crate::flows::step_ups::{self as step_up_flow, Party, action_of};
 use crate::signing;
 use crate::state::AppState;
@@ -41,7 +44,7 @@ pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
 pub async fn options(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpOptions> {
     let row = step_up_flow::pending(app, id, party).await?;
     let action = action_of(&row)?;
-    let uv = app.config.uv_for(action);
+    let uv = risk::approval_uv(app, &row, app.config.uv_for(action)).await?;
     let bound = Bound::step_up(row.id, action);
     let options = assertion::start_bound(app, row.user_id, bound, uv, challenge_of(&row)?).await?;
     Ok(StepUpOptions {
@@ -72,6 +75,7 @@ pub async fn approve(
     let key_chain = crate::flows::key_chain::current(&all).to_vec();
     let chain_head = key_chain.last().map(|e| e.hash.clone());
     let bound = Bound::step_up(id, action);
+    let uv = risk::approval_uv(app, &row, app.config.uv_for(action)).await?;
     let mut done = assertion::finish(
         app,
         row.user_id,
@@ -80,12 +84,22 @@ pub async fn approve(
         bound,
         ceremony,
         credential,
-        app.config.uv_for(action),
+        uv,
     )
     .await?;
+    let now = app.clock.now();
+    let verdict = risk::at_approval(app, action, done.credential.created_at, now);
+    if verdict.require_uv && !done.user_verified {
+        return Err(ApiError::CeremonyRefused {
+            reason: "user_verification_required",
+        });
+    }
+    if let Some(refusal) = refuse_by_risk(&mut done.tx, &row, &verdict, &client.ip, now).await? {
+        done.tx.commit().await?;
+        return Err(refusal);
+    }
     let evidence = keyward_fido::capture(&done.response, &done.key)?;
     let evidence = serde_json::to_string(&evidence).map_err(|e| ApiError::Internal(e.into()))?;
-    let now = app.clock.now();
     let ttl = crate::clock::millis(app.config.withdrawals.approval_ttl);
     let approval = step_ups::Approval {
         approval_expires_at: now + ttl,
@@ -120,6 +134,28 @@ pub async fn approve(
     if action == Action::AddressAdd {
         add_address(app, &mut done.tx, &row, &client.ip).await?;
     }
+    if !verdict.reasons.is_empty() {
+        let mut reasons = risk::reasons_of(&row);
+        reasons.extend(verdict.reasons.iter().cloned());
+        let stored = risk::stored(&reasons).unwrap_or_default();
+        step_ups::set_risk(&mut done.tx, id, &stored).await?;
+        let decided = RiskDecided {
+            stage: "step_up.approved",
+            step_up_id: Some(id),
+            outcome: "allowed",
+            held_until: None,
+            reasons: verdict.reasons,
+        };
+        risk::record(
+            &mut done.tx,
+            row.user_id,
+            decided,
+            &client.ip,
+            now,
+            verdict.notify,
+        )
+        .await?;
+    }
     let event = audit::Event {
         user_id: Some(row.user_id),
         event: AuditEvent::StepUpApproved {
@@ -143,6 +179,42 @@ pub async fn approve(
         approval_expires_at: rfc3339(approval.approval_expires_at),
         evidence,
     })
+}
+
+/// Stops the step-up when the approving key's signals hold or deny it:
+/// it becomes `held` or `denied` with the signal as its reason, recorded
+/// and told. The refusal to return, if it was stopped.
+async fn refuse_by_risk(
+    tx: &mut crate::db::Tx,
+    row: &StepUpRow,
+    verdict: &Verdict,
+    ip: &str,
+    now: crate::clock::Millis,
+) -> ApiResult<Option<ApiError>> {
+    let decision = policy::tighten(Decision::Allow, verdict, now);
+    let (status, reason, held_until) = match decision {
+        Decision::Allow => return Ok(None),
+        Decision::Held { until, reason } => (StepUpStatus::Held, reason, Some(until)),
+        Decision::Denied { reason } => (StepUpStatus::Denied, reason, None),
+    };
+    let mut reasons = risk::reasons_of(row);
+    reasons.extend(verdict.reasons.iter().cloned());
+    let stored = risk::stored(&reasons).unwrap_or_default();
+    if !step_ups::stop_pending(tx, row.id, status, reason, held_until, &stored).await? {
+        return Ok(Some(ApiError::StepUpNotPending(
+            "approved or expired meanwhile".into(),
+        )));
+    }
+    let decided = RiskDecided {
+        stage: "step_up.approved",
+        step_up_id: Some(row.id),
+        outcome: status.as_str(),
+        held_until,
+        reasons: verdict.reasons.clone(),
+    };
+    risk::record(tx, row.user_id, decided, ip, now, true).await?;
+    crate::metrics::step_up(&row.action, status.as_str());
+    Ok(Some(ApiError::PolicyRefused { reason }))
 }
 
 /// Lists the approved address, usable after the cooling-off.

@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { busy, h, pageHead, replace } from '../dom.js';
-import { POLICY } from '../messages.js';
+import { POLICY, riskReason } from '../messages.js';
 import { formatExact, timeEl } from '../time.js';
 
 export default { title: 'Security activity', render };
@@ -27,8 +27,26 @@ const SESSION_END = {
 const when = (ms) => (ms ? formatExact(new Date(ms).toISOString()) : 'later');
 const lockDays = (days) => (days ? `${days} day${days === 1 ? '' : 's'}` : 'no lock');
 
+const RISK_STAGE = {
+  sign_in: 'a sign-in',
+  'step_up.created': 'a request',
+  'step_up.approved': 'an approval',
+  'step_up.redeemed': 'a withdrawal being carried out',
+};
+const RISK_OUTCOME = {
+  allowed: '',
+  held: (d) => ` Withdrawals held${d.held_until ? ` until ${when(d.held_until)}` : ''}.`,
+  denied: () => ' It was refused.',
+};
+const risk = (d) => {
+  const noticed = (d.reasons ?? []).map(riskReason).join('; ');
+  const outcome = RISK_OUTCOME[d.outcome];
+  return `Keyward noticed, at ${RISK_STAGE[d.stage] ?? 'an action'}: ${noticed}.${typeof outcome === 'function' ? outcome(d) : ''}`;
+};
+
 /** event name → [sentence(detail), alert?] */
 const EVENTS = {
+  'risk.decided': (d) => [risk(d), d.outcome !== 'allowed'],
   'account.created': () => ['Account created'],
   'account.locked': (d) => [d.by ? 'Account locked by the exchange\'s support: sign-in and approvals stopped, every session signed out' : 'Account locked after too many failed sign-in attempts', true],
   'account.unlocked': () => ['Account unlocked by the exchange\'s support (two staff members agreed)'],
