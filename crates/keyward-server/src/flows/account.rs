@@ -12,6 +12,7 @@ use crate::config::PasskeySignIn;
 use crate::db::{Tx, is_unique_violation};
 use crate::domain::audit::{AuditEvent, RiskDecided};
 use crate::domain::names::Username;
+use crate::domain::policy::{self, Decision};
 use crate::domain::risk::Place;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::throttle::{self, Via};
@@ -327,20 +328,16 @@ async fn signed_in(
             reason: "user_verification_required",
         });
     }
-    let held_until = verdict
-        .hold
-        .map(|(hours, _)| now + i64::from(hours) * 3_600_000);
-    let outcome = match (verdict.deny, held_until) {
-        (Some(_), _) => "denied",
-        (None, Some(_)) => "held",
-        (None, None) => "allowed",
-    };
+    // The same join as a step-up's: a signal's hold or denial added to a
+    // sign-in that is otherwise allowed.
+    let decision = policy::tighten(Decision::Allow, &verdict, now);
+    let (outcome, held_until) = risk::outcome_of(&decision);
     let decided = RiskDecided {
         stage: "sign_in",
         step_up_id: None,
         outcome,
         held_until,
-        reasons: verdict.reasons.clone(),
+        reasons: verdict.reasons,
     };
     risk::record(
         &mut done.tx,
@@ -351,15 +348,16 @@ async fn signed_in(
         verdict.notify,
     )
     .await?;
-    if let Some(signal) = verdict.deny {
-        // The refusal is recorded (and told) though no one signs in.
-        done.tx.commit().await?;
-        return Err(ApiError::PolicyRefused {
-            reason: signal.into(),
-        });
-    }
-    if let (Some(until), Some((_, signal))) = (held_until, verdict.hold) {
-        users::extend_hold(&mut done.tx, user_id, until, signal.into()).await?;
+    match decision {
+        Decision::Allow => {}
+        Decision::Held { until, reason } => {
+            users::extend_hold(&mut done.tx, user_id, until, reason).await?;
+        }
+        Decision::Denied { reason } => {
+            // The refusal is recorded (and told) though no one signs in.
+            done.tx.commit().await?;
+            return Err(ApiError::PolicyRefused { reason });
+        }
     }
     let login_id = open_login(app, &mut done.tx, user_id, client, &place, now).await?;
     throttle::reset_account(&mut done.tx, &done.account_scope).await?;

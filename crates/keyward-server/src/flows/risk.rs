@@ -138,45 +138,48 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The user verification approving `row` must ask of the key: `required`
-/// when a signal at its creation required it, or, for a withdrawal, when
-/// one of the user's keys is new enough for `new_key` to require it (the
-/// key is not known until it answers); else `configured`.
+/// The user verification approving `row` asks of the key, at its options
+/// and again at its verification: `required` when a signal at its
+/// creation required it, or, for a withdrawal, when one of the user's keys
+/// is new enough for `new_key` to require it (which key answers is not
+/// known when the options are made); else `configured`.
 pub async fn approval_uv(
     app: &AppState,
     row: &StepUpRow,
     configured: UserVerification,
 ) -> ApiResult<UserVerification> {
-    let created_requires = reasons_of(row)
-        .iter()
-        .any(|r| r.effect == RiskEffect::RequireUv);
     let cfg = &app.config.risk;
     let new_key_requires = row.action == Action::Withdrawal.as_str()
         && cfg.effects.new_key.kind == RiskEffect::RequireUv
         && {
             let now = app.clock.now();
-            let min_age = 24 * HOUR * i64::from(cfg.new_key_days);
             credentials::for_user(&app.db, row.user_id)
                 .await?
                 .iter()
-                .any(|k| risk::new_key_signal(k.created_at, now, min_age).is_some())
+                .any(|k| risk::new_key_signal(k.created_at, now, new_key_age(app)).is_some())
         };
+    let created_requires = reasons_of(row)
+        .iter()
+        .any(|r| r.effect == RiskEffect::RequireUv);
     Ok(stricter(configured, created_requires || new_key_requires))
+}
+
+/// Keys younger than this fire `new_key`.
+fn new_key_age(app: &AppState) -> Millis {
+    24 * HOUR * i64::from(app.config.risk.new_key_days)
 }
 
 /// The verdict on approving `action` with a key enrolled at
 /// `key_created_at`: a key's age bears on moving money, so only
 /// withdrawals ask (a new key may list its owner's addresses).
 pub fn at_approval(app: &AppState, action: Action, key_created_at: Millis, now: Millis) -> Verdict {
-    let cfg = &app.config.risk;
     if action != Action::Withdrawal {
         return Verdict::default();
     }
-    let min_age = 24 * HOUR * i64::from(cfg.new_key_days);
-    let fired: Vec<Fired> = risk::new_key_signal(key_created_at, now, min_age)
+    let fired: Vec<Fired> = risk::new_key_signal(key_created_at, now, new_key_age(app))
         .into_iter()
         .collect();
-    risk::assess(&fired, &cfg.effects)
+    risk::assess(&fired, &app.config.risk.effects)
 }
 
 /// The reasons stored on a step-up.
@@ -190,6 +193,13 @@ pub fn reasons_of(row: &StepUpRow) -> Vec<RiskReason> {
 /// The reasons as stored (none: NULL).
 pub fn stored(reasons: &[RiskReason]) -> Option<String> {
     (!reasons.is_empty()).then(|| serde_json::to_string(reasons).unwrap_or_default())
+}
+
+/// `row`'s stored reasons followed by `verdict`'s, as stored.
+pub fn stored_with(row: &StepUpRow, verdict: &Verdict) -> String {
+    let mut reasons = reasons_of(row);
+    reasons.extend(verdict.reasons.iter().cloned());
+    stored(&reasons).unwrap_or_default()
 }
 
 /// Records a verdict in the audit log (and so tells the exchange) when

@@ -75,6 +75,9 @@ pub async fn approve(
     let key_chain = crate::flows::key_chain::current(&all).to_vec();
     let chain_head = key_chain.last().map(|e| e.hash.clone());
     let bound = Bound::step_up(id, action);
+    // What the options asked for (Keyward enforces it itself, see
+    // `Fido::finish_authentication`); the answering key's own age is
+    // judged just below, once it is known.
     let uv = risk::approval_uv(app, &row, app.config.uv_for(action)).await?;
     let mut done = assertion::finish(
         app,
@@ -135,9 +138,7 @@ pub async fn approve(
         add_address(app, &mut done.tx, &row, &client.ip).await?;
     }
     if !verdict.reasons.is_empty() {
-        let mut reasons = risk::reasons_of(&row);
-        reasons.extend(verdict.reasons.iter().cloned());
-        let stored = risk::stored(&reasons).unwrap_or_default();
+        let stored = risk::stored_with(&row, &verdict);
         step_ups::set_risk(&mut done.tx, id, &stored).await?;
         let decided = RiskDecided {
             stage: "step_up.approved",
@@ -197,9 +198,7 @@ async fn refuse_by_risk(
         Decision::Held { until, reason } => (StepUpStatus::Held, reason, Some(until)),
         Decision::Denied { reason } => (StepUpStatus::Denied, reason, None),
     };
-    let mut reasons = risk::reasons_of(row);
-    reasons.extend(verdict.reasons.iter().cloned());
-    let stored = risk::stored(&reasons).unwrap_or_default();
+    let stored = risk::stored_with(row, verdict);
     if !step_ups::stop_pending(tx, row.id, status, reason, held_until, &stored).await? {
         return Ok(Some(ApiError::StepUpNotPending(
             "approved or expired meanwhile".into(),
