@@ -1,6 +1,8 @@
 # Shared by the bench scripts: build, a throwaway database, start/stop the
 # server pinned to its own cores, and the machine line. Source it.
-#   SKIP_BUILD=1            reuse target/release binaries
+#   SKIP_BUILD=1            reuse the built binaries
+#   PROFILE=debug           use debug builds (quick fault runs; figures
+#                           are only comparable within one profile)
 #   KEYWARD_DATABASE_URL=   postgres://… runs on PostgreSQL (a fresh schema
 #                           per run, made with psql); default: SQLite
 #   SERVER_CPUS=0           cores the server is pinned to (taskset list);
@@ -11,12 +13,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 port=${PORT:-18092}
 base="http://127.0.0.1:$port"
 origin="http://localhost:$port"
+profile=${PROFILE:-release}
 if [ -z "${SKIP_BUILD:-}" ]; then
-  cargo build -q --release --bin keyward -p keyward-server
-  cargo build -q --release -p keyward-loadgen
+  flag=--release; [ "$profile" = release ] || flag=
+  cargo build -q $flag --bin keyward -p keyward-server
+  cargo build -q $flag -p keyward-loadgen
 fi
-kw=target/release/keyward
-lg=target/release/keyward-loadgen
+kw=target/$profile/keyward
+lg=target/$profile/keyward-loadgen
 work=$(mktemp -d)
 export KEYWARD_DATA_DIR="$work" KEYWARD_LISTEN="127.0.0.1:$port" KEYWARD_ORIGIN="$origin" KEYWARD_LOG=warn
 # Step-ups need the destination usable at once.

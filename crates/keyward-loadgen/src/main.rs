@@ -5,10 +5,12 @@
 
 mod accounts;
 mod ceiling;
+mod outage;
 mod setup;
 mod signin;
 mod stats;
 mod stepups;
+mod tutorial;
 mod web;
 
 use std::io::Write as _;
@@ -94,6 +96,28 @@ enum Scenario {
         service_key: String,
         #[command(flatten)]
         imported: Imported,
+    },
+    /// Withdrawal step-ups while a fault script breaks and mends the
+    /// database: prints one JSON report of every failure (kind, slowest)
+    /// and an audit of every step-up once the server answers again
+    /// (acknowledged approvals redeem exactly once; nothing half-written).
+    Outage {
+        /// A service key with `stepup:create,stepup:read,stepup:redeem`.
+        #[arg(long, env = "KEYWARD_LOADGEN_SERVICE_KEY")]
+        service_key: String,
+        #[command(flatten)]
+        imported: Imported,
+        /// Seconds to wait for the server to answer again before the audit.
+        #[arg(long, default_value_t = 60)]
+        settle: u64,
+    },
+    /// Login ceremonies (start + finish) against webauthn-rs's axum
+    /// tutorial server, the in-memory yardstick of issue 20 (run it with
+    /// `--base http://127.0.0.1:8080 --origin http://localhost:8080`).
+    Tutorial {
+        /// Users to register first (one soft key each).
+        #[arg(long, default_value_t = 200)]
+        users: usize,
     },
     /// Only measure and print the ceiling rates.
     Ceiling,
@@ -214,11 +238,24 @@ where
             samples
         }));
     }
+    // The server's CPU time over exactly the measured window.
+    let cpu = cli.server_pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(warmup_end.into()).await;
+            let before = stats::cpu_seconds(pid);
+            tokio::time::sleep_until(end.into()).await;
+            Some(stats::cpu_seconds(pid)? - before?)
+        })
+    });
     let mut all = stats::Samples::default();
     for w in workers {
         all.merge(w.await.context("worker panicked")?);
     }
-    Ok(all.report(name, Duration::from_secs(cli.seconds)))
+    let mut report = all.report(name, Duration::from_secs(cli.seconds));
+    if let Some(cpu) = cpu {
+        report.server_cpu_s = cpu.await.context("CPU sampler panicked")?;
+    }
+    Ok(report)
 }
 
 #[tokio::main]
@@ -253,6 +290,12 @@ async fn main() -> anyhow::Result<()> {
             service_key,
             imported,
         } => step_ups(&cli, service_key, imported).await,
+        Scenario::Outage {
+            service_key,
+            imported,
+            settle,
+        } => through_outage(&cli, service_key, imported, *settle).await,
+        Scenario::Tutorial { users } => tutorial_logins(&cli, *users).await,
         Scenario::Ceiling => {
             let c = ceiling(&cli).await?;
             println!(
@@ -323,7 +366,7 @@ async fn ceiling(cli: &Cli) -> anyhow::Result<ceiling::Ceiling> {
 
 fn finish(cli: &Cli, reports: &[stats::Report]) {
     let rss = cli.server_pid.and_then(stats::rss_kib);
-    stats::print(reports, rss, cli.concurrency, cli.json);
+    stats::print(reports, rss, cli.concurrency, cli.cores(), cli.json);
 }
 
 async fn sign_in(cli: &Cli, imported: &Imported) -> anyhow::Result<()> {
@@ -363,14 +406,18 @@ async fn sign_in(cli: &Cli, imported: &Imported) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn step_ups(cli: &Cli, service_key: &str, imported: &Imported) -> anyhow::Result<()> {
-    let c = ceiling(cli).await?;
-    let client = cli.client()?;
+/// Signed-in workers with the destination allow-listed, and the exchange.
+async fn step_up_workers(
+    cli: &Cli,
+    client: &reqwest::Client,
+    service_key: &str,
+    imported: &Imported,
+) -> anyhow::Result<(Arc<Vec<tokio::sync::Mutex<stepups::Worker>>>, web::Service)> {
     let rp_id = cli.rp()?.id;
     let state = stepups::prepare_all(
         cli.concurrency,
         imported,
-        &client,
+        client,
         &cli.base,
         &cli.origin,
         &rp_id,
@@ -380,7 +427,13 @@ async fn step_ups(cli: &Cli, service_key: &str, imported: &Imported) -> anyhow::
         "{} accounts signed in with the destination allow-listed",
         cli.concurrency
     );
-    let service = web::Service::new(&client, &cli.base, service_key);
+    Ok((state, web::Service::new(client, &cli.base, service_key)))
+}
+
+async fn step_ups(cli: &Cli, service_key: &str, imported: &Imported) -> anyhow::Result<()> {
+    let c = ceiling(cli).await?;
+    let client = cli.client()?;
+    let (state, service) = step_up_workers(cli, &client, service_key, imported).await?;
     let origin = cli.origin.clone();
     let mut report = measure("step-up", cli, move |w| {
         let (state, service, origin) = (state.clone(), service.clone(), origin.clone());
@@ -441,5 +494,54 @@ async fn api_keys(cli: &Cli, service_key: &str) -> anyhow::Result<()> {
     .await?;
     verify.ceiling = Some(("/healthz".into(), health.ops_per_sec));
     finish(cli, &[health, verify]);
+    Ok(())
+}
+
+async fn tutorial_logins(cli: &Cli, users: usize) -> anyhow::Result<()> {
+    let client = cli.client()?;
+    let users = tutorial::register(users, cli.concurrency, &client, &cli.base, &cli.origin).await?;
+    eprintln!("registered the tutorial's users");
+    let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let origin = cli.origin.clone();
+    let report = measure("tutorial login", cli, move |w| {
+        let (users, origin, turns) = (users.clone(), origin.clone(), turns.clone());
+        async move {
+            let turn = turns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match users.get(w) {
+                Some(mine) => tutorial::login(mine, turn, &origin).await,
+                None => Outcome::Error("worker".into()),
+            }
+        }
+    })
+    .await?;
+    finish(cli, &[report]);
+    Ok(())
+}
+
+async fn through_outage(
+    cli: &Cli,
+    service_key: &str,
+    imported: &Imported,
+    settle: u64,
+) -> anyhow::Result<()> {
+    let client = cli.client()?;
+    let (state, service) = step_up_workers(cli, &client, service_key, imported).await?;
+    let window = Duration::from_secs(cli.seconds);
+    let seen = outage::drive(state, &service, &cli.origin, window).await?;
+    let ready = format!("{}/readyz", cli.base);
+    let deadline = Instant::now() + Duration::from_secs(settle);
+    while !client
+        .get(&ready)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        if Instant::now() > deadline {
+            bail!("the server did not become ready within {settle} s after the run");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let audit = outage::audit(&service, outage::records(&seen)).await;
+    println!("{}", outage::report(seen, audit, window));
     Ok(())
 }

@@ -97,6 +97,7 @@ impl Samples {
             errors: self.errors,
             phases,
             ceiling: None,
+            server_cpu_s: None,
         }
     }
 }
@@ -124,15 +125,47 @@ pub struct Report {
     pub phases: Vec<(String, [f64; 4])>,
     /// What the throughput is compared with: (name, ops/s).
     pub ceiling: Option<(String, f64)>,
+    /// CPU seconds the server spent over the measured window (with
+    /// `--server-pid`), for CPU per operation and how busy its cores were.
+    pub server_cpu_s: Option<f64>,
 }
 
 impl Report {
+    /// Server CPU milliseconds per completed operation.
+    pub fn cpu_ms_per_op(&self) -> Option<f64> {
+        self.server_cpu_s
+            .filter(|_| self.ops > 0)
+            .map(|s| s * 1000.0 / self.ops as f64)
+    }
+
+    /// Share of the server's cores it kept busy over the window.
+    pub fn busy(&self, cores: usize) -> Option<f64> {
+        let window = self.ops as f64 / self.ops_per_sec.max(f64::MIN_POSITIVE);
+        self.server_cpu_s
+            .filter(|_| self.ops > 0)
+            .map(|s| s / (window * cores.max(1) as f64))
+    }
+
     /// Throughput over the ceiling, if there is one.
     pub fn ratio(&self) -> Option<f64> {
         self.ceiling
             .as_ref()
             .map(|(_, c)| self.ops_per_sec / c.max(f64::MIN_POSITIVE))
     }
+}
+
+/// CPU seconds (user + system) process `pid` has used, from
+/// /proc/<pid>/stat; its clock ticks are USER_HZ, 100 per second in the
+/// Linux ABI.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: state is field 3, utime 14 and stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// The server's resident set size, KiB (Linux /proc).
@@ -145,7 +178,13 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// Prints the reports as a table or JSON lines.
-pub fn print(reports: &[Report], rss_kib: Option<u64>, concurrency: usize, json: bool) {
+pub fn print(
+    reports: &[Report],
+    rss_kib: Option<u64>,
+    concurrency: usize,
+    server_cores: usize,
+    json: bool,
+) {
     let rss = rss_kib
         .map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
         .unwrap_or_else(|| "n/a".into());
@@ -159,6 +198,8 @@ pub fn print(reports: &[Report], rss_kib: Option<u64>, concurrency: usize, json:
                     "phase": k, "p50_ms": v[0], "p90_ms": v[1], "p99_ms": v[2], "max_ms": v[3] })).collect::<Vec<_>>(),
                 "ceiling": r.ceiling.as_ref().map(|(k, v)| serde_json::json!({ "of": k, "ops_per_sec": v })),
                 "ratio": r.ratio(),
+                "server_cpu_ms_per_op": r.cpu_ms_per_op(),
+                "server_busy": r.busy(server_cores),
             });
             println!("{line}");
         }
@@ -195,6 +236,13 @@ pub fn print(reports: &[Report], rss_kib: Option<u64>, concurrency: usize, json:
                 p90,
                 p99,
                 max
+            );
+        }
+        if let (Some(per_op), Some(busy)) = (r.cpu_ms_per_op(), r.busy(server_cores)) {
+            println!(
+                "{:<16} {per_op:.2} ms CPU per op; server cores {:.0} % busy",
+                "  server",
+                busy * 100.0
             );
         }
         if let (Some((of, c)), Some(ratio)) = (&r.ceiling, r.ratio()) {

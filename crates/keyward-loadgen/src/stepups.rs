@@ -25,7 +25,7 @@ pub struct Worker {
 }
 
 /// Approves step-up `id` with the worker's key.
-async fn approve(w: &mut Worker, id: &str, origin: &str) -> Result<Duration, String> {
+pub async fn approve(w: &mut Worker, id: &str, origin: &str) -> Result<Duration, String> {
     let options = w
         .browser
         .post("options", &format!("/v1/step-ups/{id}/options"), &json!({}))
@@ -99,19 +99,25 @@ fn reference() -> String {
     format!("bench-{run}-{}", SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The exchange asks for a withdrawal of the worker's user: the step-up id.
+pub async fn create(w: &Worker, service: &Service) -> Result<String, String> {
+    let body = json!({ "user": w.account.username, "action": "withdrawal", "details": {
+        "asset": "BTC", "network": "bitcoin", "amount": "0.00000001", "destination": DEST,
+        "client_reference": reference() } });
+    let created = service.post("create", "/v1/step-ups", &body).await?;
+    created
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| "create: no id".to_owned())
+}
+
 /// One withdrawal: create, options, verify (timed as the `verify` phase),
 /// redeem.
 pub async fn once(state: &Mutex<Worker>, service: &Service, origin: &str) -> Outcome {
     let mut w = state.lock().await;
-    let body = json!({ "user": w.account.username, "action": "withdrawal", "details": {
-        "asset": "BTC", "network": "bitcoin", "amount": "0.00000001", "destination": DEST,
-        "client_reference": reference() } });
-    let id = match service.post("create", "/v1/step-ups", &body).await {
-        Ok(Value::Object(o)) => match o.get("id").and_then(Value::as_str) {
-            Some(id) => id.to_owned(),
-            None => return Outcome::Error("create: no id".into()),
-        },
-        Ok(_) => return Outcome::Error("create: no id".into()),
+    let id = match create(&w, service).await {
+        Ok(id) => id,
         Err(kind) => return Outcome::Error(kind),
     };
     let verify = match approve(&mut w, &id, origin).await {

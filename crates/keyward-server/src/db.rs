@@ -19,7 +19,7 @@ pub use group_commit::GroupCommit;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Connection as _, PgPool, SqlitePool};
 
 /// A connection pool on one of the two supported databases.
 #[derive(Debug, Clone)]
@@ -308,6 +308,7 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqliteDb> {
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .connect_with(opts.clone())
         .await?;
     // Writers take turns, so one connection is enough, and it keeps its page
@@ -316,6 +317,12 @@ async fn open_sqlite(url: &str) -> anyhow::Result<SqliteDb> {
     // NORMAL: COMMIT does not fsync; durable commits wait for the group's.
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
+        // A COMMIT that failed (disk full, I/O error) can leave the
+        // connection inside a transaction that SQLite already rolled back
+        // and sqlx still counts; every later BEGIN on it would fail. Such a
+        // connection is closed instead of reused, so writes resume as soon
+        // as the disk does.
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .connect_with(opts.synchronous(SqliteSynchronous::Normal))
         .await?;
     let group = Arc::new(GroupCommit::new(pool.connect_options().get_filename()));
@@ -349,7 +356,12 @@ async fn open_postgres(url: &str, opts: &DbOptions) -> anyhow::Result<PgPool> {
     }
     Ok(PgPoolOptions::new()
         .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        // While PostgreSQL is down, a request waits this long for a
+        // connection, then answers 503.
+        .acquire_timeout(Duration::from_secs(5))
+        // As for SQLite's writer: never reuse a connection a failed COMMIT
+        // left inside a transaction.
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .connect_with(connect)
         .await?)
 }
@@ -417,6 +429,28 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(keys, ["durable", "relaxed", "relaxed!"], "all committed");
+    }
+
+    /// A COMMIT that fails on a full disk leaves SQLite without a
+    /// transaction (it rolled back) while sqlx still counts one, and the
+    /// rollback on drop then fails too. Reproduced here by ending the
+    /// transaction behind sqlx's back: the writer must still begin again.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_dead_transaction_is_not_reused() {
+        let (_dir, sqlite) = sqlite().await;
+        let db = Db::Sqlite(sqlite.clone());
+        let mut tx = db.begin().await.unwrap();
+        write(&mut tx, "lost").await;
+        on_tx!(&mut tx, c => sqlx::query("ROLLBACK").execute(c).await.map(|_| ())).unwrap();
+        drop(tx);
+        let mut tx = db.begin().await.expect("the writer begins again");
+        write(&mut tx, "kept").await;
+        tx.commit().await.unwrap();
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM throttle")
+            .fetch_one(&sqlite.pool)
+            .await
+            .unwrap();
+        assert_eq!(kept, 1);
     }
 
     #[tokio::test]

@@ -246,8 +246,46 @@ impl From<ValidationError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+        if is_outage(&e) {
+            Self::Unavailable(e.into())
+        } else {
+            Self::Internal(e.into())
+        }
     }
+}
+
+/// Whether a database error says the database cannot be reached or cannot
+/// write right now (connection lost or refused, pool exhausted, server
+/// shutting down, disk full, I/O error, lock wait exhausted) rather than
+/// that this request is wrong. Those answer 503 with `Retry-After`: the
+/// client may try again, and the transaction that failed committed nothing
+/// it acknowledged.
+pub fn is_outage(e: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => true,
+        E::Protocol(_) => true,
+        E::Database(db) => db.code().is_some_and(|code| outage_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs and SQLite result codes that mean "not now".
+fn outage_code(code: &str) -> bool {
+    // PostgreSQL: 08 connection exception, 53 insufficient resources (disk
+    // full, out of memory, too many connections), 57P01–57P03 shutting
+    // down / cannot connect now, 25006 read-only (a failed-over standby).
+    if code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == "25006"
+    {
+        return true;
+    }
+    // SQLite reports the extended result code; its low byte is the primary
+    // one: 5 BUSY, 6 LOCKED, 10 IOERR, 13 FULL, 14 CANTOPEN.
+    code.parse::<u32>()
+        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 10 | 13 | 14))
 }
 
 impl From<FidoError> for ApiError {
@@ -264,14 +302,40 @@ impl From<FidoError> for ApiError {
 
 impl From<tower_sessions::session::Error> for ApiError {
     fn from(e: tower_sessions::session::Error) -> Self {
-        Self::Internal(e.into())
+        use tower_sessions::session::Error as S;
+        use tower_sessions::session_store::Error as Store;
+        // The store's backend is the database: its failures are outages.
+        match e {
+            S::Store(Store::Backend(_)) => Self::Unavailable(e.into()),
+            other => Self::Internal(other.into()),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(err) | Self::Unavailable(err) = &self {
-            tracing::error!(error = ?err, "internal error");
+        // A database outage that reached here through `anyhow` (store
+        // functions) is still an outage, not an internal error.
+        let this = match self {
+            Self::Internal(err)
+                if err
+                    .chain()
+                    .any(|c| c.downcast_ref::<sqlx::Error>().is_some_and(is_outage)) =>
+            {
+                Self::Unavailable(err)
+            }
+            other => other,
+        };
+        this.respond()
+    }
+}
+
+impl ApiError {
+    fn respond(self) -> Response {
+        match &self {
+            Self::Internal(err) => tracing::error!(error = ?err, "internal error"),
+            Self::Unavailable(err) => tracing::error!(error = %err, "unavailable: answered 503"),
+            _ => {}
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
@@ -284,6 +348,9 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             headers.insert(header::RETRY_AFTER, v);
+        }
+        if matches!(self, Self::Unavailable(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
     }
@@ -322,6 +389,26 @@ mod tests {
         );
         let dbg = format!("{:?}", resp.body());
         assert!(!dbg.contains("hunter2"));
+    }
+
+    #[test]
+    fn database_outages_answer_503_with_retry_after() {
+        let resp = ApiError::from(sqlx::Error::PoolTimedOut).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+        // Through a store function's anyhow error, too.
+        let wrapped = anyhow::Error::from(sqlx::Error::PoolClosed).context("reading keys");
+        let resp = ApiError::Internal(wrapped).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // A query that is wrong is still an internal error.
+        let resp = ApiError::from(sqlx::Error::RowNotFound).into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        for code in ["08006", "57P01", "53100", "13", "1034", "5"] {
+            assert!(outage_code(code), "{code}");
+        }
+        for code in ["23505", "40001", "19", "2067"] {
+            assert!(!outage_code(code), "{code}");
+        }
     }
 
     #[test]

@@ -126,8 +126,8 @@ pub async fn deliver_forever(app: AppState) {
 }
 
 /// One round for one endpoint: if this instance holds it and no back-off
-/// is running, sends the events after its position in order, recording each
-/// success; stops at the first failure and backs off.
+/// is running, sends the events after its position in order and records
+/// how far it got; stops at the first failure and backs off.
 async fn deliver_round(
     app: &AppState,
     hook: &Webhook,
@@ -154,36 +154,49 @@ async fn deliver_round(
         return Ok(());
     }
     let rows = audit::page(db, state.delivered_seq + 1, PAGE).await?;
-    let Some(last) = rows.last().map(|r| r.seq) else {
+    if rows.is_empty() {
         return Ok(());
-    };
+    }
     let signer = signing::active_in(db, &app.custody).await?;
     let issuer = app.config.issuer();
+    // The position is written once per round, not after every event: each
+    // write is a durable commit, and per event they cost more than the
+    // POSTs. Delivery stays at least once (after a crash the round's events
+    // go again, with the same `jti`, which receivers drop); a round ends
+    // well inside the lease, so no other instance sends them meanwhile.
+    let mut sent = state.delivered_seq;
+    let mut failure = None;
     for row in &rows {
         if app.clock.now() - now > ROUND_MS {
-            return Ok(()); // the next round goes on, lease renewed
+            break; // the next round goes on, lease renewed
         }
-        let Some(event) = token_for(row, &issuer, &hook.audience, &signer, app.clock.now())? else {
-            continue;
-        };
-        if let Err(why) = post(client, &hook.url, &event.set).await {
-            let attempts = state.attempts + 1;
-            let wait = backoff(attempts, app.config.events.retry_max);
-            let at = app.clock.now();
-            event_deliveries::failed(db, endpoint, owner, &why, at, at + wait).await?;
-            crate::metrics::event_delivery("failed");
-            tracing::warn!(%endpoint, seq = row.seq, attempts, error = %why, "security event not delivered; retrying later");
-            return Ok(());
+        if let Some(event) = token_for(row, &issuer, &hook.audience, &signer, app.clock.now())? {
+            if let Err(why) = post(client, &hook.url, &event.set).await {
+                failure = Some((row.seq, why));
+                break;
+            }
+            crate::metrics::event_delivery("delivered");
         }
-        crate::metrics::event_delivery("delivered");
-        let at = app.clock.now();
-        if !event_deliveries::delivered(db, endpoint, owner, row.seq, at, at + LEASE_MS).await? {
-            return Ok(()); // another instance took over
-        }
+        // Entries that are not events move the position on too.
+        sent = row.seq;
     }
-    // Entries that are not events still move the position on.
     let at = app.clock.now();
-    event_deliveries::delivered(db, endpoint, owner, last, at, at + LEASE_MS).await?;
+    if sent > state.delivered_seq
+        && !event_deliveries::delivered(db, endpoint, owner, sent, at, at + LEASE_MS).await?
+    {
+        return Ok(()); // another instance took over
+    }
+    if let Some((seq, why)) = failure {
+        let attempts = if sent > state.delivered_seq {
+            1
+        } else {
+            state.attempts + 1
+        };
+        let wait = backoff(attempts, app.config.events.retry_max);
+        event_deliveries::failed(db, endpoint, owner, &why, at, at + wait).await?;
+        crate::metrics::event_delivery("failed");
+        tracing::warn!(%endpoint, seq, attempts, error = %why, "security event not delivered; retrying later");
+    }
     Ok(())
 }
 
