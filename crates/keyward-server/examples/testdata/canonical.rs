@@ -54,8 +54,8 @@ fn cases() -> Vec<(&'static str, &'static str, String)> {
             r#"{{"asset":"btc","network":"bitcoin","amount":"1","destination":"{DEST}","client_reference":"payout-1042"}}"#)),
         ("withdrawal/unicode-escape-in-asset", w, format!(
             r#"{{"asset":"\u0042TC","network":"bitcoin","amount":"0.25","destination":"{DEST}","client_reference":"payout-1042"}}"#)),
-        ("withdrawal/memo", w, format!(
-            r#"{{"asset":"XRP","network":"xrp","amount":"25","destination":"rPEPPER7kfTD9w2To4CQk6UCfuHM9c6GDY","memo":"104 \"tag\"","client_reference":"payout-1043"}}"#)),
+        ("withdrawal/memo", w,
+            r#"{"asset":"XRP","network":"xrp","amount":"25","destination":"rPEPPER7kfTD9w2To4CQk6UCfuHM9c6GDY","memo":"104 \"tag\"","client_reference":"payout-1043"}"#.into()),
         ("withdrawal/memo-null", w, format!(
             r#"{{"asset":"BTC","network":"bitcoin","amount":"0.25","destination":"{DEST}","memo":null,"client_reference":"payout-1042"}}"#)),
         ("withdrawal/memo-empty", w, format!(

@@ -6,25 +6,27 @@
 //! steps `KeywardClient::verify_event` takes once it has the JWKS).
 
 use keyward_access::approval::{self as signing, SigningKey};
-use keyward_api::risk::{RiskEffect, RiskReason, RiskSignal};
-use keyward_api::{PolicyReason, StepUpStatus};
 use keyward_client::offline::{JwkSet, verify_event_with_set};
 use keyward_server::custody::Signer;
-use keyward_server::domain::audit::{AuditEvent, Locked, RiskDecided, StepUpDecided};
+use keyward_server::domain::audit::AuditEvent;
 use keyward_server::flows::events::token_for;
 use keyward_server::store::audit::{AuditRow, entry_hash};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::fixture::{alice, b64, fixed, sha256};
+use crate::event_kinds::{events, key_id};
+use crate::fixture::{b64, fixed, sha256};
 use crate::json::{J, obj, v};
 
 /// The issuer events carry: Keyward's origin.
 pub const ISSUER: &str = "https://auth.exchange.example";
 /// The audience: the polling service key's name.
 pub const AUDIENCE: &str = "payouts";
+/// A named edit of a token's claims.
+type ClaimsEdit = (&'static str, fn(&mut Value));
+
 /// When the events are made (ms): 2026-02-10T09:00:00Z.
-const NOW: i64 = 1_770_714_000_000;
+pub const NOW: i64 = 1_770_714_000_000;
 
 /// An Ed25519 signing key from fixed key material (PKCS#8 DER: the RFC
 /// 8410 framing around the 32-byte seed), with the `kid` Keyward gives a
@@ -39,13 +41,6 @@ fn signing_key(label: &str) -> SigningKey {
     let raw = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, x)
         .expect("base64url");
     SigningKey::from_pkcs8_der(b64(&sha256(&raw)[..16]), &der).expect("fixed key")
-}
-
-fn step_up() -> Uuid {
-    Uuid::from_u128(0x0194_f2a1_7c00_7000_8000_0000_0000_1042)
-}
-fn key_id() -> Uuid {
-    Uuid::from_u128(0x0194_f2a1_7c00_7000_8000_0000_0000_0b0b)
 }
 
 /// The server's token for audit entry `seq` (`event` about `user`, at
@@ -78,122 +73,6 @@ fn server_token(
         .set
 }
 
-fn events() -> Vec<(&'static str, Option<Uuid>, AuditEvent)> {
-    let what = Some("0.25 BTC to bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh".to_owned());
-    let decided = |status, reason| StepUpDecided {
-        step_up_id: step_up(),
-        action: "withdrawal".into(),
-        digest: hex::encode(fixed("details digest")),
-        status,
-        reason,
-        what: what.clone(),
-    };
-    let user = Some(alice());
-    vec![
-        (
-            "ok/step-up-approved",
-            user,
-            AuditEvent::StepUpApproved {
-                step_up_id: step_up(),
-                action: "withdrawal".into(),
-                key_id: key_id(),
-                user_verified: true,
-                what: what.clone(),
-            },
-        ),
-        (
-            "ok/step-up-declined",
-            user,
-            AuditEvent::StepUpDeclined {
-                step_up_id: step_up(),
-                action: "withdrawal".into(),
-                what: what.clone(),
-            },
-        ),
-        (
-            "ok/step-up-held",
-            user,
-            AuditEvent::step_up_decided(decided(StepUpStatus::Held, Some(PolicyReason::KeyAdded))),
-        ),
-        (
-            "ok/step-up-pending",
-            user,
-            AuditEvent::step_up_decided(decided(StepUpStatus::Pending, None)),
-        ),
-        (
-            "ok/step-up-redeemed",
-            user,
-            AuditEvent::StepUpRedeemed {
-                step_up_id: step_up(),
-                action: "withdrawal".into(),
-                digest: hex::encode(fixed("details digest")),
-                service_key_id: Uuid::from_u128(0x5e),
-                what,
-            },
-        ),
-        (
-            "ok/risk-level-change",
-            user,
-            AuditEvent::RiskDecided(RiskDecided {
-                stage: "step_up.created",
-                step_up_id: Some(step_up()),
-                outcome: "held",
-                held_until: Some(NOW + 86_400_000),
-                reasons: vec![
-                    RiskReason {
-                        signal: RiskSignal::NewCountry,
-                        effect: RiskEffect::Hold,
-                        hold_hours: Some(24),
-                        detail: Some("DE".into()),
-                    },
-                    RiskReason {
-                        signal: RiskSignal::WithdrawalVelocity,
-                        effect: RiskEffect::Notify,
-                        hold_hours: None,
-                        detail: Some("6 in an hour".into()),
-                    },
-                ],
-            }),
-        ),
-        (
-            "ok/key-enrolled",
-            user,
-            AuditEvent::KeyEnrolled {
-                key_id: key_id(),
-                label: "Clé de secours 🔑".into(),
-                aaguid: Some(Uuid::from_u128(0xcb69_481e_8ff7_4039_93ec_0a27_29a1_54a8)),
-                attestation_format: "packed".into(),
-                credential_id: b64(&fixed("credential 2")),
-            },
-        ),
-        (
-            "ok/key-removed",
-            user,
-            AuditEvent::KeyRemoved {
-                key_id: key_id(),
-                label: "YubiKey 5C".into(),
-                sessions_ended: 1,
-            },
-        ),
-        (
-            "ok/account-locked",
-            user,
-            AuditEvent::AccountLocked(Locked::Operator {
-                by: "ops-anna".into(),
-                sessions_ended: 2,
-            }),
-        ),
-        (
-            "ok/withdrawals-frozen-no-user",
-            None,
-            AuditEvent::WithdrawalsFrozen {
-                reason: Some("incident 7".into()),
-                by: "ops-anna".into(),
-            },
-        ),
-    ]
-}
-
 /// `(name, token, audience to check against)`, and the JWKS.
 fn cases() -> (Vec<(String, String, String)>, Value) {
     let (current, previous, stranger) = (
@@ -205,9 +84,8 @@ fn cases() -> (Vec<(String, String, String)>, Value) {
         let mut set = signing::jwks([&current, &previous]);
         // A key of another type under its own kid: a token naming it is
         // refused as a JWKS problem, never verified with it.
-        let point = match keyward_proof::testing::key(5).record.public_key {
-            keyward_proof::PublicKeyBytes::Es256(p) => p,
-        };
+        let keyward_proof::PublicKeyBytes::Es256(point) =
+            keyward_proof::testing::key(5).record.public_key;
         set["keys"].as_array_mut().expect("keys").push(json!({
             "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]),
             "kid": "ec-2026", "alg": "ES256", "use": "sig" }));
@@ -375,7 +253,7 @@ fn cases() -> (Vec<(String, String, String)>, Value) {
         AUDIENCE,
     );
     // Claims signed properly that do not make an event.
-    let claim_edits: [(&str, fn(&mut Value)); 4] = [
+    let claim_edits: [ClaimsEdit; 4] = [
         ("events/empty", |c| c["events"] = json!({})),
         ("claims/missing-jti", |c| {
             c.as_object_mut().expect("object").remove("jti");

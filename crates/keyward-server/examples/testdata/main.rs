@@ -21,6 +21,8 @@
 mod approval_cases;
 mod approvals;
 mod canonical;
+mod chain_cases;
+mod event_kinds;
 mod events;
 mod fixture;
 mod json;
