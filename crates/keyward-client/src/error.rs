@@ -146,6 +146,25 @@ pub enum TokenError {
     WrongAudience,
 }
 
+impl TokenError {
+    /// The variant in snake case (`malformed`, `algorithm`, `unknown_key`,
+    /// `jwks`, `bad_signature`, `expired`, `not_yet_valid`, `wrong_issuer`,
+    /// `wrong_audience`): the verdict other clients report too (testdata/).
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::Algorithm => "algorithm",
+            Self::UnknownKey => "unknown_key",
+            Self::Jwks => "jwks",
+            Self::BadSignature => "bad_signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+        }
+    }
+}
+
 /// Maps an error response to an [`Error`]: the problem's kind (from the
 /// shared catalogue) picks the variant.
 pub(crate) fn from_response(status: u16, body: &[u8]) -> Error {

@@ -84,6 +84,21 @@ pub(crate) fn decode(
     Ok(claims)
 }
 
+/// Verifies event `token` against `set` with exactly the steps
+/// [`verify_event`](crate::KeywardClient::verify_event) takes once it has
+/// the key set (header, key choice, signature, issuer, audience), without
+/// any fetching. For the shared test vectors (`testdata/events.json`).
+#[doc(hidden)]
+pub fn verify_event_with_set(
+    token: &str,
+    set: &jsonwebtoken::jwk::JwkSet,
+    issuer: &str,
+    audience: &str,
+) -> Result<SecurityEventClaims, TokenError> {
+    let key = crate::approval::find_key(set, &event_kid(token)?)?;
+    decode(token, &key, issuer, audience)
+}
+
 /// A receiver's place in Keyward's event order. Keyward sends each
 /// endpoint its events in order, a later one only after the earlier ones
 /// were accepted, so an event at or before the last one accepted was seen

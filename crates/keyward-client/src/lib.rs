@@ -99,10 +99,12 @@ pub use pins::{FilePins, MemoryPins, Pin, PinStore};
 pub use types::{ApiKeyRefusal, PolicyReason, Redeemed, StepUp, StepUpStatus, VerifiedKey};
 pub use verify::Verifier;
 
-/// Offline approval-token verification against a given key set, for the fuzz
-/// target (`fuzz/`); not part of the supported API.
+/// Offline approval-token and event verification against a given key set,
+/// for the fuzz target (`fuzz/`) and the shared test vectors (`testdata/`);
+/// not part of the supported API.
 #[doc(hidden)]
 pub mod offline {
     pub use crate::approval::verify_with_set;
+    pub use crate::events::verify_event_with_set;
     pub use jsonwebtoken::jwk::JwkSet;
 }

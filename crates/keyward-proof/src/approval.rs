@@ -96,7 +96,25 @@ impl ApprovalError {
             Self::KeyNotInChain => "key_not_in_chain",
         }
     }
+
+    /// The finer reason under [`slug`](Self::slug), where there is one: the
+    /// evidence refusal (`bad_signature`, `origin_mismatch`, …) of an
+    /// `assertion_invalid`, the [`ChainError::slug`] of a `chain_invalid`.
+    /// Clients in other languages report the same pair (testdata/).
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Assertion(refusal) => Some(*refusal),
+            Self::Chain(ChainError::Restarted { .. }) => None,
+            Self::Chain(e) => Some(e.slug()),
+            _ => None,
+        }
+    }
 }
+
+/// The verdict slug for evidence JSON that does not parse as
+/// [`ApprovalEvidence`] (an unknown field in the assertion, bad base64, an
+/// algorithm other than ES256): refused before any check runs.
+pub const MALFORMED_EVIDENCE: &str = "malformed_evidence";
 
 /// Verifies `evidence` against what the exchange knows (see module docs).
 pub fn verify_approval(

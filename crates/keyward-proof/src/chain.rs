@@ -257,6 +257,23 @@ pub enum ChainError {
     WrongUser,
 }
 
+impl ChainError {
+    /// The variant in snake case (`length`, `malformed`, `broken_link`,
+    /// `unendorsed`, `restarted`, `diverged`, `wrong_user`): a stable name
+    /// for logs and for other clients' verdicts (testdata/).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Self::Length => "length",
+            Self::Malformed { .. } => "malformed",
+            Self::BrokenLink { .. } => "broken_link",
+            Self::Unendorsed { .. } => "unendorsed",
+            Self::Restarted { .. } => "restarted",
+            Self::Diverged { .. } => "diverged",
+            Self::WrongUser => "wrong_user",
+        }
+    }
+}
+
 /// Verifies `entries` from the genesis: positions, links, hashes, attestation
 /// digests and every endorsement (an assertion for `rp` by a key in the
 /// chain just before the entry, over the entry's challenge). With a `pin`,

@@ -446,6 +446,12 @@ pub fn canonicalise(
 /// asset is supported and its precision allowed is Keyward's check when
 /// the step-up is created.
 pub fn digest_of(action: &str, raw: &Value) -> Result<[u8; 32], ValidationError> {
+    canonical_of(action, raw).map(|c| c.digest)
+}
+
+/// [`digest_of`] with the canonical JSON it hashes (the shared test vectors
+/// record both, so other clients can see where they differ).
+pub fn canonical_of(action: &str, raw: &Value) -> Result<Canonical, ValidationError> {
     let mut assets = BTreeMap::new();
     let text = |k: &str| raw.get(k).and_then(Value::as_str);
     if let (Some(asset), Some(amount)) = (text("asset"), text("amount")) {
@@ -459,7 +465,7 @@ pub fn digest_of(action: &str, raw: &Value) -> Result<[u8; 32], ValidationError>
         };
         assets.insert(asset.to_owned(), config);
     }
-    canonicalise(action, raw, &assets).map(|c| c.digest)
+    canonicalise(action, raw, &assets)
 }
 
 /// The details object of a stored canonical JSON (for API responses).

@@ -34,10 +34,55 @@ pub fn field_name(path: &str, message: &str) -> String {
             .and_then(|(_, rest)| rest.split_once('`'))
             .map(|(name, _)| name)
     });
+    // serde_path_to_error fails an unknown member while reading its key, so
+    // the path already ends with it; a missing member is not in the path.
+    let unknown = message.contains("unknown field `");
     match (inner, named) {
+        (true, Some(_)) if unknown => path.to_owned(),
         (true, Some(name)) => format!("{path}.{name}"),
         (true, None) => path.to_owned(),
         (false, Some(name)) => name.to_owned(),
         (false, None) => "body".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        id: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    fn field_of(json: &str) -> String {
+        let mut de = serde_json::Deserializer::from_str(json);
+        let e = serde_path_to_error::deserialize::<_, Outer>(&mut de).unwrap_err();
+        let path = e.path().to_string();
+        field_name(&path, &e.into_inner().to_string())
+    }
+
+    #[test]
+    fn names_each_member_once() {
+        assert_eq!(field_of(r#"{"name":"a","colour":"red"}"#), "colour");
+        assert_eq!(field_of(r#"{"colour":"red"}"#), "colour");
+        assert_eq!(field_of(r#"{}"#), "name");
+        assert_eq!(field_of(r#"{"name":1}"#), "name");
+        assert_eq!(field_of(r#"{"name":"a","inner":{}}"#), "inner.id");
+        assert_eq!(
+            field_of(r#"{"name":"a","inner":{"id":"x","x":1}}"#),
+            "inner.x"
+        );
+        assert_eq!(field_of(r#"[]"#), "body");
     }
 }

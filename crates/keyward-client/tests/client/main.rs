@@ -10,6 +10,7 @@
 )]
 
 mod support;
+mod vectors;
 
 use std::time::Duration;
 
