@@ -6,7 +6,11 @@
 // README.md) it reports itself skipped.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { it } from 'node:test';
 import {
@@ -115,7 +119,29 @@ it('withdrawal end to end against a running Keyward', { skip, timeout: 120_000 }
   const polling = keyward.waitForApproval(second.id, 100, 60_000);
   await approve(second.id);
   assert.equal((await polling).status, 'approved');
-  const { verified: v2 } = await keyward.redeemVerified(second.id, user, 'withdrawal', again, verifier);
+  const { redeemed: r2, verified: v2 } = await keyward.redeemVerified(second.id, user, 'withdrawal', again, verifier);
   assert.equal(v2.chain.genesis, pin.genesis);
   assert.deepEqual(await pins.get(user), pin, 'an unchanged chain keeps its pin');
+
+  // 7. examples/check-approval.mjs on that redeem response: PAY, and DO NOT
+  //    PAY for other details.
+  const dir = await mkdtemp(join(tmpdir(), 'kw-example-'));
+  const example = async (d: object) => {
+    const child = spawn(process.execPath, [
+      fileURLToPath(new URL('../../examples/check-approval.mjs', import.meta.url)),
+      '--rp-id', verifier.rpId, '--origin', verifier.origin, '--pins', join(dir, 'pins.json'),
+      '--user', user, '--details', JSON.stringify(d),
+    ]);
+    child.stdin.end(JSON.stringify(r2));
+    let out = '';
+    for await (const chunk of child.stdout) out += chunk;
+    const code = await new Promise((r) => child.on('close', r));
+    return { code, out: out.trim() };
+  };
+  const pay = await example(again);
+  assert.equal(pay.code, 0, pay.out);
+  assert.match(pay.out, /^PAY: alice's key [0-9a-f]{16} signed exactly these details; key chain followed to entry 0/);
+  const dont = await example({ ...again, amount: '25' });
+  assert.equal(dont.code, 1);
+  assert.match(dont.out, /^DO NOT PAY: .*details_differ/);
 });
