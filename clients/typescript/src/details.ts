@@ -66,14 +66,46 @@ interface FieldSpec {
   optional: boolean;
 }
 
+/** Rust's `{:?}` of a str, near enough for the messages below. */
+function debugStr(s: string): string {
+  const esc = s.replace(/[\\"\n\r\t\0]|[\u0001-\u001f\u007f-\u009f]/g, (c) => {
+    const short: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0' };
+    return short[c] ?? `\\u{${c.charCodeAt(0).toString(16)}}`;
+  });
+  return `"${esc}"`;
+}
+
 /** serde's description of a JSON value in "invalid type" messages. */
 function unexpected(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'boolean') return `boolean \`${v}\``;
   if (typeof v === 'number') return Number.isInteger(v) ? `integer \`${v}\`` : `floating point \`${v}\``;
-  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  if (typeof v === 'string') return `string ${debugStr(v)}`;
   if (Array.isArray(v)) return 'sequence';
   return 'map';
+}
+
+/**
+ * A serde error at `path` (serde_path_to_error's rendering: `.` for the
+ * top, `amount`, `scopes[0]`) as Keyward names its field
+ * (keyward_proof::validation::field_name): the path, or for a missing or
+ * unknown member the name the message quotes — appended to the path when
+ * there is one, so an unknown member `colour` is `details.colour.colour`.
+ */
+function serdeError(path: string, message: string): ValidationError {
+  const inner = path !== '.' && path !== '';
+  let named: string | undefined;
+  for (const prefix of ['missing field `', 'unknown field `']) {
+    const at = message.indexOf(prefix);
+    if (at < 0) continue;
+    const rest = message.slice(at + prefix.length);
+    const end = rest.indexOf('`');
+    if (end < 0) continue;
+    named = rest.slice(0, end);
+    break;
+  }
+  const name = inner ? (named !== undefined ? `${path}.${named}` : path) : (named ?? 'body');
+  return new ValidationError(name === 'body' ? 'details' : `details.${name}`, message);
 }
 
 /**
@@ -82,7 +114,7 @@ function unexpected(v: unknown): string {
  */
 function readField(spec: FieldSpec, v: unknown, path: string): unknown {
   const wrong = (expected: string, at = path, got: unknown = v) =>
-    new ValidationError(field(at), `invalid type: ${unexpected(got)}, expected ${expected}`);
+    serdeError(at, `invalid type: ${unexpected(got)}, expected ${expected}`);
   switch (spec.kind) {
     case 'string':
       if (typeof v !== 'string') throw wrong('a string');
@@ -102,7 +134,7 @@ function readField(spec: FieldSpec, v: unknown, path: string): unknown {
       if (typeof v !== 'number') throw wrong('f64');
       // JSON's 30 and 30.0 are both the integer 30 (whole_number in Rust).
       if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v === 0 ? 0 : v;
-      throw new ValidationError(field(path), `invalid value: ${v}, expected a whole number of days`);
+      throw serdeError(path, `invalid value: ${v}, expected a whole number of days`);
     }
   }
 }
@@ -114,30 +146,29 @@ function readStruct(raw: unknown, specs: FieldSpec[], name: string): Map<string,
   if (Array.isArray(raw)) {
     // serde also reads a struct from a sequence, member by member in order.
     specs.forEach((spec, i) => {
-      if (i < raw.length) out.set(spec.name, readField(spec, raw[i], `[${i}]`.replace(/^/, '')));
+      if (i < raw.length) out.set(spec.name, readField(spec, raw[i], `[${i}]`));
       else if (!spec.optional)
-        throw new ValidationError('details', `invalid length ${raw.length}, expected struct ${name} with ${specs.length} elements`);
+        throw serdeError('.', `invalid length ${raw.length}, expected struct ${name} with ${specs.length} elements`);
     });
     if (raw.length > specs.length)
-      throw new ValidationError('details', `invalid length ${raw.length}, expected struct ${name} with ${specs.length} elements`);
+      throw serdeError('.', `invalid length ${raw.length}, expected fewer elements in array`);
     return out;
   }
   if (typeof raw !== 'object' || raw === null) {
-    throw new ValidationError('details', `invalid type: ${unexpected(raw)}, expected struct ${name}`);
+    throw serdeError('.', `invalid type: ${unexpected(raw)}, expected struct ${name}`);
   }
   const obj = raw as Record<string, unknown>;
   for (const key of Object.keys(obj).sort(compareCodePoints)) {
     const spec = specs.find((s) => s.name === key);
     if (!spec) {
-      // field_name() takes the name up to the first backtick of the message.
-      const named = key.split('`')[0] ?? '';
-      throw new ValidationError(field(named), `unknown field \`${key}\``);
+      // serde_path_to_error's path is the member itself.
+      throw serdeError(key, `unknown field \`${key}\`, expected one of ${specs.map((x) => `\`${x.name}\``).join(', ')}`);
     }
     out.set(key, readField(spec, obj[key], key));
   }
   for (const spec of specs) {
     if (!out.has(spec.name) && !spec.optional) {
-      throw new ValidationError(field(spec.name), `missing field \`${spec.name}\``);
+      throw serdeError('.', `missing field \`${spec.name}\``);
     }
   }
   return out;
