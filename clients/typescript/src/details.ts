@@ -89,8 +89,8 @@ function unexpected(v: unknown): string {
  * A serde error at `path` (serde_path_to_error's rendering: `.` for the
  * top, `amount`, `scopes[0]`) as Keyward names its field
  * (keyward_proof::validation::field_name): the path, or for a missing or
- * unknown member the name the message quotes — appended to the path when
- * there is one, so an unknown member `colour` is `details.colour.colour`.
+ * unknown member the name the message quotes (`details.colour`; Keyward
+ * before issue 21 named an unknown member twice, `details.colour.colour`).
  */
 function serdeError(path: string, message: string): ValidationError {
   const inner = path !== '.' && path !== '';
@@ -104,7 +104,9 @@ function serdeError(path: string, message: string): ValidationError {
     named = rest.slice(0, end);
     break;
   }
-  const name = inner ? (named !== undefined ? `${path}.${named}` : path) : (named ?? 'body');
+  // An unknown member is already the end of the path: named once.
+  const unknown = message.includes('unknown field `');
+  const name = inner ? (named !== undefined && !unknown ? `${path}.${named}` : path) : (named ?? 'body');
   return new ValidationError(name === 'body' ? 'details' : `details.${name}`, message);
 }
 

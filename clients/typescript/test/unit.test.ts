@@ -71,7 +71,7 @@ describe('details', () => {
       [{ asset: 'DOGE' }, 'details.asset'],
       [{ destination: 'short' }, 'details.destination'],
       [{ destination: 'bc1q xy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh' }, 'details.destination'],
-      [{ colour: 'red' }, 'details.colour.colour'],
+      [{ colour: 'red' }, 'details.colour'],
       [{ amount: 1.5 }, 'details.amount'],
       [{ memo: 'é' }, 'details.memo'],
       [{ network: 'Bitcoin' }, 'details.network'],

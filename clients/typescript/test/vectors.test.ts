@@ -15,6 +15,7 @@ import { canonicalise, digestOf } from '../src/details.js';
 import {
   AlreadyRedeemedError,
   ApiKeyRefusedError,
+  ChainRestartedError,
   ApprovalExpiredError,
   ForbiddenError,
   fromResponse,
@@ -48,6 +49,10 @@ function load(file: string): { version: number; cases: Array<Record<string, any>
 function verdictOf(e: unknown): Record<string, unknown> {
   if (e instanceof ValidationError) return { ok: false, error: 'validation', field: e.field };
   if (e instanceof TokenError) return { ok: false, error: e.kind };
+  if (e instanceof ChainRestartedError) {
+    const restart = { pinned: e.pinned, genesis: e.genesis, restarted_from: e.restartedFrom, recovered: e.recovered };
+    return { ok: false, error: e.error, restart };
+  }
   if (e instanceof KeywardError) {
     const reason = (e as { reason?: unknown }).reason;
     return reason === undefined ? { ok: false, error: e.error } : { ok: false, error: e.error, reason };
@@ -105,7 +110,7 @@ it('testdata/canonical.json', async (t) => {
       delete got.ok;
     }
     return differs(c.expect, got);
-  }, (l) => { t.diagnostic(l); console.log(l); });
+  }, (l) => t.diagnostic(l));
 });
 
 it('testdata/approvals.json', async (t) => {
@@ -134,7 +139,7 @@ it('testdata/approvals.json', async (t) => {
       got.key = Object.fromEntries(Object.keys(c.expect.key).map((k) => [k, (got.key as Record<string, unknown>)[k]]));
     }
     return differs(c.expect, got);
-  }, (l) => { t.diagnostic(l); console.log(l); });
+  }, (l) => t.diagnostic(l));
 });
 
 it('testdata/events.json', async (t) => {
@@ -148,7 +153,7 @@ it('testdata/events.json', async (t) => {
       got = verdictOf(e);
     }
     return differs(c.expect, got);
-  }, (l) => { t.diagnostic(l); console.log(l); });
+  }, (l) => t.diagnostic(l));
 });
 
 // What each problem slug must become; every other slug is an HttpError.
@@ -182,5 +187,5 @@ it('testdata/problems.json', async (t) => {
     const name = typed.name;
     if (want) return typed instanceof want ? undefined : `mapped to ${name}`;
     return typed instanceof HttpError && typed.status === p.status && typed.type === `${data.base}${p.slug}` ? undefined : `mapped to ${name}`;
-  }, (l) => { t.diagnostic(l); console.log(l); });
+  }, (l) => t.diagnostic(l));
 });
