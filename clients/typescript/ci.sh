@@ -11,5 +11,5 @@ node -e 'if (+process.versions.node.split(".")[0] < 20) { console.error("node >=
 npm ci --no-audit --no-fund
 npm run build
 npm run build:test
-node --test dist-test/test/unit.test.js dist-test/test/vectors.test.js dist-test/test/live.test.js
+node --test dist-test/test/unit.test.js dist-test/test/client.test.js dist-test/test/vectors.test.js dist-test/test/live.test.js
 if [ "${CI_LIVE:-}" = 1 ]; then bash test/live.sh; fi

@@ -10,6 +10,7 @@ import type { webcrypto } from 'node:crypto';
 type CryptoKey = webcrypto.CryptoKey;
 import { compactVerify, errors as joseErrors, importJWK } from 'jose';
 import { b64urlDecode } from './bytes.js';
+import { uuid } from './wire.js';
 import { TokenError } from './errors.js';
 import {
   isObject,
@@ -232,7 +233,6 @@ export interface ApprovalClaims {
   chain_head?: string;
 }
 
-const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 
 /**
  * Verifies an approval token against a key set: EdDSA, exact issuer,
@@ -251,17 +251,19 @@ export async function verifyApprovalWithSet(
   let c: ApprovalClaims;
   try {
     const m = members(payload, ['sid', 'sub', 'action', 'details_digest', 'cred_id', 'aaguid', 'uv', 'iat', 'exp', 'jti', 'iss', 'aud', 'chain_head', 'nbf']);
-    const uuid = (k: string) => {
-      const s = reqString(m, k);
-      if (!UUID.test(s)) throw new TokenError('malformed');
-      return s.toLowerCase();
+    const id = (s: string | undefined) => {
+      const u = s === undefined ? undefined : uuid(s);
+      if (u === undefined) throw new TokenError('malformed');
+      return u;
     };
+    const uuidOf = (k: string) => id(reqString(m, k));
     const uv = m.get('uv');
     if (typeof uv !== 'boolean') throw new TokenError('malformed');
-    const aaguid = optString(m, 'aaguid');
+    const rawAaguid = optString(m, 'aaguid');
+    const aaguid = rawAaguid === undefined ? undefined : id(rawAaguid);
     const chainHead = optString(m, 'chain_head');
     c = {
-      sid: uuid('sid'),
+      sid: uuidOf('sid'),
       sub: reqString(m, 'sub'),
       action: reqString(m, 'action'),
       details_digest: reqString(m, 'details_digest'),
@@ -270,7 +272,7 @@ export async function verifyApprovalWithSet(
       uv,
       iat: Number(reqI64(m, 'iat')),
       exp: Number(reqI64(m, 'exp')),
-      jti: uuid('jti'),
+      jti: uuidOf('jti'),
       iss: reqString(m, 'iss'),
       aud: reqString(m, 'aud'),
       ...(chainHead !== undefined ? { chain_head: chainHead } : {}),
@@ -278,6 +280,8 @@ export async function verifyApprovalWithSet(
   } catch {
     throw new TokenError('malformed');
   }
+  // jsonwebtoken reads `exp` as an unsigned number: a negative one is malformed.
+  if (c.exp < 0) throw new TokenError('malformed');
   if (c.exp < now - leeway) throw new TokenError('expired');
   if (c.iss !== issuer) throw new TokenError('wrong_issuer');
   if (c.aud !== APPROVAL_AUDIENCE) throw new TokenError('wrong_audience');
