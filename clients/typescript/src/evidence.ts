@@ -6,7 +6,7 @@
 import type { webcrypto } from 'node:crypto';
 type CryptoKey = webcrypto.CryptoKey;
 import { concat, equalBytes, sha256, utf8, b64urlDecodeAnyPad } from './bytes.js';
-import { isObject, JsonSyntaxError, members, parseJsonBytes, type JsonValue } from './json.js';
+import { isObject, JsonSyntaxError, members, parseJsonBytes, wellFormed, type JsonValue } from './json.js';
 
 /** A credential public key: ES256, the SEC1 point 0x04 ‖ x ‖ y. */
 export interface PublicKeyBytes {
@@ -103,7 +103,7 @@ interface ClientData {
 function clientData(bytes: Uint8Array): ClientData {
   const v: JsonValue = parseJsonBytes(bytes);
   const str = (x: JsonValue | undefined) => {
-    if (typeof x !== 'string') throw new JsonSyntaxError('not a string');
+    if (typeof x !== 'string' || !wellFormed(x)) throw new JsonSyntaxError('not a string');
     return x;
   };
   const bool = (x: JsonValue | undefined) => {

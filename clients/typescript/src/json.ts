@@ -1,8 +1,11 @@
 // A strict JSON reader for the bytes Keyward's verifiers parse with
 // serde_json (clientDataJSON, JWT headers and payloads). JSON.parse is too
 // forgiving to give the same verdicts: it keeps the last of duplicate keys
-// (serde refuses a duplicate field), accepts lone surrogates and forgets
-// whether a number was written as an integer (serde's i64 refuses `1.0`).
+// (serde refuses a duplicate field) and forgets whether a number was written
+// as an integer (serde's i64 refuses `1.0`). Like serde_json, it is strict
+// about keys but not about a value nobody reads: a lone surrogate or an
+// out-of-range number in a member serde ignores passes, and the readers
+// below check the values they take (`wellFormed`, `strictValue`).
 
 /** A JSON number as written, so integer-ness and range can be checked. */
 export class JsonNumber {
@@ -70,6 +73,9 @@ export function parseJsonText(text: string): JsonValue {
         ws();
         if (text[i] !== '"') fail('expected a key');
         const k = str();
+        // serde_json reads every key to match it to a field: lone
+        // surrogates there are always an error.
+        if (!wellFormed(k)) fail('lone surrogate in a key');
         ws();
         if (text[i] !== ':') fail('expected :');
         i++;
@@ -124,9 +130,7 @@ export function parseJsonText(text: string): JsonValue {
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 1100));
     if (!m) return fail('unexpected character');
     i += m[0].length;
-    const n = new JsonNumber(m[0]);
-    if (!Number.isFinite(n.value)) fail('number out of range');
-    return n;
+    return new JsonNumber(m[0]);
   };
   const hex4 = (): number => {
     const h = text.slice(i, i + 4);
@@ -164,18 +168,9 @@ export function parseJsonText(text: string): JsonValue {
         case 't': out += '\t'; break;
         case 'u': {
           const u = hex4();
-          if (u >= 0xd800 && u <= 0xdbff) {
-            // A leading surrogate must be followed by an escaped trailing one.
-            if (text[i] !== '\\' || text[i + 1] !== 'u') fail('lone surrogate');
-            i += 2;
-            const t = hex4();
-            if (t < 0xdc00 || t > 0xdfff) fail('lone surrogate');
-            out += String.fromCharCode(u, t);
-          } else if (u >= 0xdc00 && u <= 0xdfff) {
-            fail('lone surrogate');
-          } else {
-            out += String.fromCharCode(u);
-          }
+          // Lone surrogates are kept here (JS strings hold them) and
+          // refused by whoever reads the string as text (wellFormed).
+          out += String.fromCharCode(u);
           break;
         }
         default:
@@ -187,6 +182,20 @@ export function parseJsonText(text: string): JsonValue {
   ws();
   if (i !== text.length) fail('trailing characters');
   return v;
+}
+
+/** A string serde_json would read as a Rust String: no lone surrogates. */
+export function wellFormed(s: string): boolean {
+  return /^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/.test(s);
+}
+
+/** A value serde_json would read into a `Value`: text well formed, numbers finite. */
+export function strictValue(v: JsonValue): boolean {
+  if (typeof v === 'string') return wellFormed(v);
+  if (v instanceof JsonNumber) return Number.isFinite(v.value);
+  if (Array.isArray(v)) return v.every(strictValue);
+  if (isObject(v)) return v.entries.every(([, x]) => strictValue(x));
+  return true;
 }
 
 export function isObject(v: JsonValue | undefined): v is JsonObject {
@@ -211,14 +220,14 @@ export function members(o: JsonObject, known: readonly string[]): Map<string, Js
 export function optString(m: Map<string, JsonValue>, k: string): string | undefined {
   const v = m.get(k);
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new JsonSyntaxError(`${k} is not a string`);
+  if (typeof v !== 'string' || !wellFormed(v)) throw new JsonSyntaxError(`${k} is not a string`);
   return v;
 }
 
 /** A required string member. */
 export function reqString(m: Map<string, JsonValue>, k: string): string {
   const v = m.get(k);
-  if (typeof v !== 'string') throw new JsonSyntaxError(`${k} is not a string`);
+  if (typeof v !== 'string' || !wellFormed(v)) throw new JsonSyntaxError(`${k} is not a string`);
   return v;
 }
 

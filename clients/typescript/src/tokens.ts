@@ -20,6 +20,8 @@ import {
   parseJsonBytes,
   reqI64,
   reqString,
+  strictValue,
+  wellFormed,
   type JsonObject,
   type JsonValue,
 } from './json.js';
@@ -60,10 +62,13 @@ function header(token: string): Header {
   if (!isObject(v)) throw new TokenError('malformed');
   try {
     const m = members(v, ['alg', 'jwk', ...HEADER_STRINGS, ...HEADER_LISTS]);
+    // Members jsonwebtoken does not name are kept as `Value`s (flattened
+    // extras), so they must read as JSON values too.
+    if (!strictValue(v)) throw new TokenError('malformed');
     for (const k of HEADER_STRINGS) optString(m, k);
     for (const k of HEADER_LISTS) {
       const l = m.get(k);
-      if (l !== undefined && l !== null && !(Array.isArray(l) && l.every((x) => typeof x === 'string'))) {
+      if (l !== undefined && l !== null && !(Array.isArray(l) && l.every((x) => typeof x === 'string' && wellFormed(x)))) {
         throw new TokenError('malformed');
       }
     }
@@ -192,7 +197,7 @@ export async function verifyEventWithSet(token: string, set: JwkSet, issuer: str
     if (!isObject(sub)) throw new TokenError('malformed');
     const s = members(sub, ['format', 'id']);
     const events = m.get('events');
-    if (!isObject(events)) throw new TokenError('malformed');
+    if (!isObject(events) || !strictValue(events)) throw new TokenError('malformed');
     const small = (n: bigint) => {
       if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) throw new TokenError('malformed');
       return Number(n);
