@@ -146,6 +146,9 @@ async function verifiedPayload(token: string, key: CryptoKey): Promise<JsonObjec
   // jsonwebtoken decodes the signature strictly before verifying it.
   if (!b64urlDecode(signature)) throw new TokenError('malformed');
   try {
+    // jose also refuses a `crit` header it does not understand (RFC 7515
+    // §4.1.11), which jsonwebtoken ignores: the one place this port is
+    // stricter than keyward-client. Keyward never sets `crit`.
     await compactVerify(token, key, { algorithms: ['EdDSA'] });
   } catch (e) {
     if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw new TokenError('bad_signature');
@@ -194,8 +197,11 @@ export async function verifyEventWithSet(token: string, set: JwkSet, issuer: str
   try {
     const m = members(payload, [...EVENT_FIELDS, ...SPEC_FIELDS]);
     const sub = m.get('sub_id');
-    if (!isObject(sub)) throw new TokenError('malformed');
-    const s = members(sub, ['format', 'id']);
+    // serde reads a struct from an object, or from a sequence in field order.
+    const s = Array.isArray(sub) && sub.length === 2
+      ? new Map<string, JsonValue>([['format', sub[0] ?? null], ['id', sub[1] ?? null]])
+      : isObject(sub) ? members(sub, ['format', 'id']) : undefined;
+    if (!s) throw new TokenError('malformed');
     const events = m.get('events');
     if (!isObject(events) || !strictValue(events)) throw new TokenError('malformed');
     const small = (n: bigint) => {

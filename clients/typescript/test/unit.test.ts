@@ -354,6 +354,12 @@ describe('security events', () => {
     const hs = `${b64urlEncode(utf8('{"alg":"HS256","typ":"secevent+jwt","kid":"k1"}'))}.${other}.${s}`;
     assert.equal(await kind(verifyEventWithSet(hs, jwks, 'http://localhost:8080', 'payouts')), 'algorithm');
     assert.equal(await kind(verifyEventWithSet('a.b', jwks, 'http://localhost:8080', 'payouts')), 'malformed');
+    // Stricter than keyward-client (jsonwebtoken ignores crit): RFC 7515 §4.1.11.
+    const crit = `${b64urlEncode(utf8('{"alg":"EdDSA","typ":"secevent+jwt","kid":"k1","crit":["exp"],"exp":1}'))}.${other}.${s}`;
+    assert.equal(await kind(verifyEventWithSet(crit, jwks, 'http://localhost:8080', 'payouts')), 'malformed');
+    // A struct may come as a sequence in serde: sub_id ["opaque", "u"] reads.
+    const seqSub = await sign({ alg: 'EdDSA', typ: 'secevent+jwt', kid: 'k1' }, { ...claims, sub_id: ['opaque', 'u'] });
+    assert.deepEqual((await verifyEventWithSet(seqSub, jwks, 'http://localhost:8080', 'payouts')).sub_id, { format: 'opaque', id: 'u' });
     const order = new EventOrder(5);
     assert.ok(order.accept(c));
     assert.ok(!order.accept(c));
