@@ -2,7 +2,7 @@
 // (`kw_svc_…`), for an exchange's back end. Same surface as keyward-client.
 
 import type { VerifiedApproval } from './approval.js';
-import { fromResponse, InvalidUrlError, KeywardError, TimeoutError, TokenError, TransportError, UnverifiedError } from './errors.js';
+import { fromResponse, InvalidUrlError, TimeoutError, TokenError, TransportError, UnverifiedError } from './errors.js';
 import { aboutStepUp, EventOrder, settled } from './events.js';
 import {
   approvalKid,
@@ -302,4 +302,3 @@ export class KeywardClient {
   }
 }
 
-export { KeywardError };
