@@ -1,9 +1,10 @@
 // IP allow-list entries in the canonical text Keyward hashes
 // (keyward_proof::ip::ip_entry): an address is parsed as Rust's std parses
 // it and printed as std prints it (RFC 5952, `::ffff:a.b.c.d` for mapped
-// IPv4); a range is parsed as the `ipnet` crate parses it (which is more
-// lenient: leading zeros in octets, prefix lengths) and truncated to its
-// network. Node's `net` module differs on several of these, hence our own.
+// IPv4); a range is parsed as the `ipnet` crate (2.12.3, pinned in
+// Cargo.lock) parses it — its address as std does, its prefix length with
+// leading zeros allowed — and truncated to its network. Node's `net`
+// module differs on several of these, hence our own.
 
 class Cursor {
   constructor(
@@ -56,19 +57,17 @@ function stdNumber(p: Cursor, radix: number, maxDigits: number, upto: number, ze
   });
 }
 
-/** ipnet's number reader: at most `maxDigits`, below `upto`, zeros allowed. */
+/** ipnet's prefix-length reader: at most `maxDigits`, below `upto`, zeros allowed. */
 function netNumber(p: Cursor, radix: number, maxDigits: number, upto: number) {
   return stdNumber(p, radix, maxDigits, upto, true);
 }
 
-type Flavour = 'std' | 'ipnet';
-
-function ipv4(p: Cursor, flavour: Flavour): number[] | undefined {
+function ipv4(p: Cursor): number[] | undefined {
   return p.atomically(() => {
     const out: number[] = [];
     for (let k = 0; k < 4; k++) {
       if (k > 0 && !p.char('.')) return undefined;
-      const o = flavour === 'std' ? stdNumber(p, 10, 3, 256, false) : netNumber(p, 10, 3, 256);
+      const o = stdNumber(p, 10, 3, 256, false);
       if (o === undefined) return undefined;
       out.push(o);
     }
@@ -76,12 +75,12 @@ function ipv4(p: Cursor, flavour: Flavour): number[] | undefined {
   });
 }
 
-function groups(p: Cursor, limit: number, flavour: Flavour): { g: number[]; v4: boolean } {
+function groups(p: Cursor, limit: number): { g: number[]; v4: boolean } {
   const g: number[] = [];
   while (g.length < limit) {
     const i = g.length;
     if (i < limit - 1) {
-      const v4 = p.atomically(() => (i === 0 || p.char(':') ? ipv4(p, flavour) : undefined));
+      const v4 = p.atomically(() => (i === 0 || p.char(':') ? ipv4(p) : undefined));
       if (v4) {
         g.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
         return { g, v4: true };
@@ -94,15 +93,14 @@ function groups(p: Cursor, limit: number, flavour: Flavour): { g: number[]; v4: 
   return { g, v4: false };
 }
 
-function ipv6(p: Cursor, flavour: Flavour): number[] | undefined {
+function ipv6(p: Cursor): number[] | undefined {
   return p.atomically(() => {
-    const head = groups(p, 8, flavour);
+    const head = groups(p, 8);
     if (head.g.length === 8) return head.g;
     if (head.v4) return undefined;
     if (!p.char(':') || !p.char(':')) return undefined;
-    // std: `::` stands for at least one group; ipnet lets it stand for none.
-    const limit = flavour === 'std' ? 8 - (head.g.length + 1) : 8 - head.g.length;
-    const tail = groups(p, limit, flavour);
+    // `::` stands for at least one group.
+    const tail = groups(p, 8 - (head.g.length + 1));
     const out = [...head.g, ...new Array<number>(8 - head.g.length - tail.g.length).fill(0), ...tail.g];
     return out;
   });
@@ -149,13 +147,13 @@ const v6Groups = (b: number[]) => b.flatMap((x, i) => (i % 2 === 0 ? [(x << 8) |
 
 /** One allow-list entry (address or CIDR range) as canonical text, or undefined. */
 export function ipEntry(s: string): string | undefined {
-  const a4 = tillEnd(s, (p) => ipv4(p, 'std'));
+  const a4 = tillEnd(s, (p) => ipv4(p));
   if (a4) return v4Text(a4);
-  const a6 = tillEnd(s, (p) => ipv6(p, 'std'));
+  const a6 = tillEnd(s, (p) => ipv6(p));
   if (a6) return v6Text(a6);
   const n4 = tillEnd(s, (p) =>
     p.atomically(() => {
-      const a = ipv4(p, 'ipnet');
+      const a = ipv4(p);
       if (!a || !p.char('/')) return undefined;
       const len = netNumber(p, 10, 2, 33);
       return len === undefined ? undefined : { a, len };
@@ -164,7 +162,7 @@ export function ipEntry(s: string): string | undefined {
   if (n4) return `${v4Text(truncate(n4.a, n4.len))}/${n4.len}`;
   const n6 = tillEnd(s, (p) =>
     p.atomically(() => {
-      const a = ipv6(p, 'ipnet');
+      const a = ipv6(p);
       if (!a || !p.char('/')) return undefined;
       const len = netNumber(p, 10, 3, 129);
       return len === undefined ? undefined : { a, len };

@@ -146,9 +146,9 @@ async function verifiedPayload(token: string, key: CryptoKey): Promise<JsonObjec
   // jsonwebtoken decodes the signature strictly before verifying it.
   if (!b64urlDecode(signature)) throw new TokenError('malformed');
   try {
-    // jose also refuses a `crit` header it does not understand (RFC 7515
-    // §4.1.11), which jsonwebtoken ignores: the one place this port is
-    // stricter than keyward-client. Keyward never sets `crit`.
+    // jose refuses a `crit` header it does not understand (RFC 7515
+    // §4.1.11), as keyward-client does (vector `header/crit`). Keyward
+    // never sets `crit`.
     await compactVerify(token, key, { algorithms: ['EdDSA'] });
   } catch (e) {
     if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw new TokenError('bad_signature');

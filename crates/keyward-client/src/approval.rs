@@ -86,12 +86,29 @@ impl JwksCache {
     }
 }
 
+/// Whether the token's header names critical extensions (`crit`): Keyward
+/// uses none, and RFC 7515 §4.1.11 says a verifier that does not
+/// understand one must refuse the token. `jsonwebtoken` ignores the
+/// member, so it is looked for here.
+pub(crate) fn has_crit(token: &str) -> bool {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|h| h.get("crit").is_some())
+}
+
 /// The `kid` of a token's header, after checking its shape and algorithm.
 pub(crate) fn token_kid(token: &str) -> Result<String, TokenError> {
     if token.len() > MAX_TOKEN_LEN || token.split('.').count() != 3 {
         return Err(TokenError::Malformed);
     }
     let header = jsonwebtoken::decode_header(token).map_err(|e| map_error(e.kind()))?;
+    if has_crit(token) {
+        return Err(TokenError::Malformed);
+    }
     if header.alg != Algorithm::EdDSA {
         return Err(TokenError::Algorithm);
     }
@@ -233,6 +250,22 @@ mod tests {
             aud: AUDIENCE.into(),
             chain_head: None,
         }
+    }
+
+    #[test]
+    fn a_header_with_critical_extensions_is_refused() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let plain = format!(
+            "{}.e30.sig",
+            b64(r#"{"alg":"EdDSA","typ":"JWT","kid":"k"}"#)
+        );
+        assert_eq!(token_kid(&plain), Ok("k".to_owned()));
+        let crit = format!(
+            "{}.e30.sig",
+            b64(r#"{"alg":"EdDSA","typ":"JWT","kid":"k","crit":["exp"],"exp":1}"#)
+        );
+        assert_eq!(token_kid(&crit), Err(TokenError::Malformed));
     }
 
     #[test]

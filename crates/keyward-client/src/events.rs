@@ -36,6 +36,9 @@ pub(crate) fn event_kid(token: &str) -> Result<String, TokenError> {
         return Err(TokenError::Malformed);
     }
     let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if crate::approval::has_crit(token) {
+        return Err(TokenError::Malformed);
+    }
     if header.typ.as_deref() != Some(SET_TYP) {
         return Err(TokenError::Malformed);
     }

@@ -252,6 +252,15 @@ fn cases() -> (Vec<(String, String, String)>, Value) {
         ),
         AUDIENCE,
     );
+    // RFC 7515 §4.1.11: a `crit` extension the verifier does not know
+    // makes the token invalid.
+    push(
+        "header/crit",
+        forged(
+            json!({"typ": "secevent+jwt", "alg": "EdDSA", "kid": kid, "crit": ["exp"], "exp": 1}),
+        ),
+        AUDIENCE,
+    );
     // Claims signed properly that do not make an event.
     let claim_edits: [ClaimsEdit; 4] = [
         ("events/empty", |c| c["events"] = json!({})),
