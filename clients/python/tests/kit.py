@@ -76,3 +76,28 @@ def change(chain: list[ChainEntry], action: str, subject: Key, by: Key) -> Chain
         nonce=bytes([1]) * 32, prev=last.hash,
     )
     return entry(s, assert_over(by, chain_challenge(s.hash())))
+
+
+# --- signed tokens ------------------------------------------------------------
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives.serialization import Encoding as _Enc, PublicFormat as _Fmt  # noqa: E402
+
+
+class Signer:
+    """An Ed25519 signing key with a kid, as Keyward's token signer."""
+
+    def __init__(self, kid: str, seed: int = 1):
+        self.kid = kid
+        self.key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+
+    def jwk(self) -> dict:
+        raw = self.key.public_key().public_bytes(_Enc.Raw, _Fmt.Raw)
+        return {"kty": "OKP", "crv": "Ed25519", "x": _b64.encode(raw), "kid": self.kid, "alg": "EdDSA", "use": "sig"}
+
+    def sign(self, claims, header=None) -> str:
+        h = {"alg": "EdDSA", "typ": "secevent+jwt", "kid": self.kid} if header is None else header
+        head = _b64.encode(json.dumps(h).encode())
+        body = _b64.encode(claims if isinstance(claims, bytes) else json.dumps(claims).encode())
+        sig = self.key.sign(f"{head}.{body}".encode())
+        return f"{head}.{body}.{_b64.encode(sig)}"
