@@ -17,6 +17,7 @@ payouts), ``KEYWARD_RP_ID`` (localhost), ``KEYWARD_ORIGIN`` (KEYWARD_URL),
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -48,6 +49,7 @@ ORIGIN = ENV.get("KEYWARD_ORIGIN", URL)
 USER = ENV.get("KEYWARD_USER", "alice")
 AUDIENCE = ENV.get("KEYWARD_AUDIENCE", "payouts")
 APPROVE = Path(__file__).resolve().parent / "approve.sh"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "check_approval.py"
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +116,19 @@ def test_a_withdrawal_waited_for_by_polling(keyward, verifier):
     assert proof.chain.pin() == verifier.pins.get(USER)  # pinned on first use
     with pytest.raises(AlreadyRedeemed):
         keyward.redeem(s.id)
+
+    # The example an exchange runs on the redeem response says PAY for these
+    # details only.
+    body = dict(redeemed.step_up.raw, user_verified=redeemed.user_verified,
+                credential_key_id=redeemed.credential_key_id, evidence=redeemed.evidence_json)
+    pins = Path(verifier.pins.path).with_name("example-pins.json")
+    for asked, rc, word in [(d, 0, "PAY: "), (dict(d, destination="bc1qattacker0000000000000000000000000000"), 1, "DO NOT PAY: ")]:
+        r = subprocess.run(
+            [sys.executable, str(EXAMPLE), "--rp-id", ENV.get("KEYWARD_RP_ID", "localhost"), "--origin", ORIGIN,
+             "--pins", str(pins), "--user", USER, "--details", json.dumps(asked)],
+            input=json.dumps(body), capture_output=True, text=True, timeout=60,
+        )
+        assert r.returncode == rc and r.stdout.startswith(word), (r.stdout, r.stderr)
 
     # The same evidence does not approve other details, nor another action.
     with pytest.raises(Unverified) as e:
