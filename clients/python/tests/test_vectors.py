@@ -5,7 +5,6 @@ counts per file are printed at the end of the run.
 ``KEYWARD_TESTDATA`` points elsewhere; without vectors the test is skipped,
 unless ``KEYWARD_REQUIRE_VECTORS`` is set (CI), when it fails."""
 
-import json
 import os
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from keyward_client import (
     verify_approval,
     verify_event_with,
 )
+from keyward_client._json import loads
 from keyward_client.chain import Pin
 from keyward_client.errors import PROBLEM_BASE, PROBLEMS
 from keyward_client.tokens import SecurityEvent
@@ -34,8 +34,8 @@ def _load(name):
     path = TESTDATA / name
     if not path.exists():
         return None
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
+    # Read as serde_json reads it (integers beyond 64 bits as floats, …).
+    doc = loads(path.read_bytes())
     assert doc.get("version") == 1, f"{name}: unknown version"
     return doc
 
@@ -84,7 +84,8 @@ def _approval(doc, case):
         digest = digest_of(case["action"], case["details"])
         v = verify_approval(evidence, rp["rp_id"], rp["origin"], digest, case.get("require_uv", True), pin)
     except ChainRestarted as e:
-        return {"ok": False, "error": e.error}
+        restart = {"pinned": e.pinned, "genesis": e.genesis, "restarted_from": e.restarted_from, "recovered": e.recovered}
+        return {"ok": False, "error": e.error, "restart": restart}
     except Unverified as e:
         out = {"ok": False, "error": e.error}
         if e.reason is not None:

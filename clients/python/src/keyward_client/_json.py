@@ -261,8 +261,10 @@ def de_struct(
             if field is None:
                 if deny_unknown:
                     names = [f.name for f in fields]
+                    # serde_path_to_error has captured the key by then: the
+                    # path names the unknown member itself.
                     raise DeError(
-                        f"unknown field `{key}`, expected {_expected_list(names)}", path
+                        f"unknown field `{key}`, expected {_expected_list(names)}", (*path, key)
                     )
                 continue
             out[key] = field.read(v[key], (*path, key))
@@ -287,3 +289,247 @@ def de_struct(
             raise DeError(f"invalid length {len(v)}, expected fewer elements in array", path)
         return out
     raise _type_error(v, f"struct {name}", path)
+
+
+# --- a struct straight from bytes, unknown members skipped as serde_json skips them
+
+
+class _Bytes:
+    """serde_json's reader over a byte slice, for the parts that differ
+    from ``json``: a member the struct does not know is skipped without
+    decoding it (its strings are not checked for UTF-8 or surrogates, its
+    numbers not for range), while the struct's own members are read
+    strictly."""
+
+    def __init__(self, data: bytes):
+        self.b = data
+        self.i = 0
+
+    def fail(self, why: str) -> DeError:
+        return DeError(f"{why} at byte {self.i}")
+
+    def ws(self) -> int:
+        while self.i < len(self.b) and self.b[self.i] in b" \t\n\r":
+            self.i += 1
+        return self.b[self.i] if self.i < len(self.b) else -1
+
+    def eat(self, ch: bytes) -> None:
+        if self.ws() != ch[0]:
+            raise self.fail(f"expected {ch!r}")
+        self.i += 1
+
+    def literal(self, word: bytes) -> None:
+        if self.b[self.i : self.i + len(word)] != word:
+            raise self.fail("expected ident")
+        self.i += len(word)
+
+    def _hex4(self) -> int:
+        h = self.b[self.i : self.i + 4]
+        if len(h) != 4 or any(c not in b"0123456789abcdefABCDEF" for c in h):
+            raise self.fail("invalid escape")
+        self.i += 4
+        return int(h, 16)
+
+    def string(self, strict: bool) -> str:
+        # At the opening quote. strict: a String (UTF-8, no lone surrogates);
+        # otherwise skipped (escapes and control characters still checked).
+        self.i += 1
+        out = bytearray()
+        while True:
+            if self.i >= len(self.b):
+                raise self.fail("EOF while parsing a string")
+            c = self.b[self.i]
+            self.i += 1
+            if c == 0x22:
+                break
+            if c < 0x20:
+                raise self.fail("control character while parsing a string")
+            if c != 0x5C:
+                out.append(c)
+                continue
+            if self.i >= len(self.b):
+                raise self.fail("EOF while parsing a string")
+            e = self.b[self.i]
+            self.i += 1
+            simple = {0x22: b'"', 0x5C: b"\\", 0x2F: b"/", 0x62: b"\b", 0x66: b"\f", 0x6E: b"\n", 0x72: b"\r", 0x74: b"\t"}
+            if e in simple:
+                out += simple[e]
+            elif e == 0x75:
+                n = self._hex4()
+                if not strict:
+                    continue
+                if 0xD800 <= n <= 0xDBFF:
+                    if self.b[self.i : self.i + 2] != b"\\u":
+                        raise self.fail("lone leading surrogate in hex escape")
+                    self.i += 2
+                    lo = self._hex4()
+                    if not 0xDC00 <= lo <= 0xDFFF:
+                        raise self.fail("lone leading surrogate in hex escape")
+                    n = 0x10000 + ((n - 0xD800) << 10) + (lo - 0xDC00)
+                elif 0xDC00 <= n <= 0xDFFF:
+                    raise self.fail("lone trailing surrogate in hex escape")
+                out += chr(n).encode("utf-8")
+            else:
+                raise self.fail("invalid escape")
+        if not strict:
+            return ""
+        try:
+            return out.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self.fail("invalid unicode code point") from None
+
+    def number(self) -> None:
+        b, i = self.b, self.i
+        if i < len(b) and b[i] == 0x2D:
+            i += 1
+        if i < len(b) and b[i] == 0x30:
+            i += 1
+            if i < len(b) and 0x30 <= b[i] <= 0x39:
+                self.i = i
+                raise self.fail("invalid number")
+        elif i < len(b) and 0x31 <= b[i] <= 0x39:
+            while i < len(b) and 0x30 <= b[i] <= 0x39:
+                i += 1
+        else:
+            self.i = i
+            raise self.fail("invalid number")
+        for lead, signs in ((0x2E, b""), (None, b"+-")):
+            if lead == 0x2E:
+                if i < len(b) and b[i] == 0x2E:
+                    i += 1
+                else:
+                    continue
+            else:
+                if i < len(b) and b[i] in b"eE":
+                    i += 1
+                    if i < len(b) and b[i] in signs:
+                        i += 1
+                else:
+                    continue
+            start = i
+            while i < len(b) and 0x30 <= b[i] <= 0x39:
+                i += 1
+            if i == start:
+                self.i = i
+                raise self.fail("invalid number")
+        self.i = i
+
+    def skip_value(self) -> None:
+        # Iterative, as serde_json's ignore_value is (no depth limit).
+        stack: list[int] = []
+        while True:
+            c = self.ws()
+            if c == 0x22:
+                self.string(strict=False)
+            elif c in (0x5B, 0x7B):
+                self.i += 1
+                close = 0x5D if c == 0x5B else 0x7D
+                if self.ws() == close:
+                    self.i += 1
+                else:
+                    stack.append(close)
+                    if close == 0x7D:
+                        self._key_colon()
+                    continue
+            elif c == 0x74:
+                self.literal(b"true")
+            elif c == 0x66:
+                self.literal(b"false")
+            elif c == 0x6E:
+                self.literal(b"null")
+            elif c == 0x2D or 0x30 <= c <= 0x39:
+                self.number()
+            else:
+                raise self.fail("expected value")
+            while stack:
+                c = self.ws()
+                if c == 0x2C:
+                    self.i += 1
+                    if stack[-1] == 0x7D:
+                        self._key_colon()
+                    break
+                if c == stack[-1]:
+                    self.i += 1
+                    stack.pop()
+                    continue
+                raise self.fail("expected `,` or end")
+            if not stack:
+                return
+
+    def _key_colon(self) -> None:
+        if self.ws() != 0x22:
+            raise self.fail("key must be a string")
+        self.string(strict=False)
+        self.eat(b":")
+
+
+def struct_from_bytes(data: bytes, fields: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """``serde_json::from_slice`` of a struct without ``deny_unknown_fields``
+    whose members are strings (``"str"``) or optional booleans
+    (``"opt_bool"``): the struct's members read strictly, a duplicated one
+    refused, unknown ones skipped as serde_json skips them; the positional
+    array form accepted too. Raises :class:`DeError`."""
+    r = _Bytes(bytes(data))
+    kinds = dict(fields)
+    out: dict[str, Any] = {}
+
+    def value(kind: str) -> Any:
+        c = r.ws()
+        if kind == "str":
+            if c != 0x22:
+                r.skip_value()
+                raise r.fail("invalid type, expected a string")
+            return r.string(strict=True)
+        if c == 0x6E:
+            r.literal(b"null")
+            return None
+        if c == 0x74:
+            r.literal(b"true")
+            return True
+        if c == 0x66:
+            r.literal(b"false")
+            return False
+        raise r.fail("invalid type, expected a boolean")
+
+    c = r.ws()
+    if c == 0x7B:
+        r.i += 1
+        if r.ws() == 0x7D:
+            r.i += 1
+        else:
+            while True:
+                if r.ws() != 0x22:
+                    raise r.fail("key must be a string")
+                key = r.string(strict=True)
+                r.eat(b":")
+                if key in kinds:
+                    if key in out:
+                        raise r.fail(f"duplicate field `{key}`")
+                    out[key] = value(kinds[key])
+                else:
+                    r.skip_value()
+                c = r.ws()
+                r.i += 1
+                if c == 0x7D:
+                    break
+                if c != 0x2C:
+                    raise r.fail("expected `,` or `}`")
+    elif c == 0x5B:
+        r.i += 1
+        for n, (name, kind) in enumerate(fields):
+            if r.ws() == 0x5D:
+                break
+            if n:
+                r.eat(b",")
+            out[name] = value(kind)
+        r.eat(b"]")
+    else:
+        raise r.fail("invalid type, expected a struct")
+    if r.ws() != -1:
+        raise r.fail("trailing characters")
+    for name, kind in fields:
+        if name not in out:
+            if kind == "str":
+                raise DeError(f"missing field `{name}`")
+            out[name] = None
+    return out

@@ -46,7 +46,9 @@ class Canonical:
 
 def field_name(path: str, message: str) -> str:
     """``keyward_proof::validation::field_name``: the path, or for a missing
-    or unknown member, the member named in serde's message."""
+    or unknown member, the member named in serde's message (each once: the
+    fix the shared vectors record; main's Rust doubled an unknown member,
+    ``details.fee.fee``)."""
     inner = path not in (".", "")
     named = None
     for prefix in ("missing field `", "unknown field `"):
@@ -55,6 +57,10 @@ def field_name(path: str, message: str) -> str:
             if "`" in rest:
                 named = rest.split("`", 1)[0]
                 break
+    # serde_path_to_error fails an unknown member while reading its key, so
+    # the path already ends with it; a missing member is not in the path.
+    if inner and named is not None and "unknown field `" in message:
+        return path
     if inner and named is not None:
         return f"{path}.{named}"
     if inner:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import _b64
-from ._json import DeError, Field, JObject, de_bool, de_opt, de_str, de_struct, loads, Path
+from ._json import DeError, Field, JObject, Path, de_str, de_struct, struct_from_bytes
 
 FLAG_UP = 0x01
 FLAG_UV = 0x04
@@ -109,12 +109,9 @@ class EvidenceFacts:
     counter: int
 
 
-_CLIENT_DATA = [
-    Field("type", de_str),
-    Field("challenge", de_str),
-    Field("origin", de_str),
-    Field("crossOrigin", de_opt(de_bool), None),
-]
+# clientDataJSON as serde_json reads it from the signed bytes: these members
+# strictly, a duplicated one refused, anything else skipped unchecked.
+_CLIENT_DATA = [("type", "str"), ("challenge", "str"), ("origin", "str"), ("crossOrigin", "opt_bool")]
 
 
 def verify_evidence(
@@ -144,10 +141,7 @@ def verify_evidence(
         raise Refusal("bad_signature") from None
 
     try:
-        parsed = loads(evidence.client_data_json)
-        if not isinstance(parsed, (dict, list)):
-            raise DeError("not a struct")
-        client = de_struct(parsed, "ClientData", _CLIENT_DATA, from_bytes=True)
+        client = struct_from_bytes(evidence.client_data_json, _CLIENT_DATA)
     except ValueError:
         raise Refusal("malformed_response") from None
     if client["type"] != "webauthn.get":

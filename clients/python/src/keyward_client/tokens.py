@@ -198,7 +198,7 @@ def _verified_payload(token: str, raw_key: bytes, bad_key: str) -> bytes:
         if len(signature) != 64:
             raise InvalidSignature()
         Ed25519PublicKey.from_public_bytes(raw_key).verify(
-            signature, f"{header_b64}.{payload_b64}".encode("ascii")
+            signature, f"{header_b64}.{payload_b64}".encode("utf-8")
         )
     except (InvalidSignature, ValueError):
         raise TokenError("bad_signature") from None
