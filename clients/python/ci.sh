@@ -24,6 +24,8 @@ VPY=$TMP/venv/bin/python
 "$VPY" -m pip install -q --disable-pip-version-check "$HERE[dev]"
 
 cd "$HERE"
+# The package says it is typed (py.typed): hold it to that.
+(cd src && "$VPY" -m mypy --strict keyward_client)
 KEYWARD_REQUIRE_VECTORS=1 "$VPY" -m pytest -rs tests
 if [ "${1:-}" = "--live" ]; then
   PYTHON=$VPY bash tests/live.sh

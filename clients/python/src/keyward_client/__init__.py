@@ -63,8 +63,11 @@ from .tokens import (
     verify_approval_token_with,
     verify_event_with,
 )
-from .types import EventPage, PolledEvent, Redeemed, StepUp, VerifiedKey
+from .wire import EventPage, PolledEvent, Redeemed, StepUp, VerifiedKey
 from .verify import Verifier
+
+#: The audience of every approval token (keyward-client's ``AUDIENCE``).
+AUDIENCE = APPROVAL_AUDIENCE
 
 __version__ = "0.1.0"
 

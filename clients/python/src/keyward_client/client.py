@@ -27,7 +27,7 @@ from .errors import (
     from_response,
 )
 from .events import EventOrder, about_step_up, settled
-from .types import EventPage, PolledEvent, Redeemed, StepUp, VerifiedKey
+from .wire import EventPage, PolledEvent, Redeemed, StepUp, VerifiedKey
 from .verify import Verifier
 
 DEFAULT_TIMEOUT = 30.0

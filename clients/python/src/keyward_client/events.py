@@ -8,7 +8,7 @@ from typing import Optional
 from .chain import parse_uuid
 from .errors import Ended, KeywardError
 from .tokens import KEYWARD_EVENT, SecurityEvent
-from .types import StepUp
+from .wire import StepUp
 
 
 class EventOrder:

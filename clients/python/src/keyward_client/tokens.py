@@ -130,12 +130,12 @@ def parse_jwks(data: Any) -> list[dict[str, Any]]:
     """A JWKS document's keys (``TokenError("jwks")`` if it is not one)."""
     if isinstance(data, (bytes, bytearray, str)):
         try:
-            data = loads(data)
+            data = loads(bytes(data) if isinstance(data, bytearray) else data)
         except ValueError:
             raise TokenError("jwks") from None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise TokenError("jwks")
-    keys = data["keys"]
+    keys: list[dict[str, Any]] = data["keys"]
     for key in keys:
         if not isinstance(key, dict) or not isinstance(key.get("kty"), str):
             raise TokenError("jwks")
@@ -208,7 +208,7 @@ def _verified_payload(token: str, raw_key: bytes, bad_key: str) -> bytes:
         raise TokenError("malformed") from None
 
 
-def _claims(payload: bytes, fields: list[Field], name: str) -> tuple[dict[str, Any], JObject]:
+def _claims(payload: bytes, fields: list[Field], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         v = loads(payload)
         if not isinstance(v, dict):

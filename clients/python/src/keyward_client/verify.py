@@ -11,7 +11,7 @@ from .details import digest_of
 from .errors import KeywardError, PinStoreError
 from .pins import PinStore
 
-Evidence = Union[ApprovalEvidence, dict, str, bytes]
+Evidence = Union[ApprovalEvidence, dict[str, Any], str, bytes]
 
 
 def _evidence(evidence: Evidence) -> ApprovalEvidence:
