@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 _I64_MIN = -(2**63)
 _U64_MAX = 2**64 - 1
@@ -463,34 +463,72 @@ class _Bytes:
         self.eat(b":")
 
 
-def struct_from_bytes(data: bytes, fields: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """``serde_json::from_slice`` of a struct without ``deny_unknown_fields``
-    whose members are strings (``"str"``) or optional booleans
-    (``"opt_bool"``): the struct's members read strictly, a duplicated one
-    refused, unknown ones skipped as serde_json skips them; the positional
-    array form accepted too. Raises :class:`DeError`."""
+def struct_from_bytes(
+    data: bytes,
+    fields: Sequence[tuple[str, Any]],
+    seen: Optional[list[tuple[str, int]]] = None,
+) -> dict[str, Any]:
+    """``serde_json::from_slice`` of a struct without ``deny_unknown_fields``:
+    the struct's members read strictly, a duplicated one refused, unknown
+    ones skipped as serde_json skips them; the positional array form
+    accepted too. A member's kind: ``"str"``, ``"opt_str"``, ``"i64"``,
+    ``"bool"``, ``"opt_bool"``,
+    ``"map"`` (a JSON object, read strictly as a ``Value``), or a nested
+    struct's fields. ``seen`` collects every member's key and the first byte
+    of its value (-2 for an empty array or object). Raises :class:`DeError`."""
     r = _Bytes(bytes(data))
-    kinds = dict(fields)
-    out: dict[str, Any] = {}
+    out = _read_struct(r, fields, seen)
+    if r.ws() != -1:
+        raise r.fail("trailing characters")
+    return out
 
-    def value(kind: str) -> Any:
-        c = r.ws()
-        if kind == "str":
-            if c != 0x22:
-                r.skip_value()
-                raise r.fail("invalid type, expected a string")
-            return r.string(strict=True)
-        if c == 0x6E:
+
+def _read_value(r: _Bytes, kind: Any) -> Any:
+    c = r.ws()
+    if isinstance(kind, (list, tuple)):
+        return _read_struct(r, kind, None)
+    if kind == "str":
+        if c != 0x22:
+            raise r.fail("invalid type, expected a string")
+        return r.string(strict=True)
+    if kind == "opt_str":
+        if r.b[r.i : r.i + 4] == b"null":
             r.literal(b"null")
             return None
-        if c == 0x74:
-            r.literal(b"true")
-            return True
-        if c == 0x66:
-            r.literal(b"false")
-            return False
+        return _read_value(r, "str")
+    if kind == "bool":
+        if c not in (0x74, 0x66):
+            raise r.fail("invalid type, expected a boolean")
+        return _read_value(r, "opt_bool")
+    if kind == "opt_bool":
+        for word, v in ((b"null", None), (b"true", True), (b"false", False)):
+            if r.b[r.i : r.i + len(word)] == word:
+                r.literal(word)
+                return v
         raise r.fail("invalid type, expected a boolean")
+    if kind == "i64":
+        start = r.i
+        r.number()
+        text = r.b[start : r.i].decode("ascii")
+        if any(ch in text for ch in ".eE") or text == "-0":
+            raise r.fail("invalid type: floating point, expected i64")
+        n = int(text)
+        if not _I64_MIN <= n <= 2**63 - 1:
+            raise r.fail("invalid value, expected i64")
+        return n
+    if kind == "map":
+        start = r.i
+        r.skip_value()
+        v = loads(r.b[start : r.i])
+        if not isinstance(v, dict):
+            raise r.fail("invalid type, expected a map")
+        return dict(v)
+    raise ValueError(f"unknown kind {kind!r}")
 
+
+def _read_struct(r: _Bytes, fields: Sequence[tuple[str, Any]], seen: Optional[list[tuple[str, int]]]) -> dict[str, Any]:
+    kinds = dict(fields)
+    out: dict[str, Any] = {}
     c = r.ws()
     if c == 0x7B:
         r.i += 1
@@ -502,10 +540,17 @@ def struct_from_bytes(data: bytes, fields: Sequence[tuple[str, str]]) -> dict[st
                     raise r.fail("key must be a string")
                 key = r.string(strict=True)
                 r.eat(b":")
+                if seen is not None:
+                    first = r.ws()
+                    j = r.i + 1
+                    while j < len(r.b) and r.b[j] in b" \t\n\r":
+                        j += 1
+                    empty = first in (0x5B, 0x7B) and j < len(r.b) and r.b[j] == first + 2
+                    seen.append((key, -2 if empty else first))
                 if key in kinds:
                     if key in out:
                         raise r.fail(f"duplicate field `{key}`")
-                    out[key] = value(kinds[key])
+                    out[key] = _read_value(r, kinds[key])
                 else:
                     r.skip_value()
                 c = r.ws()
@@ -521,15 +566,13 @@ def struct_from_bytes(data: bytes, fields: Sequence[tuple[str, str]]) -> dict[st
                 break
             if n:
                 r.eat(b",")
-            out[name] = value(kind)
+            out[name] = _read_value(r, kind)
         r.eat(b"]")
     else:
         raise r.fail("invalid type, expected a struct")
-    if r.ws() != -1:
-        raise r.fail("trailing characters")
     for name, kind in fields:
         if name not in out:
-            if kind == "str":
+            if kind not in ("opt_bool", "opt_str"):
                 raise DeError(f"missing field `{name}`")
             out[name] = None
     return out

@@ -20,8 +20,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import _b64
-from ._json import DeError, Field, JObject, Path, de_bool, de_i64, de_map, de_opt, de_str, de_struct, de_vec, loads
-from .chain import de_uuid
+from ._json import DeError, Field, Path, de_opt, de_str, de_struct, de_vec, loads, struct_from_bytes
+from .chain import de_uuid, parse_uuid
 from .errors import TokenError
 
 #: Longest token accepted (real ones are well under 1 KiB).
@@ -136,11 +136,17 @@ def parse_jwks(data: Any) -> list[dict[str, Any]]:
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise TokenError("jwks")
     keys: list[dict[str, Any]] = data["keys"]
+    # What jsonwebtoken's JwkSet requires of every key (whatever its type: an
+    # unknown one parses, and is refused only if a token names it).
     for key in keys:
-        if not isinstance(key, dict) or not isinstance(key.get("kty"), str):
+        if not isinstance(key, dict):
             raise TokenError("jwks")
-        for name in ("kid", "alg", "use"):
+        for name in ("kid", "alg", "use", "x5u", "x5t", "x5t#S256"):
             if key.get(name) is not None and not isinstance(key[name], str):
+                raise TokenError("jwks")
+        for name in ("key_ops", "x5c"):
+            v = key.get(name)
+            if v is not None and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
                 raise TokenError("jwks")
     return keys
 
@@ -208,21 +214,28 @@ def _verified_payload(token: str, raw_key: bytes, bad_key: str) -> bytes:
         raise TokenError("malformed") from None
 
 
-def _claims(payload: bytes, fields: list[Field], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _claims(payload: bytes, fields: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The claims as serde_json reads them from the signed bytes (members
+    the struct does not know skipped unchecked), then jsonwebtoken's second
+    read of the registered claims: a duplicated one, or a ``sub``, ``exp``
+    or ``nbf`` that is an object or array, fails it."""
+    seen: list[tuple[str, int]] = []
     try:
-        v = loads(payload)
-        if not isinstance(v, dict):
-            raise DeError(f"invalid type, expected struct {name}")
-        claims = de_struct(v, name, fields, from_bytes=True)
+        claims = struct_from_bytes(payload, fields, seen)
     except ValueError:
         raise TokenError("malformed") from None
-    # jsonwebtoken reads the registered claims a second time: a duplicated
-    # one, or a `sub` that is an object or array, fails that read.
-    if set(getattr(v, "dups", ())) & {"exp", "nbf", "sub", "iss", "aud"}:
+    registered = [key for key, _ in seen if key in ("exp", "nbf", "sub", "iss", "aud")]
+    if len(registered) != len(set(registered)):
         raise TokenError("malformed")
-    if isinstance(v.get("sub"), (dict, list)):
+    # (serde_json leaves an object or array it refuses unread — `sub`'s
+    # even when empty, `exp`'s and `nbf`'s unless empty — and the read of
+    # what follows then fails.)
+    if any(
+        (key == "sub" and first in (0x5B, 0x7B, -2)) or (key in ("exp", "nbf") and first in (0x5B, 0x7B))
+        for key, first in seen
+    ):
         raise TokenError("malformed")
-    return claims, v
+    return claims
 
 
 # --- security events --------------------------------------------------------
@@ -250,16 +263,15 @@ class SecurityEvent:
         return None
 
 
-_SUBJECT = [Field("format", de_str), Field("id", de_str)]
-_EVENT_CLAIMS = [
-    Field("iss", de_str),
-    Field("aud", de_str),
-    Field("iat", de_i64),
-    Field("jti", de_str),
-    Field("toe", de_i64),
-    Field("sub_id", lambda v, p: de_struct(v, "SubjectId", _SUBJECT, p, from_bytes=True)),
-    Field("events", de_map),
-    Field("keyward_seq", de_i64),
+_EVENT_CLAIMS: list[tuple[str, Any]] = [
+    ("iss", "str"),
+    ("aud", "str"),
+    ("iat", "i64"),
+    ("jti", "str"),
+    ("toe", "i64"),
+    ("sub_id", [("format", "str"), ("id", "str")]),
+    ("events", "map"),
+    ("keyward_seq", "i64"),
 ]
 
 
@@ -268,7 +280,7 @@ def verify_event_with(token: str, keys: list[dict[str, Any]], issuer: str, audie
     exact issuer and audience (events do not expire: they say what
     happened), at least one event. Raises :class:`TokenError`."""
     raw = find_key(keys, event_kid(token))
-    claims, _ = _claims(_verified_payload(token, raw, "malformed"), _EVENT_CLAIMS, "SecurityEventClaims")
+    claims = _claims(_verified_payload(token, raw, "malformed"), _EVENT_CLAIMS)
     if claims["iss"] != issuer:
         raise TokenError("wrong_issuer")
     if claims["aud"] != audience:
@@ -301,21 +313,32 @@ class ApprovalClaims:
     chain_head: Optional[str] = None
 
 
-_APPROVAL_CLAIMS = [
-    Field("sid", de_uuid),
-    Field("sub", de_str),
-    Field("action", de_str),
-    Field("details_digest", de_str),
-    Field("cred_id", de_str),
-    Field("aaguid", de_opt(de_uuid), None),
-    Field("uv", de_bool),
-    Field("iat", de_i64),
-    Field("exp", de_i64),
-    Field("jti", de_uuid),
-    Field("iss", de_str),
-    Field("aud", de_str),
-    Field("chain_head", de_opt(de_str), None),
+_APPROVAL_CLAIMS: list[tuple[str, Any]] = [
+    ("sid", "str"),
+    ("sub", "str"),
+    ("action", "str"),
+    ("details_digest", "str"),
+    ("cred_id", "str"),
+    ("aaguid", "opt_str"),
+    ("uv", "bool"),
+    ("iat", "i64"),
+    ("exp", "i64"),
+    ("jti", "str"),
+    ("iss", "str"),
+    ("aud", "str"),
+    ("chain_head", "opt_str"),
 ]
+
+
+def _uuid_claims(c: dict[str, Any]) -> dict[str, Any]:
+    # sid, jti and aaguid are UUIDs to serde: one that is not fails the read.
+    try:
+        for name in ("sid", "jti", "aaguid"):
+            if c[name] is not None:
+                c[name] = parse_uuid(c[name])
+    except ValueError:
+        raise TokenError("malformed") from None
+    return c
 
 
 def verify_approval_token_with(
@@ -329,7 +352,7 @@ def verify_approval_token_with(
     issuer and audience ``keyward-step-up``, ``exp`` in the future and
     ``iat`` not (both within ``leeway`` seconds)."""
     raw = find_key(keys, approval_kid(token))
-    c, _ = _claims(_verified_payload(token, raw, "jwks"), _APPROVAL_CLAIMS, "ApprovalClaims")
+    c = _uuid_claims(_claims(_verified_payload(token, raw, "jwks"), _APPROVAL_CLAIMS))
     t = int((now or time.time)())
     if c["exp"] < 0:
         raise TokenError("malformed")  # not a NumericDate jsonwebtoken reads
