@@ -20,6 +20,12 @@ if [ ! -x "$KEYWARD" ] || [ ! -x "$SOFTKEY" ]; then
   (cd "$ROOT" && cargo build -q -p keyward-server --bin keyward -p keyward-testkit --bin softkey)
 fi
 
+# Keyward reads every KEYWARD_* variable as configuration and refuses one it
+# does not know: the server and the CLI run without the client-side ones.
+CLEAN=(env -u KEYWARD_TESTDATA -u KEYWARD_REQUIRE_VECTORS -u KEYWARD_URL -u KEYWARD_SERVICE_KEY
+  -u KEYWARD_AUDIENCE -u KEYWARD_USER -u KEYWARD_USER_JAR -u KEYWARD_USER_KEY -u KEYWARD_SOFTKEY
+  -u KEYWARD_DESTINATION)
+
 WORK=$(mktemp -d)
 PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 O=http://localhost:$PORT
@@ -27,7 +33,7 @@ O=http://localhost:$PORT
 export KEYWARD_LISTEN=127.0.0.1:$PORT KEYWARD_ORIGIN=$O KEYWARD_RP_ID=localhost \
   KEYWARD_DATA_DIR=$WORK/data KEYWARD_WITHDRAWALS__ADDRESS_COOLING_HOURS=0 \
   KEYWARD_PASSWORD__MEMORY_KIB=1024 KEYWARD_PASSWORD__ITERATIONS=1
-"$KEYWARD" serve > "$WORK/server.log" 2>&1 &
+"${CLEAN[@]}" "$KEYWARD" serve > "$WORK/server.log" 2>&1 &
 SERVER=$!
 stop() {
   kill "$SERVER" 2>/dev/null || true
@@ -53,7 +59,7 @@ STEP=$(kw -d "{\"network\":\"bitcoin\",\"address\":\"$ADDR\",\"label\":\"cold wa
 kw -X POST -d '{}' "$O/v1/step-ups/$STEP/options" \
   | "$SOFTKEY" assert --key "$KEY" --origin "$O" \
   | kw -d @- "$O/v1/step-ups/$STEP/verify" > /dev/null
-SVC=$("$KEYWARD" service-key create --name payouts \
+SVC=$("${CLEAN[@]}" "$KEYWARD" service-key create --name payouts \
   --scopes stepup:create,stepup:read,stepup:redeem,apikeys:verify,events:read 2>/dev/null | tail -n 1)
 
 export KEYWARD_URL=$O KEYWARD_SERVICE_KEY=$SVC KEYWARD_AUDIENCE=payouts KEYWARD_USER=alice \
