@@ -5,7 +5,8 @@ import pytest
 
 from kit import Signer
 from keyward_client import TokenError, parse_jwks, verify_event_with
-from keyward_client._json import DeError, loads, struct_from_bytes
+from keyward_client._json import DeError, loads
+from keyward_client._jsonbytes import struct_from_bytes
 
 CLIENT = [("type", "str"), ("challenge", "str"), ("origin", "str"), ("crossOrigin", "opt_bool")]
 

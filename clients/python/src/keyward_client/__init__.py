@@ -52,14 +52,13 @@ from .errors import (
 from .events import EventOrder, about_step_up
 from .evidence import AssertionEvidence, EvidenceFacts, PublicKey, verify_evidence
 from .pins import FilePins, MemoryPins, PinStore
+from .jws import MAX_TOKEN_LEN, SET_TYP, parse_jwks
 from .tokens import (
     APPROVAL_AUDIENCE,
     KEYWARD_EVENT,
-    SET_TYP,
     ApprovalClaims,
     SecurityEvent,
     approval_matches,
-    parse_jwks,
     verify_approval_token_with,
     verify_event_with,
 )

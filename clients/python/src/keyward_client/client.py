@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Optional
 
-from . import tokens
+from . import jws, tokens
 from .approval import VerifiedApproval
 from .errors import (
     InvalidUrl,
@@ -239,7 +239,7 @@ class KeywardClient:
         status, payload = self._send("GET", self._url([".well-known", "jwks.json"]), auth=False)
         if not 200 <= status < 300:
             raise from_response(status, payload)
-        keys = tokens.parse_jwks(payload)
+        keys = jws.parse_jwks(payload)
         self._jwks.put(keys)
         return keys
 
@@ -250,11 +250,11 @@ class KeywardClient:
         if keys is None:
             keys = self._fetch_jwks()
         try:
-            tokens.find_key(keys, kid)
+            jws.find_key(keys, kid)
         except TokenError as e:
             if e.kind == "unknown_key" and not fresh and self._jwks.may_refetch(self.jwks_refetch_interval):
                 keys = self._fetch_jwks()
-                tokens.find_key(keys, kid)
+                jws.find_key(keys, kid)
             else:
                 raise
         return keys
@@ -263,7 +263,7 @@ class KeywardClient:
         """Verifies an approval token offline (EdDSA by a key of Keyward's
         JWKS, issuer, audience ``keyward-step-up``, expiry); then check it
         with :func:`approval_matches`."""
-        keys = self._keys_for(tokens.approval_kid(token))
+        keys = self._keys_for(jws.approval_kid(token))
         return tokens.verify_approval_token_with(token, keys, self.issuer, self.clock_leeway)
 
     def verify_event(self, set_: str, audience: str) -> tokens.SecurityEvent:
@@ -271,7 +271,7 @@ class KeywardClient:
         :meth:`events`): ``typ`` ``secevent+jwt``, EdDSA by a key of
         Keyward's JWKS, this Keyward's issuer, and ``audience`` — your
         webhook's audience, or your service key's name when polling."""
-        keys = self._keys_for(tokens.event_kid(set_))
+        keys = self._keys_for(jws.event_kid(set_))
         return tokens.verify_event_with(set_, keys, self.issuer, audience)
 
     def events(self, after: int = 0, limit: int = 100) -> EventPage:

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import _b64
-from ._json import DeError, Field, JObject, Path, de_str, de_struct, struct_from_bytes
+from ._json import DeError, Field, JObject, Path, de_str, de_struct
+from ._jsonbytes import struct_from_bytes
 
 FLAG_UP = 0x01
 FLAG_UV = 0x04
