@@ -14,6 +14,7 @@ import urllib.request
 from typing import Any, Optional
 
 from . import jws, tokens
+from ._json import loads
 from .approval import VerifiedApproval
 from .errors import (
     InvalidUrl,
@@ -166,8 +167,10 @@ class KeywardClient:
         if not 200 <= status < 300:
             raise from_response(status, payload)
         try:
-            return json.loads(payload.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
+            # As strictly as the Rust client reads it (no NaN, no lone
+            # surrogates): a body it could not read is not paid on here.
+            return loads(payload)
+        except ValueError:
             raise TransportError("transport error: unreadable response body") from None
 
     # --- step-ups -------------------------------------------------------
@@ -283,7 +286,7 @@ class KeywardClient:
         if not 200 <= status < 300:
             raise from_response(status, payload)
         try:
-            body = json.loads(payload.decode("utf-8"))
+            body = loads(payload)
             events = [
                 PolledEvent(seq=int(e["seq"]), jti=str(e["jti"]), set=str(e["set"]))
                 for e in body["events"]

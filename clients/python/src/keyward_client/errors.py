@@ -14,8 +14,9 @@ verdicts compare mechanically:
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
+
+from ._json import loads
 
 PROBLEM_BASE = "https://keyward.dev/problems/"
 
@@ -268,7 +269,7 @@ def from_response(status: int, body: bytes) -> KeywardError:
     at the end of its ``type``) picks the class, as keyward-client's
     ``error::from_response`` does."""
     try:
-        problem = json.loads(body.decode("utf-8"))
+        problem = loads(body)
         # The shape keyward_api::Problem requires; anything else is not a
         # problem body, whatever it says.
         ok = (
@@ -280,7 +281,7 @@ def from_response(status: int, body: bytes) -> KeywardError:
             and isinstance(problem.get("detail", ""), str)
             and all(problem.get(k) is None or isinstance(problem[k], str) for k in ("field", "reason"))
         )
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         ok = False
     if not ok:
         return HttpError(f"HTTP {status} (about:blank)", status)
