@@ -4,8 +4,10 @@ Keyward hashes: a port of ``keyward_proof::ip::ip_entry``.
 Python's ``ipaddress`` differs from Rust in what it accepts (zone ids,
 ``::ffff:1.2.3.4`` printing) and the digest must match byte for byte, so both
 Rust parsers are ported: the standard library's for a bare address (no
-leading zeros in IPv4 octets) and the ``ipnet`` crate's for a range (its own
-older parser: leading zeros allowed, ``::`` may stand for no group at all).
+leading zeros in IPv4 octets, ``::`` stands for at least one group) and the
+``ipnet`` crate's for a range (2.12.3, pinned in Cargo.lock: its address
+read by the standard library's rules, its prefix length with leading zeros
+allowed).
 """
 
 from __future__ import annotations
@@ -169,17 +171,19 @@ def _std_addr(s: str) -> Optional[str]:
 
 def _net(s: str) -> Optional[str]:
     # ipnet: an IPv4 network, else an IPv6 one, each to the end.
-    p = _Parser(s, std=False)
+    p = _Parser(s, std=True)
     v4 = p.ipv4()
     if v4 is not None and p.char("/"):
+        p.std = False  # the prefix length may have leading zeros
         prefix = p.number(10, 2, 33)
         if prefix is not None and p.eof():
             value = int.from_bytes(v4, "big")
             mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
             return f"{_v4_text((value & mask).to_bytes(4, 'big'))}/{prefix}"
-    p = _Parser(s, std=False)
+    p = _Parser(s, std=True)
     v6 = p.ipv6()
     if v6 is not None and p.char("/"):
+        p.std = False
         prefix = p.number(10, 3, 129)
         if prefix is not None and p.eof():
             value = 0

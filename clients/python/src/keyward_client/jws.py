@@ -76,9 +76,14 @@ def _header(encoded: str) -> dict[str, Any]:
         v = loads(_b64.decode(encoded))
         if not isinstance(v, dict):
             raise DeError("invalid type, expected struct Header")
-        return de_struct(v, "Header", _HEADER, from_bytes=True)
+        header = de_struct(v, "Header", _HEADER, from_bytes=True)
     except ValueError:
         raise TokenError("malformed") from None
+    # RFC 7515 §4.1.11: Keyward uses no critical extension, so a header
+    # naming any (even `null`) is refused, as keyward-client does.
+    if "crit" in v:
+        raise TokenError("malformed")
+    return header
 
 
 def _kid(header: dict[str, Any]) -> str:
