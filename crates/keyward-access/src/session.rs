@@ -1,7 +1,10 @@
 //! The tower-sessions store over sqlx, for either backend, and the cookie
 //! settings Keyward's sessions must have (architecture §6, invariant 7).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Mutex;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::session::{Id, Record};
@@ -45,16 +48,37 @@ fn stored_record(record: &Record) -> Record {
 /// the database so any instance can serve any request.
 #[derive(Debug, Clone)]
 pub enum AnySessionStore {
-    /// Embedded SQLite.
-    Sqlite(SqliteStore),
+    /// Embedded SQLite: sessions are read on the reading pool and written
+    /// on the writer connection, in the process's write turn.
+    Sqlite {
+        /// The store on the reading pool.
+        read: SqliteStore,
+        /// The store on the writer connection.
+        write: SqliteStore,
+        /// The write turn every writer in this process takes.
+        turn: Arc<Mutex<()>>,
+    },
     /// Shared PostgreSQL.
     Postgres(PostgresStore),
 }
 
 impl AnySessionStore {
-    /// A store on a SQLite pool.
-    pub fn sqlite(pool: SqlitePool) -> Self {
-        Self::Sqlite(SqliteStore::new(pool))
+    /// A store on SQLite: `read` for loads, `writer` (one connection that
+    /// commits without an fsync of its own) for writes, taken in `turn`.
+    ///
+    /// Why writes are relaxed: a session row is not what makes a request
+    /// signed in — the login record is, written durably and checked on
+    /// every request — so a session written just before a power cut may be
+    /// lost (sign in again) and a deleted one may come back with its login
+    /// already ended (refused). Writing sessions on the reading pool, each
+    /// statement with its own fsync inside SQLite's write lock, made every
+    /// other writer wait on the disk.
+    pub fn sqlite(read: SqlitePool, writer: SqlitePool, turn: Arc<Mutex<()>>) -> Self {
+        Self::Sqlite {
+            read: SqliteStore::new(read),
+            write: SqliteStore::new(writer),
+            turn,
+        }
     }
 
     /// A store on a PostgreSQL pool, in `schema` (default `tower_sessions`).
@@ -70,7 +94,10 @@ impl AnySessionStore {
     /// Creates the store's table if it is missing.
     pub async fn migrate(&self) -> Result<(), tower_sessions_sqlx_store::sqlx::Error> {
         match self {
-            Self::Sqlite(s) => s.migrate().await,
+            Self::Sqlite { write, turn, .. } => {
+                let _turn = turn.lock().await;
+                write.migrate().await
+            }
             Self::Postgres(s) => s.migrate().await,
         }
     }
@@ -79,14 +106,20 @@ impl AnySessionStore {
 impl AnySessionStore {
     async fn inner_create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s) => s.create(record).await,
+            Self::Sqlite { write, turn, .. } => {
+                let _turn = turn.lock().await;
+                write.create(record).await
+            }
             Self::Postgres(s) => s.create(record).await,
         }
     }
 
     async fn inner_delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s) => s.delete(id).await,
+            Self::Sqlite { write, turn, .. } => {
+                let _turn = turn.lock().await;
+                write.delete(id).await
+            }
             Self::Postgres(s) => s.delete(id).await,
         }
     }
@@ -115,7 +148,10 @@ impl SessionStore for AnySessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let stored = stored_record(record);
         match self {
-            Self::Sqlite(s) => s.save(&stored).await,
+            Self::Sqlite { write, turn, .. } => {
+                let _turn = turn.lock().await;
+                write.save(&stored).await
+            }
             Self::Postgres(s) => s.save(&stored).await,
         }
     }
@@ -123,7 +159,7 @@ impl SessionStore for AnySessionStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let stored = stored_id(id);
         let found = match self {
-            Self::Sqlite(s) => s.load(&stored).await?,
+            Self::Sqlite { read, .. } => read.load(&stored).await?,
             Self::Postgres(s) => s.load(&stored).await?,
         };
         Ok(found.map(|mut record| {
@@ -141,7 +177,10 @@ impl SessionStore for AnySessionStore {
 impl ExpiredDeletion for AnySessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match self {
-            Self::Sqlite(s) => s.delete_expired().await,
+            Self::Sqlite { write, turn, .. } => {
+                let _turn = turn.lock().await;
+                write.delete_expired().await
+            }
             Self::Postgres(s) => s.delete_expired().await,
         }
     }

@@ -133,7 +133,7 @@ impl App {
             .unwrap_or(2);
         let passwords = Passwords::new(hasher, cpus, config.throttle.hash_queue)?;
         let sessions = match &db {
-            Db::Sqlite(sqlite) => AnySessionStore::sqlite(sqlite.pool.clone()),
+            Db::Sqlite(sqlite) => sqlite.session_store(),
             Db::Postgres(pool) => {
                 // Sessions live in the same schema as Keyward's tables (the
                 // connection's current schema), so every instance configured

@@ -44,6 +44,17 @@ pub struct SqliteDb {
 }
 
 impl SqliteDb {
+    /// The session store on this file: loads on the reading pool, writes on
+    /// the writer connection in the write turn, without an fsync of their
+    /// own (see [`keyward_access::session::AnySessionStore::sqlite`]).
+    pub fn session_store(&self) -> keyward_access::session::AnySessionStore {
+        keyward_access::session::AnySessionStore::sqlite(
+            self.pool.clone(),
+            self.writer.clone(),
+            self.turn.clone(),
+        )
+    }
+
     /// fsyncs done by durable commits so far (tests, metrics).
     pub fn group_syncs(&self) -> u64 {
         self.group.syncs()
