@@ -288,11 +288,13 @@ pub fn place_signals(now: &Place, history: &[Place], max_kmh: f64) -> Vec<Fired>
 /// Recent withdrawals of the user, besides the one being decided.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Velocity {
-    /// Withdrawal step-ups in the last hour.
+    /// The user's other withdrawal step-ups in the last hour (counted up to
+    /// one past the hourly limit).
     pub count_hour: u32,
-    /// Withdrawal step-ups in the last 24 hours.
+    /// … in the last 24 hours (up to one past the daily limit).
     pub count_day: u32,
-    /// Amount of this asset asked for in the last hour, base units.
+    /// Amount of this asset asked for in the last hour, base units (exact
+    /// while the hourly count is under its cap).
     pub amount_hour: u128,
     /// This withdrawal's amount, base units.
     pub amount: u128,
@@ -315,10 +317,20 @@ pub struct VelocityLimits {
 /// much (of the daily limit within an hour).
 pub fn velocity_signal(v: &Velocity, limits: &VelocityLimits) -> Option<Fired> {
     let (hour, day) = (v.count_hour + 1, v.count_day + 1);
+    // Counts stop one past their limit (the reads are bounded), so a count
+    // beyond that is told as "more than".
     let detail = if hour > limits.per_hour {
-        format!("{hour} withdrawals in an hour")
+        if hour == limits.per_hour + 1 {
+            format!("{hour} withdrawals in an hour")
+        } else {
+            format!("more than {} withdrawals in an hour", limits.per_hour)
+        }
     } else if day > limits.per_day {
-        format!("{day} withdrawals in a day")
+        if day == limits.per_day + 1 {
+            format!("{day} withdrawals in a day")
+        } else {
+            format!("more than {} withdrawals in a day", limits.per_day)
+        }
     } else if let Some(limit) = v.daily_limit
         && limit > 0
         && v.amount_hour.saturating_add(v.amount).saturating_mul(100)

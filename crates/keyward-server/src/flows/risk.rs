@@ -18,7 +18,7 @@ use crate::domain::policy::Decision;
 use crate::domain::risk::{self, Fired, Place, Velocity, VelocityLimits, Verdict};
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::step_ups::{RecentWithdrawal, StepUpRow};
+use crate::store::step_ups::StepUpRow;
 use crate::store::{audit, credentials, logins, step_ups};
 
 const HOUR: Millis = 3_600_000;
@@ -105,21 +105,26 @@ pub async fn at_step_up(
     fired.extend(risk::recent_change_signal(changed_at, now, window));
     if let Details::Withdrawal(w) = &c.details {
         let day = crate::domain::daily_limit::WINDOW_MS;
-        let recent = step_ups::recent_withdrawals(tx, user_id, now - day).await?;
-        let others: Vec<&RecentWithdrawal> = recent
+        // Counted up to one past each limit: enough to fire, and bounded.
+        let this = this.unwrap_or(Uuid::nil());
+        let per_hour = i64::from(cfg.withdrawals_per_hour) + 1;
+        let hour = step_ups::recent_withdrawals(tx, user_id, this, now - HOUR, per_hour).await?;
+        let count_day = step_ups::count_withdrawals(
+            tx,
+            user_id,
+            this,
+            now - day,
+            i64::from(cfg.withdrawals_per_day) + 1,
+        )
+        .await?;
+        let amount_hour = hour
             .iter()
-            .filter(|r| Some(r.id) != this && !matches!(r.status.as_str(), "denied" | "declined"))
-            .collect();
-        let last_hour = |r: &&&RecentWithdrawal| r.created_at > now - HOUR;
-        let amount_hour = others
-            .iter()
-            .filter(last_hour)
             .filter(|r| r.asset.as_deref() == Some(w.asset.as_str()))
             .filter_map(|r| r.amount_units.as_deref()?.parse::<u128>().ok())
             .fold(0u128, u128::saturating_add);
         let velocity = Velocity {
-            count_hour: count(others.iter().filter(last_hour).count()),
-            count_day: count(others.len()),
+            count_hour: count(hour.len()),
+            count_day: u32::try_from(count_day).unwrap_or(u32::MAX),
             amount_hour,
             amount: w.amount.units,
             daily_limit: app.config.daily_limit_units(&w.asset),

@@ -223,29 +223,48 @@ pub async fn redeemed_amounts_now(
 /// A recent withdrawal step-up, for the velocity signal.
 #[derive(Debug, Clone, FromRow)]
 pub struct RecentWithdrawal {
-    /// Id.
-    pub id: Uuid,
-    /// Created.
-    pub created_at: Millis,
     /// Asset.
     pub asset: Option<String>,
     /// Amount, base units, decimal text.
     pub amount_units: Option<String>,
-    /// Where it stands.
-    pub status: String,
 }
 
-/// The user's withdrawal step-ups created since `since`, inside the
-/// transaction that decides one (its user row locked).
+/// The filter both velocity reads share: the user's withdrawal step-ups
+/// created after `$2`, other than `$3`, not denied or declined.
+const OTHER_LIVE_WITHDRAWALS: &str = "FROM step_ups WHERE user_id = $1 AND action = 'withdrawal' \
+     AND created_at > $2 AND id <> $3 AND status NOT IN ('denied', 'declined')";
+
+/// The user's other live withdrawal step-ups created after `since`, newest
+/// first, at most `limit` of them, inside the transaction that decides one
+/// (its user row locked). Bounded, so a user with thousands of
+/// withdrawals costs no more than one with a few.
 pub async fn recent_withdrawals(
     tx: &mut Tx,
     user_id: Uuid,
+    except: Uuid,
     since: Millis,
+    limit: i64,
 ) -> Result<Vec<RecentWithdrawal>, sqlx::Error> {
-    on_tx!(tx, c => sqlx::query_as::<_, RecentWithdrawal>(
-        "SELECT id, created_at, asset, amount_units, status FROM step_ups \
-         WHERE user_id = $1 AND action = 'withdrawal' AND created_at > $2")
-        .bind(user_id).bind(since).fetch_all(c).await)
+    let sql = format!(
+        "SELECT asset, amount_units {OTHER_LIVE_WITHDRAWALS} ORDER BY created_at DESC LIMIT $4"
+    );
+    on_tx!(tx, c => sqlx::query_as::<_, RecentWithdrawal>(&sql)
+        .bind(user_id).bind(since).bind(except).bind(limit).fetch_all(c).await)
+}
+
+/// How many of the user's other live withdrawal step-ups were created
+/// after `since`, counted up to `limit`.
+pub async fn count_withdrawals(
+    tx: &mut Tx,
+    user_id: Uuid,
+    except: Uuid,
+    since: Millis,
+    limit: i64,
+) -> Result<i64, sqlx::Error> {
+    let sql =
+        format!("SELECT COUNT(*) FROM (SELECT 1 {OTHER_LIVE_WITHDRAWALS} LIMIT $4) AS recent");
+    on_tx!(tx, c => sqlx::query_scalar::<_, i64>(&sql)
+        .bind(user_id).bind(since).bind(except).bind(limit).fetch_one(c).await)
 }
 
 /// Records the risk reasons of a step-up (JSON array).

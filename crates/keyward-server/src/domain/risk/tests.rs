@@ -229,6 +229,15 @@ fn velocity_counts_and_amounts() {
         velocity_signal(&many, &limits).unwrap().detail.as_deref(),
         Some("4 withdrawals in an hour")
     );
+    // At the cap the read stopped counting: "more than".
+    let capped = Velocity {
+        count_hour: 4,
+        ..calm
+    };
+    assert_eq!(
+        velocity_signal(&capped, &limits).unwrap().detail.as_deref(),
+        Some("more than 3 withdrawals in an hour")
+    );
     let daily = Velocity {
         count_day: 5,
         ..calm
