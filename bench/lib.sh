@@ -65,10 +65,11 @@ machine() {
   echo "machine: $ncpu cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB; $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "backend: $backend; server pinned to: ${server_cpus:-any} ($server_cores cores); load generator: ${loadgen_cpus:-any}"
 }
-# import N accounts (seed $seed) through the bulk path
+# import N accounts (seed $seed) through the bulk path; further arguments
+# are the load generator's own flags (e.g. --argon2-memory-kib 1024)
 import_accounts() {
   local n=$1 t0=$SECONDS
-  "${loadgen_pin[@]}" $lg --origin "$origin" bulk-file --users "$n" --seed "${seed:-keyward-bench}" \
+  "${loadgen_pin[@]}" $lg --origin "$origin" "${@:2}" bulk-file --users "$n" --seed "${seed:-keyward-bench}" \
     | KEYWARD_LOG=error $kw import - >&2
   echo "imported $n accounts × 2 keys in $((SECONDS - t0)) s" >&2
 }

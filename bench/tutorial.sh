@@ -22,8 +22,7 @@ seconds=${1:-15} rounds=${2:-2}
 source "$(dirname "$0")/lib.sh"
 accounts=4000
 # Sign-ins compare the key step: a cheap hash keeps argon2 from hiding it.
-"${loadgen_pin[@]}" $lg --origin "$origin" --argon2-memory-kib 1024 --argon2-iterations 1 \
-  bulk-file --users "$accounts" | KEYWARD_LOG=error $kw import - >&2
+import_accounts "$accounts" --argon2-memory-kib 1024 --argon2-iterations 1
 start_server
 machine
 svc=$($kw service-key create --name bench --scopes stepup:create,stepup:read,stepup:redeem 2>/dev/null)
