@@ -118,6 +118,7 @@ case $mode in
       jq -r --arg m "$m" --arg rss "$(rss)" \
         '"| \($m) | \(.ops_per_sec*10|round/10) | \(.p50_ms*100|round/100) | \(.p99_ms*100|round/100) | \(.errors|add // 0) | \($rss) |"' <<<"$r"
     done
+    echo "memory at the end: $(rss_parts "$pid")"
     ;;
 esac
 echo "fault run $mode passed"

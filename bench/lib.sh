@@ -60,6 +60,17 @@ start_server() {
 }
 stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 rss() { awk '/VmRSS/{printf "%.1f MiB", $2/1024}' "/proc/$pid/status"; }
+# What process $1's resident set is made of: file-backed pages (mostly
+# its own binary's code, mapped in as it runs), heap, other anonymous
+# memory (thread stacks, allocator arenas, SQLite's page caches), threads.
+rss_parts() {
+  local exe; exe=$(readlink "/proc/$1/exe")
+  awk -v exe="$exe" '
+    /^[0-9a-f]+-[0-9a-f]+ / { name = $6; anon = (NF < 6 || name == "[heap]" || name == "[stack]" || name ~ /^\[anon/) }
+    /^Rss:/ { if (name == exe) bin += $2; else if (name == "[heap]") heap += $2; else if (anon) other += $2; else file += $2 }
+    END { printf "binary %.1f MiB, other files %.1f MiB, heap %.1f MiB, other anonymous %.1f MiB", bin/1024, file/1024, heap/1024, other/1024 }' "/proc/$1/smaps"
+  printf ", %s threads\n" "$(awk '/^Threads:/{print $2}' "/proc/$1/status")"
+}
 loadgen() { "${loadgen_pin[@]}" $lg --base "$base" --origin "$origin" --server-pid "$pid" --server-cores "$server_cores" "$@"; }
 machine() {
   echo "machine: $ncpu cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB; $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"

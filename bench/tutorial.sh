@@ -47,6 +47,7 @@ for round in $(seq 1 "$rounds"); do
       --server-cores "$server_cores" --concurrency "$c" --seconds "$seconds" --json tutorial --users 200)
     row "webauthn-rs tutorial (memory)" "login: start + finish" "$r"
   done
+  echo "|  | memory of the tutorial after its runs: $(rss_parts "$tpid") |"
   kill "$tpid"; wait "$tpid" 2>/dev/null || true
   start_server
   for c in 8 32; do
@@ -59,6 +60,7 @@ for round in $(seq 1 "$rounds"); do
       --accounts "$c" --first $((accounts / 2 + run * 32)))
     row "Keyward ($backend)" "step-up: create + options + verify + redeem" "$r"
   done
+  echo "|  | memory of Keyward after its step-ups: $(rss_parts "$pid") |"
   for c in 8 32; do
     r=$(loadgen --concurrency "$c" --seconds "$seconds" --argon2-memory-kib 1024 --argon2-iterations 1 \
       --json sign-in --accounts $((accounts / 2)))
