@@ -124,6 +124,12 @@ impl App {
             origin: config.origin.clone(),
             name: config.rp_name.clone(),
         };
+        let db_opts = DbOptions {
+            pg_max_connections: db_opts
+                .pg_max_connections
+                .or(Some(config.database_max_connections)),
+            ..db_opts
+        };
         let db = Db::connect(&config.database_url(), &db_opts).await?;
         let metadata = crate::flows::metadata::models(&db).await?;
         let fido = Fido::new(&rp, attestation_policy(&config, &metadata)?)?;

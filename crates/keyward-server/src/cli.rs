@@ -220,7 +220,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens the configured database, applying migrations.
 async fn connect(config: &Config) -> anyhow::Result<Db> {
-    Db::connect(&config.database_url(), &DbOptions::default()).await
+    let opts = DbOptions {
+        pg_max_connections: Some(config.database_max_connections),
+        ..DbOptions::default()
+    };
+    Db::connect(&config.database_url(), &opts).await
 }
 
 /// The current instant.

@@ -51,6 +51,9 @@ pub struct Config {
     pub rp_name: String,
     /// Database URL; `sqlite://…` or `postgres://…`. Default: SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// PostgreSQL only: the most connections this instance opens. Several
+    /// instances on one PostgreSQL share its `max_connections`.
+    pub database_max_connections: u32,
     /// Where the embedded SQLite database lives.
     pub data_dir: PathBuf,
     /// Which security keys may be enrolled.
@@ -117,6 +120,7 @@ impl Default for Config {
             rp_id: "localhost".into(),
             rp_name: "Keyward".into(),
             database_url: None,
+            database_max_connections: crate::db::PG_MAX_CONNECTIONS,
             data_dir: PathBuf::from("data"),
             attestation: AttestationConfig::default(),
             passkey_sign_in: PasskeySignIn::WithPassword,
@@ -208,6 +212,9 @@ impl Config {
                 || url.starts_with("postgresql://"))
         {
             anyhow::bail!("database_url must start with sqlite:, postgres:// or postgresql://");
+        }
+        if self.database_max_connections == 0 {
+            anyhow::bail!("database_max_connections must be at least 1");
         }
         let events = &self.events;
         if events.deliver_interval < Duration::from_millis(10)
@@ -469,6 +476,16 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn a_pool_of_no_connections_is_refused() {
+        let c = Config {
+            database_max_connections: 0,
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("database_max_connections"), "{err}");
     }
 }
 

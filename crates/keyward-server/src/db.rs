@@ -189,7 +189,14 @@ pub struct DbOptions {
     /// PostgreSQL only: the schema to use (created if missing); tests use one
     /// per test. `None` means the server's default search path.
     pub pg_schema: Option<String>,
+    /// PostgreSQL only: the most connections the pool opens; `None` means
+    /// [`PG_MAX_CONNECTIONS`]. The test suite, which runs many servers on
+    /// one PostgreSQL at once, uses fewer.
+    pub pg_max_connections: Option<u32>,
 }
+
+/// Connections a server opens to PostgreSQL at most, by default.
+pub const PG_MAX_CONNECTIONS: u32 = 16;
 
 impl Db {
     /// Opens a pool for `url` and applies the migrations.
@@ -399,7 +406,7 @@ async fn open_postgres(url: &str, opts: &DbOptions) -> anyhow::Result<PgPool> {
         connect = connect.options([("search_path", schema.as_str())]);
     }
     Ok(PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(opts.pg_max_connections.unwrap_or(PG_MAX_CONNECTIONS))
         // While PostgreSQL is down, a request waits this long for a
         // connection, then answers 503.
         .acquire_timeout(Duration::from_secs(5))

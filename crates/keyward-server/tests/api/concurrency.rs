@@ -14,7 +14,8 @@ use crate::helpers::{Backend, DEST, TestApp, withdrawal};
 
 backend_tests!(approvals_beyond_the_pool_size_all_complete);
 
-/// Users approving at once: three times the SQLite pool (8 connections).
+/// Users approving at once: three times the most reading connections
+/// SQLite has (8), and four times the test servers' PostgreSQL pool (6).
 const USERS: usize = 24;
 
 async fn approvals_beyond_the_pool_size_all_complete(b: Backend) {

@@ -66,6 +66,8 @@ impl Deployment {
             ("KEYWARD_WITHDRAWALS__ADDRESS_COOLING_HOURS", "0".into()),
             // Every simulated user signs up from 127.0.0.1.
             ("KEYWARD_THROTTLE__SIGNUPS_PER_IP", "100000".into()),
+            // Many servers share the suite's PostgreSQL (see helpers.rs).
+            ("KEYWARD_DATABASE_MAX_CONNECTIONS", "6".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -80,6 +82,7 @@ impl Deployment {
                 let schema = format!("kw_{}", Uuid::new_v4().simple());
                 let opts = DbOptions {
                     pg_schema: Some(schema.clone()),
+                    ..Default::default()
                 };
                 if let Db::Postgres(pool) = Db::connect(url, &opts).await.unwrap() {
                     pool.close().await;
@@ -191,6 +194,7 @@ impl Deployment {
     pub(super) async fn open(&self) -> Db {
         let opts = DbOptions {
             pg_schema: self.schema.clone(),
+            ..Default::default()
         };
         Db::connect(&self.url, &opts).await.unwrap()
     }

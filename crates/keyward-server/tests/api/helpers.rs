@@ -141,6 +141,7 @@ impl TestApp {
         if let Backend::Postgres(url) = backend {
             config.database_url = Some(url.clone());
             opts.pg_schema = Some(format!("kw_{}", Uuid::new_v4().simple()));
+            opts.pg_max_connections = Some(TEST_PG_CONNECTIONS);
         }
         tweak(&mut config, dir.path());
         launch(config, opts, dir, listener).await
@@ -587,9 +588,18 @@ impl TestApp {
         if config.signing.kek.is_none() && config.signing.kek_file.is_none() {
             config.signing.kek_file = Some(first.data_dir.join("signing.kek"));
         }
-        launch(config, DbOptions { pg_schema: schema }, dir, listener).await
+        let opts = DbOptions {
+            pg_schema: schema,
+            pg_max_connections: Some(TEST_PG_CONNECTIONS),
+        };
+        launch(config, opts, dir, listener).await
     }
 }
+
+/// Connections each in-process test server opens to PostgreSQL at most:
+/// the suite runs many servers side by side on one PostgreSQL, and needs
+/// no more than this each.
+const TEST_PG_CONNECTIONS: u32 = 6;
 
 /// Builds the app from `config` and serves it on `listener` in the background.
 async fn launch(

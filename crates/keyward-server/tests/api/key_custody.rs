@@ -198,6 +198,7 @@ async fn an_instance_with_another_kek_does_not_start(b: Backend) {
     );
     let opts = keyward_server::DbOptions {
         pg_schema: app.database.1.clone(),
+        ..Default::default()
     };
     let err = keyward_server::App::build(config, keyward_server::Clock::default(), opts)
         .await

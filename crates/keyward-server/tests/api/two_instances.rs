@@ -54,6 +54,8 @@ async fn second_instance(a: &TestApp) -> Instance {
     let child = cmd
         .arg("serve")
         .env("KEYWARD_DATABASE_URL", &url)
+        // Many servers share the suite's PostgreSQL (see helpers.rs).
+        .env("KEYWARD_DATABASE_MAX_CONNECTIONS", "6")
         .env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("KEYWARD_ORIGIN", &a.origin)
         .env("KEYWARD_THROTTLE__FREE_FAILURES", "2")
