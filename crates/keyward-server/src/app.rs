@@ -118,17 +118,21 @@ pub fn trust_summary(config: &Config) -> String {
 
 impl App {
     /// Connects to the database (applying migrations) and builds everything.
-    pub async fn build(config: Config, clock: Clock, db_opts: DbOptions) -> anyhow::Result<Self> {
+    /// `pg_schema`: on PostgreSQL, a schema of its own (tests); `None` is the
+    /// server's default search path.
+    pub async fn build(
+        config: Config,
+        clock: Clock,
+        pg_schema: Option<String>,
+    ) -> anyhow::Result<Self> {
         let rp = RelyingParty {
             id: config.rp_id.clone(),
             origin: config.origin.clone(),
             name: config.rp_name.clone(),
         };
         let db_opts = DbOptions {
-            pg_max_connections: db_opts
-                .pg_max_connections
-                .or(Some(config.database_max_connections)),
-            ..db_opts
+            pg_schema,
+            ..DbOptions::from(&config)
         };
         let db = Db::connect(&config.database_url(), &db_opts).await?;
         let metadata = crate::flows::metadata::models(&db).await?;

@@ -220,11 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens the configured database, applying migrations.
 async fn connect(config: &Config) -> anyhow::Result<Db> {
-    let opts = DbOptions {
-        pg_max_connections: Some(config.database_max_connections),
-        ..DbOptions::default()
-    };
-    Db::connect(&config.database_url(), &opts).await
+    Db::connect(&config.database_url(), &DbOptions::from(config)).await
 }
 
 /// The current instant.
@@ -286,7 +282,7 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let listen = config.listen;
     let origin = config.origin_header();
     let rp_id = config.rp_id.clone();
-    let app = App::build(config, Clock::default(), DbOptions::default()).await?;
+    let app = App::build(config, Clock::default(), None).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

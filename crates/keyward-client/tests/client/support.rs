@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use keyward_server::config::Config;
 use keyward_server::state::AppState;
-use keyward_server::{App, Clock, DbOptions};
+use keyward_server::{App, Clock};
 use keyward_testkit::SoftKey;
 use serde_json::{Value, json};
 
@@ -45,9 +45,7 @@ impl Server {
         config.origin = format!("http://localhost:{port}").parse().unwrap();
         config.withdrawals.address_cooling = std::time::Duration::ZERO;
         let origin = config.origin_header();
-        let app = App::build(config, Clock::default(), DbOptions::default())
-            .await
-            .unwrap();
+        let app = App::build(config, Clock::default(), None).await.unwrap();
         let state = app.state.clone();
         let task = tokio::spawn(async move {
             app.serve(listener, std::future::pending()).await.unwrap();

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use keyward_server::{Db, DbOptions};
+use keyward_server::{Config, Db, DbOptions};
 use rand::Rng;
 use reqwest::StatusCode;
 use tokio::sync::watch;
@@ -82,7 +82,7 @@ impl Deployment {
                 let schema = format!("kw_{}", Uuid::new_v4().simple());
                 let opts = DbOptions {
                     pg_schema: Some(schema.clone()),
-                    ..Default::default()
+                    ..DbOptions::from(&Config::default())
                 };
                 if let Db::Postgres(pool) = Db::connect(url, &opts).await.unwrap() {
                     pool.close().await;
@@ -194,7 +194,7 @@ impl Deployment {
     pub(super) async fn open(&self) -> Db {
         let opts = DbOptions {
             pg_schema: self.schema.clone(),
-            ..Default::default()
+            ..DbOptions::from(&Config::default())
         };
         Db::connect(&self.url, &opts).await.unwrap()
     }

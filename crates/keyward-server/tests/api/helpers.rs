@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use keyward_server::config::Config;
 use keyward_server::state::AppState;
-use keyward_server::{App, Clock, DbOptions};
+use keyward_server::{App, Clock};
 use keyward_testkit::{Forge, SoftKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -137,14 +137,13 @@ impl TestApp {
         let port = listener.local_addr().unwrap().port();
         let mut config = test_config(dir.path());
         config.origin = format!("http://localhost:{port}").parse().unwrap();
-        let mut opts = DbOptions::default();
+        let mut schema = None;
         if let Backend::Postgres(url) = backend {
             config.database_url = Some(url.clone());
-            opts.pg_schema = Some(format!("kw_{}", Uuid::new_v4().simple()));
-            opts.pg_max_connections = Some(TEST_PG_CONNECTIONS);
+            schema = Some(format!("kw_{}", Uuid::new_v4().simple()));
         }
         tweak(&mut config, dir.path());
-        launch(config, opts, dir, listener).await
+        launch(config, schema, dir, listener).await
     }
 
     /// A new browser: its own cookie jar, sending Keyward's Origin.
@@ -588,11 +587,7 @@ impl TestApp {
         if config.signing.kek.is_none() && config.signing.kek_file.is_none() {
             config.signing.kek_file = Some(first.data_dir.join("signing.kek"));
         }
-        let opts = DbOptions {
-            pg_schema: schema,
-            pg_max_connections: Some(TEST_PG_CONNECTIONS),
-        };
-        launch(config, opts, dir, listener).await
+        launch(config, schema, dir, listener).await
     }
 }
 
@@ -603,15 +598,18 @@ const TEST_PG_CONNECTIONS: u32 = 6;
 
 /// Builds the app from `config` and serves it on `listener` in the background.
 async fn launch(
-    config: Config,
-    opts: DbOptions,
+    mut config: Config,
+    pg_schema: Option<String>,
     dir: tempfile::TempDir,
     listener: tokio::net::TcpListener,
 ) -> TestApp {
     let port = listener.local_addr().unwrap().port();
     let origin = config.origin_header();
-    let database = (config.database_url(), opts.pg_schema.clone());
-    let app = App::build(config, Clock::default(), opts).await.unwrap();
+    config.database_max_connections = TEST_PG_CONNECTIONS;
+    let database = (config.database_url(), pg_schema.clone());
+    let app = App::build(config, Clock::default(), pg_schema)
+        .await
+        .unwrap();
     let state = app.state.clone();
     let server = tokio::spawn(async move {
         app.serve(listener, std::future::pending()).await.unwrap();

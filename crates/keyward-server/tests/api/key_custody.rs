@@ -196,11 +196,8 @@ async fn an_instance_with_another_kek_does_not_start(b: Backend) {
             .encode([5u8; 32])
             .into(),
     );
-    let opts = keyward_server::DbOptions {
-        pg_schema: app.database.1.clone(),
-        ..Default::default()
-    };
-    let err = keyward_server::App::build(config, keyward_server::Clock::default(), opts)
+    let schema = app.database.1.clone();
+    let err = keyward_server::App::build(config, keyward_server::Clock::default(), schema)
         .await
         .err()
         .expect("another KEK must not start");
