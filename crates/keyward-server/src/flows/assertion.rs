@@ -159,18 +159,22 @@ pub async fn user_keys(
         .collect()
 }
 
-/// The user's keys that may answer a ceremony bound as `bound`. With keys
-/// but none eligible, the refusal of the first says why.
-async fn key_list(app: &AppState, user_id: Uuid, bound: Bound) -> ApiResult<Vec<SecurityKey>> {
-    let all = user_keys(app, user_id).await?;
+/// The user's keys (`all`, as [`user_keys`] reads them) that may answer a
+/// ceremony bound as `bound`. With keys but none eligible, the refusal of
+/// the first says why.
+async fn eligible(
+    app: &AppState,
+    all: &[(CredentialRow, SecurityKey)],
+    bound: Bound,
+) -> ApiResult<Vec<SecurityKey>> {
     if all.is_empty() {
         return Err(ApiError::Forbidden("enrol a security key first"));
     }
     let mut eligible = Vec::new();
     let mut first_refusal = None;
     for (row, key) in all {
-        match key_refusal(app, &row, &key, bound).await? {
-            None => eligible.push(key),
+        match key_refusal(app, row, key, bound).await? {
+            None => eligible.push(key.clone()),
             Some(reason) => {
                 first_refusal.get_or_insert(reason);
             }
@@ -190,7 +194,8 @@ pub async fn start(
     purpose: Purpose,
     uv: UserVerification,
 ) -> ApiResult<CeremonyOptions> {
-    let keys = key_list(app, user_id, purpose.into()).await?;
+    let all = user_keys(app, user_id).await?;
+    let keys = eligible(app, &all, purpose.into()).await?;
     let (options, state) = app.fido.start_authentication(&keys, uv)?;
     let ceremony = save_ceremony(app, user_id, purpose, &state).await?;
     ceremony_options(ceremony, &options.public_key)
@@ -209,15 +214,17 @@ pub fn ceremony_options(
 }
 
 /// Starts an assertion for step-up `subject` whose challenge is `challenge`
-/// (derived from the step-up's nonce and details digest).
+/// (derived from the step-up's nonce and details digest), against the
+/// eligible ones of `all`, the user's keys as [`user_keys`] read them.
 pub async fn start_bound(
     app: &AppState,
     user_id: Uuid,
+    all: &[(CredentialRow, SecurityKey)],
     bound: Bound,
     uv: UserVerification,
     challenge: [u8; 32],
 ) -> ApiResult<CeremonyOptions> {
-    let keys = key_list(app, user_id, bound).await?;
+    let keys = eligible(app, all, bound).await?;
     let (options, state) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
     let ceremony = save_ceremony(app, user_id, bound, &state).await?;
     ceremony_options(ceremony, &options.public_key)
@@ -287,16 +294,19 @@ pub async fn finish_in_browser(
     uv: UserVerification,
 ) -> ApiResult<Asserted> {
     let (ceremony, credential) = (answer.ceremony, answer.credential);
+    let keys = user_keys(app, user_id).await?;
     let sender = Sender::Browser;
     finish(
-        app, user_id, client, sender, purpose, ceremony, credential, uv,
+        app, user_id, client, sender, purpose, ceremony, credential, uv, keys,
     )
     .await
 }
 
-/// Finishes an assertion by `user_id`'s key from `client`. Refused while
-/// the account or address is throttled; failures are audited and counted for
-/// throttling before the error is returned; nothing else changes.
+/// Finishes an assertion by one of `user_id`'s keys (`keys`, as
+/// [`user_keys`] read them) from `client`. Refused while the account or
+/// address is throttled; failures are audited and counted for throttling
+/// before the error is returned; nothing else changes. A key removed since
+/// `keys` were read is refused when its counter is recorded.
 #[allow(clippy::too_many_arguments)] // each is one fact about the answer
 pub async fn finish(
     app: &AppState,
@@ -307,6 +317,7 @@ pub async fn finish(
     ceremony: Uuid,
     credential: Value,
     uv: UserVerification,
+    keys: Vec<(CredentialRow, SecurityKey)>,
 ) -> ApiResult<Asserted> {
     let answer = (ceremony, credential);
     let split = |state: AuthenticationState| (state, ());
@@ -317,7 +328,7 @@ pub async fn finish(
         sender,
         bound.into(),
         answer,
-        uv,
+        (uv, keys),
         split,
     )
     .await
@@ -344,7 +355,8 @@ pub async fn start_carrying<T: serde::Serialize>(
     challenge: [u8; 32],
     carry: T,
 ) -> ApiResult<CeremonyOptions> {
-    let keys = key_list(app, user_id, bound).await?;
+    let all = user_keys(app, user_id).await?;
+    let keys = eligible(app, &all, bound).await?;
     let (options, auth) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
     let ceremony = save_ceremony(app, user_id, bound, &Carrying { auth, carry }).await?;
     ceremony_options(ceremony, &options.public_key)
@@ -361,6 +373,7 @@ pub async fn finish_carrying<T: serde::de::DeserializeOwned>(
     uv: UserVerification,
 ) -> ApiResult<(Asserted, T)> {
     let answer = (answer.ceremony, answer.credential);
+    let keys = user_keys(app, user_id).await?;
     let split = |state: Carrying<T>| (state.auth, state.carry);
     finish_as(
         app,
@@ -369,7 +382,7 @@ pub async fn finish_carrying<T: serde::de::DeserializeOwned>(
         Sender::Browser,
         bound,
         answer,
-        uv,
+        (uv, keys),
         split,
     )
     .await
@@ -383,7 +396,7 @@ async fn finish_as<S: serde::de::DeserializeOwned, T>(
     sender: Sender<'_>,
     bound: Bound,
     (ceremony, credential): (Uuid, Value),
-    uv: UserVerification,
+    (uv, keys): (UserVerification, Vec<(CredentialRow, SecurityKey)>),
     split: impl FnOnce(S) -> (AuthenticationState, T),
 ) -> ApiResult<(Asserted, T)> {
     let username = username_of(app, user_id).await?;
@@ -409,7 +422,6 @@ async fn finish_as<S: serde::de::DeserializeOwned, T>(
     let verified = app
         .fido
         .finish_authentication(&response, &state, uv, user_id);
-    let keys = user_keys(app, who.user_id).await?;
     let asserted = conclude(app, who, bound, response, keys, verified).await?;
     Ok((asserted, carried))
 }

@@ -7,6 +7,7 @@
 
 use keyward_api::risk::{RiskEffect, RiskReason};
 use keyward_fido::UserVerification;
+use keyward_fido::wire::SecurityKey;
 use uuid::Uuid;
 
 use crate::caller::Client;
@@ -18,8 +19,9 @@ use crate::domain::policy::Decision;
 use crate::domain::risk::{self, Fired, Place, Velocity, VelocityLimits, Verdict};
 use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::store::credentials::CredentialRow;
 use crate::store::step_ups::StepUpRow;
-use crate::store::{audit, credentials, logins, step_ups};
+use crate::store::{audit, logins, step_ups};
 
 const HOUR: Millis = 3_600_000;
 
@@ -148,25 +150,24 @@ fn count(n: usize) -> u32 {
 /// creation required it, or, for a withdrawal, when one of the user's keys
 /// is new enough for `new_key` to require it (which key answers is not
 /// known when the options are made); else `configured`.
-pub async fn approval_uv(
+/// `keys` are the user's keys, as the ceremony reads them.
+pub fn approval_uv(
     app: &AppState,
     row: &StepUpRow,
     configured: UserVerification,
-) -> ApiResult<UserVerification> {
+    keys: &[(CredentialRow, SecurityKey)],
+) -> UserVerification {
     let cfg = &app.config.risk;
+    let now = app.clock.now();
     let new_key_requires = row.action == Action::Withdrawal.as_str()
         && cfg.effects.new_key.kind == RiskEffect::RequireUv
-        && {
-            let now = app.clock.now();
-            credentials::for_user(&app.db, row.user_id)
-                .await?
-                .iter()
-                .any(|k| risk::new_key_signal(k.created_at, now, new_key_age(app)).is_some())
-        };
+        && keys
+            .iter()
+            .any(|(k, _)| risk::new_key_signal(k.created_at, now, new_key_age(app)).is_some());
     let created_requires = reasons_of(row)
         .iter()
         .any(|r| r.effect == RiskEffect::RequireUv);
-    Ok(stricter(configured, created_requires || new_key_requires))
+    stricter(configured, created_requires || new_key_requires)
 }
 
 /// Keys younger than this fire `new_key`.
@@ -217,16 +218,25 @@ pub async fn record(
     now: Millis,
     notify: bool,
 ) -> ApiResult<()> {
-    if !notify {
-        return Ok(());
+    if let Some(event) = notice(user_id, decided, ip, notify) {
+        audit::append(tx, &event, now).await?;
     }
-    let event = audit::Event {
+    Ok(())
+}
+
+/// The audit entry [`record`] would append, for a caller that appends it
+/// with its own.
+pub fn notice(
+    user_id: Uuid,
+    decided: RiskDecided,
+    ip: &str,
+    notify: bool,
+) -> Option<audit::Event<'_>> {
+    notify.then_some(audit::Event {
         user_id: Some(user_id),
         event: AuditEvent::RiskDecided(decided),
         ip: Some(ip),
-    };
-    audit::append(tx, &event, now).await?;
-    Ok(())
+    })
 }
 
 /// The outcome word and hold end of a step-up decision, for the record.

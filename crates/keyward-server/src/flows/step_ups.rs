@@ -219,7 +219,6 @@ pub async fn create(
         event: AuditEvent::step_up_decided(decided),
         ip: Some(ip),
     };
-    audit::append(&mut tx, &event, now).await?;
     let decided = RiskDecided {
         stage: "step_up.created",
         step_up_id: Some(row.id),
@@ -227,7 +226,10 @@ pub async fn create(
         held_until: outcome_until,
         reasons: verdict.reasons,
     };
-    risk::record(&mut tx, user_id, decided, ip, now, verdict.notify).await?;
+    // The decision and its risk notice: one append.
+    let mut events = vec![event];
+    events.extend(risk::notice(user_id, decided, ip, verdict.notify));
+    audit::append_all(&mut tx, &events, now).await?;
     tx.commit().await?;
     crate::metrics::step_up(&row.action, status.as_str());
     Ok((row, false))

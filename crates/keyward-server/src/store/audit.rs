@@ -59,20 +59,44 @@ pub fn entry_hash(
     hex::encode(Sha256::digest(material.as_bytes()))
 }
 
-/// Appends an event inside `tx`. Taking the chain head with an UPDATE locks it
-/// until commit, so concurrent appends (on any instance) queue up and each
-/// links to the one before. The INSERT's trigger (migration 0004) moves the
-/// head's hash to the new entry.
+/// Appends an event inside `tx` (see [`append_all`]).
 pub async fn append(tx: &mut Tx, e: &Event<'_>, now: Millis) -> Result<(), sqlx::Error> {
-    let (seq, prev): (i64, String) = on_tx!(tx, c => sqlx::query_as(
-        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(c).await)?;
-    let (name, detail) = (e.event.name(), e.event.detail().to_string());
-    let hash = entry_hash(seq, now, e.user_id, name, &detail, e.ip, &prev);
-    on_tx!(tx, c => sqlx::query(
-        "INSERT INTO audit_log (seq, at, user_id, event, detail, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
-        .bind(seq).bind(now).bind(e.user_id).bind(name).bind(&detail).bind(e.ip).bind(&prev).bind(&hash)
-        .execute(c).await.map(|r| r.rows_affected()))?;
+    append_all(tx, std::slice::from_ref(e), now).await
+}
+
+/// Appends `events`, in order, inside `tx`: two statements however many
+/// there are. Taking the chain head with an UPDATE locks it until commit,
+/// so concurrent appends (on any instance) queue up and each links to the
+/// one before. The INSERT's trigger (migration 0004) moves the head's hash
+/// to the last entry, the one whose seq the UPDATE left in the head.
+pub async fn append_all(tx: &mut Tx, events: &[Event<'_>], now: Millis) -> Result<(), sqlx::Error> {
+    let Ok(n) = i64::try_from(events.len()) else {
+        return Err(sqlx::Error::Protocol(
+            "too many audit events at once".into(),
+        ));
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let (last, mut prev): (i64, String) = on_tx!(tx, c => sqlx::query_as(
+        "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n).fetch_one(c).await)?;
+    let mut rows = Vec::with_capacity(events.len());
+    for (seq, e) in (last - n + 1..).zip(events) {
+        let (name, detail) = (e.event.name(), e.event.detail().to_string());
+        let hash = entry_hash(seq, now, e.user_id, name, &detail, e.ip, &prev);
+        let prev_hash = std::mem::replace(&mut prev, hash.clone());
+        rows.push((seq, e, name, detail, prev_hash, hash));
+    }
+    let sql = insert_sql(rows.len());
+    on_tx!(tx, c => {
+        let mut q = sqlx::query(&sql);
+        for (seq, e, name, detail, prev, hash) in &rows {
+            q = q.bind(*seq).bind(now).bind(e.user_id).bind(*name).bind(detail.as_str())
+                .bind(e.ip).bind(prev.as_str()).bind(hash.as_str());
+        }
+        q.execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -82,6 +106,23 @@ pub async fn append_alone(db: &Db, e: &Event<'_>, now: Millis) -> Result<(), sql
     let mut tx = db.begin().await?;
     append(&mut tx, e, now).await?;
     tx.commit().await
+}
+
+/// `INSERT INTO audit_log … VALUES (…), (…)` for `rows` entries.
+fn insert_sql(rows: usize) -> String {
+    const COLUMNS: usize = 8;
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=COLUMNS)
+                .map(|c| format!("${}", r * COLUMNS + c))
+                .collect();
+            format!("({})", params.join(","))
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_log (seq, at, user_id, event, detail, ip, prev_hash, hash) VALUES {}",
+        values.join(",")
+    )
 }
 
 /// The user's most recent events, newest first.
@@ -260,4 +301,70 @@ pub async fn checkpoints(db: &Db) -> Result<Vec<CheckpointRow>, sqlx::Error> {
     on_db!(db, c => sqlx::query_as::<_, CheckpointRow>(
         "SELECT seq, hash, at, token FROM audit_checkpoints ORDER BY seq")
         .fetch_all(c).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DbOptions;
+
+    fn created(name: &str) -> AuditEvent {
+        AuditEvent::AccountCreated {
+            username: name.into(),
+        }
+    }
+
+    /// Several entries appended at once chain exactly as if appended one by
+    /// one: in order, each linked to the one before, the head at the last;
+    /// and a later single append links to the batch's last entry.
+    #[tokio::test]
+    async fn entries_appended_together_chain_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/k.db", dir.path().display());
+        let db = Db::connect(&url, &DbOptions::from(&crate::Config::default()))
+            .await
+            .unwrap();
+        let (start, _) = head(&db).await.unwrap();
+        let user = Uuid::new_v4();
+        let events: Vec<Event> = ["a", "b", "c"]
+            .into_iter()
+            .map(|n| Event {
+                user_id: Some(user),
+                event: created(n),
+                ip: Some("192.0.2.1"),
+            })
+            .collect();
+        let mut tx = db.begin().await.unwrap();
+        append_all(&mut tx, &events, 1_000).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        append(
+            &mut tx,
+            &Event {
+                user_id: Some(user),
+                event: created("d"),
+                ip: None,
+            },
+            2_000,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(verify_chain(&db).await.unwrap(), Ok(start + 4));
+        let rows = for_user(&db, user, 10).await.unwrap();
+        assert_eq!(rows.len(), 4);
+        for (row, name) in rows.iter().rev().zip(["a", "b", "c", "d"]) {
+            assert!(row.detail.contains(name), "{} holds {name}", row.detail);
+        }
+        let seqs: Vec<i64> = rows.iter().rev().map(|r| r.seq).collect();
+        assert_eq!(seqs, (start + 1..=start + 4).collect::<Vec<_>>());
+        for pair in rows.windows(2) {
+            assert_eq!(
+                pair[0].prev_hash, pair[1].hash,
+                "each links to the one before"
+            );
+        }
+        assert_eq!(head(&db).await.unwrap(), (start + 4, rows[0].hash.clone()));
+    }
 }

@@ -44,9 +44,11 @@ pub fn challenge_of(row: &StepUpRow) -> ApiResult<[u8; 32]> {
 pub async fn options(app: &AppState, id: Uuid, party: Party) -> ApiResult<StepUpOptions> {
     let row = step_up_flow::pending(app, id, party).await?;
     let action = action_of(&row)?;
-    let uv = risk::approval_uv(app, &row, app.config.uv_for(action)).await?;
+    let keys = assertion::user_keys(app, row.user_id).await?;
+    let uv = risk::approval_uv(app, &row, app.config.uv_for(action), &keys);
     let bound = Bound::step_up(row.id, action);
-    let options = assertion::start_bound(app, row.user_id, bound, uv, challenge_of(&row)?).await?;
+    let challenge = challenge_of(&row)?;
+    let options = assertion::start_bound(app, row.user_id, &keys, bound, uv, challenge).await?;
     Ok(StepUpOptions {
         ceremony: options.ceremony,
         public_key: options.public_key,
@@ -78,7 +80,8 @@ pub async fn approve(
     // What the options asked for (Keyward enforces it itself, see
     // `Fido::finish_authentication`); the answering key's own age is
     // judged just below, once it is known.
-    let uv = risk::approval_uv(app, &row, app.config.uv_for(action)).await?;
+    let keys = assertion::user_keys(app, row.user_id).await?;
+    let uv = risk::approval_uv(app, &row, app.config.uv_for(action), &keys);
     let mut done = assertion::finish(
         app,
         row.user_id,
@@ -88,6 +91,7 @@ pub async fn approve(
         ceremony,
         credential,
         uv,
+        keys,
     )
     .await?;
     let now = app.clock.now();
@@ -137,6 +141,7 @@ pub async fn approve(
     if action == Action::AddressAdd {
         add_address(app, &mut done.tx, &row, &client.ip).await?;
     }
+    let mut events = Vec::with_capacity(2);
     if !verdict.reasons.is_empty() {
         let stored = risk::stored_with(&row, &verdict);
         step_ups::set_risk(&mut done.tx, id, &stored).await?;
@@ -147,17 +152,14 @@ pub async fn approve(
             held_until: None,
             reasons: verdict.reasons,
         };
-        risk::record(
-            &mut done.tx,
+        events.extend(risk::notice(
             row.user_id,
             decided,
             &client.ip,
-            now,
             verdict.notify,
-        )
-        .await?;
+        ));
     }
-    let event = audit::Event {
+    events.push(audit::Event {
         user_id: Some(row.user_id),
         event: AuditEvent::StepUpApproved {
             step_up_id: id,
@@ -167,8 +169,8 @@ pub async fn approve(
             what: crate::domain::details::summary(&row.details),
         },
         ip: Some(&client.ip),
-    };
-    audit::append(&mut done.tx, &event, now).await?;
+    });
+    audit::append_all(&mut done.tx, &events, now).await?;
     done.tx.commit().await?;
     crate::metrics::step_up(&row.action, "approved");
     let evidence = step_up_flow::evidence_from(&row, &approval.evidence, key_chain)
