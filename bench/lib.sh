@@ -1,6 +1,8 @@
 # Shared by the bench scripts: build, a throwaway database, start/stop the
 # server pinned to its own cores, and the machine line. Source it.
 #   SKIP_BUILD=1            reuse the built binaries
+#   KEYWARD_BIN=path        run this server binary instead of the built one
+#                           (A/B runs of two versions; implies SKIP_BUILD)
 #   PROFILE=debug           use debug builds (quick fault runs; figures
 #                           are only comparable within one profile)
 #   KEYWARD_DATABASE_URL=   postgres://… runs on PostgreSQL (a fresh schema
@@ -14,12 +16,12 @@ port=${PORT:-18092}
 base="http://127.0.0.1:$port"
 origin="http://localhost:$port"
 profile=${PROFILE:-release}
-if [ -z "${SKIP_BUILD:-}" ]; then
+if [ -z "${SKIP_BUILD:-}" ] && [ -z "${KEYWARD_BIN:-}" ]; then
   flag=--release; [ "$profile" = release ] || flag=
   cargo build -q $flag --bin keyward -p keyward-server
   cargo build -q $flag -p keyward-loadgen
 fi
-kw=target/$profile/keyward
+kw=${KEYWARD_BIN:-target/$profile/keyward}
 lg=target/$profile/keyward-loadgen
 work=$(mktemp -d)
 export KEYWARD_DATA_DIR="$work" KEYWARD_LISTEN="127.0.0.1:$port" KEYWARD_ORIGIN="$origin" KEYWARD_LOG=warn
