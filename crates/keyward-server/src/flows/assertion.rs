@@ -2,8 +2,6 @@
 //! ceremony bound to one user and purpose, then finish it — consuming the
 //! challenge first, verifying, and moving the counter with a compare-and-set.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use keyward_api::keys::{CeremonyAnswer, CeremonyOptions};
 use keyward_fido::credential::{key_from_json, key_to_json};
 use keyward_fido::wire::{PublicKeyCredential, SecurityKey};
@@ -13,7 +11,6 @@ use uuid::Uuid;
 
 use crate::caller::Client;
 use crate::db::Tx;
-use crate::domain::audit::AuditEvent;
 use crate::domain::details::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::flows::throttle::{self, Via};
@@ -21,11 +18,15 @@ use crate::state::AppState;
 use crate::store::ceremonies;
 pub use crate::store::ceremonies::Purpose;
 use crate::store::credentials::{self, CredentialRow};
-use crate::store::{audit, metadata, users};
+use crate::store::{metadata, users};
 use keyward_fido::CertificationLevel;
 
+mod carrying;
 mod passkey;
+mod refusal;
+pub use carrying::{Carrying, finish_carrying, start_carrying};
 pub use passkey::{PasskeyAnswer, finish_passkey, identify_passkey};
+use refusal::{possible_clone, refuse};
 
 /// What a ceremony must be for: a purpose, and for step-ups the step-up id
 /// and the action it approves.
@@ -335,59 +336,6 @@ pub async fn finish(
     .map(|(asserted, ())| asserted)
 }
 
-/// Ceremony state that carries what the finishing flow needs besides the
-/// assertion (a key-chain change waiting for its endorsement).
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct Carrying<T> {
-    /// webauthn-rs's state.
-    pub auth: AuthenticationState,
-    /// The flow's data.
-    pub carry: T,
-}
-
-/// Starts an assertion bound as `bound` whose challenge is `challenge`,
-/// storing `carry` with the ceremony.
-pub async fn start_carrying<T: serde::Serialize>(
-    app: &AppState,
-    user_id: Uuid,
-    bound: Bound,
-    uv: UserVerification,
-    challenge: [u8; 32],
-    carry: T,
-) -> ApiResult<CeremonyOptions> {
-    let all = user_keys(app, user_id).await?;
-    let keys = eligible(app, &all, bound).await?;
-    let (options, auth) = app.fido.start_bound_authentication(&keys, uv, challenge)?;
-    let ceremony = save_ceremony(app, user_id, bound, &Carrying { auth, carry }).await?;
-    ceremony_options(ceremony, &options.public_key)
-}
-
-/// Finishes a ceremony started with [`start_carrying`] from the user's
-/// browser: the assertion (as [`finish`]) and what the ceremony carried.
-pub async fn finish_carrying<T: serde::de::DeserializeOwned>(
-    app: &AppState,
-    user_id: Uuid,
-    client: &Client,
-    bound: Bound,
-    answer: CeremonyAnswer,
-    uv: UserVerification,
-) -> ApiResult<(Asserted, T)> {
-    let answer = (answer.ceremony, answer.credential);
-    let keys = user_keys(app, user_id).await?;
-    let split = |state: Carrying<T>| (state.auth, state.carry);
-    finish_as(
-        app,
-        user_id,
-        client,
-        Sender::Browser,
-        bound,
-        answer,
-        (uv, keys),
-        split,
-    )
-    .await
-}
-
 #[allow(clippy::too_many_arguments)] // each is one fact about the answer
 async fn finish_as<S: serde::de::DeserializeOwned, T>(
     app: &AppState,
@@ -496,65 +444,6 @@ async fn conclude(
         account_scope: throttle::account_scope(who.username, who.via),
         username: who.username.to_owned(),
     })
-}
-
-/// Audits and counts a refused assertion; returns the error to send.
-async fn refuse(app: &AppState, who: &Answerer<'_>, err: ApiError) -> ApiError {
-    let reason = match &err {
-        ApiError::CeremonyRefused { reason } => *reason,
-        _ => "error",
-    };
-    let result = async {
-        let attempt = throttle::count_failure(app, who.username, who.via, who.ip).await?;
-        let failure = attempt.failed(app).await?;
-        let mut tx = app.db.begin().await?;
-        throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
-        let event = audit::Event {
-            user_id: Some(who.user_id),
-            event: AuditEvent::KeyAssertionRefused {
-                reason: reason.into(),
-            },
-            ip: Some(&who.client.ip),
-        };
-        audit::append(&mut tx, &event, app.clock.now()).await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => err,
-        Err(e) => e,
-    }
-}
-
-/// A non-increasing counter: flag the key, audit, refuse.
-async fn possible_clone(app: &AppState, who: &Answerer<'_>, credential_id: &[u8]) -> ApiError {
-    let result = async {
-        let attempt = throttle::count_failure(app, who.username, who.via, who.ip).await?;
-        let failure = attempt.failed(app).await?;
-        let mut tx = app.db.begin().await?;
-        let key = credentials::mark_possibly_cloned(&mut tx, who.user_id, credential_id).await?;
-        throttle::audit_failure(app, &mut tx, failure, Some(who.user_id), who.ip).await?;
-        let event = audit::Event {
-            user_id: Some(who.user_id),
-            event: AuditEvent::KeyPossiblyCloned {
-                key_id: key,
-                credential_id: URL_SAFE_NO_PAD.encode(credential_id),
-            },
-            ip: Some(&who.client.ip),
-        };
-        audit::append(&mut tx, &event, app.clock.now()).await?;
-        tx.commit().await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    tracing::warn!(user_id = %who.user_id, "signature counter did not increase: key flagged as possibly cloned");
-    match result {
-        Ok(()) => ApiError::CeremonyRefused {
-            reason: "counter_regression",
-        },
-        Err(e) => e,
-    }
 }
 
 /// The username of an account, for throttling keys.
