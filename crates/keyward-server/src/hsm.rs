@@ -4,7 +4,7 @@
 //! keeps only the `kid` and which custody the key is in.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -45,7 +45,31 @@ const ED25519_PARAMS: [u8; 14] = [
 
 /// A logged-in session with the token.
 pub struct Hsm {
-    session: Mutex<Session>,
+    /// `None` only while being dropped.
+    session: Mutex<Option<Session>>,
+}
+
+/// The sessions of one process take turns on the token, from opening to
+/// closing, even sessions opened separately (tests and the CLI open the
+/// token more than once in one process). SoftHSM2 fails concurrent EdDSA
+/// key generation in one process with CKR_GENERAL_ERROR (SoftHSMv2 issues
+/// 485 and 573; seen here in the token tests), and a session closing while
+/// another opens can take the new one with it (issue 464). One server
+/// process uses one session, so this costs it nothing.
+static TOKEN_TURN: Mutex<()> = Mutex::new(());
+
+fn token_turn() -> MutexGuard<'static, ()> {
+    // Nothing is guarded but the turn itself: a panic in another holder
+    // leaves nothing half-done here.
+    TOKEN_TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Drop for Hsm {
+    fn drop(&mut self) {
+        let _turn = token_turn();
+        let session = self.session.get_mut().map(Option::take);
+        drop(session);
+    }
 }
 
 impl std::fmt::Debug for Hsm {
@@ -58,6 +82,7 @@ impl Hsm {
     /// Loads the module, finds the token by label and logs in.
     pub fn open(config: &Pkcs11Config) -> anyhow::Result<Self> {
         let fail = |what: &str, e: Error| anyhow::anyhow!("PKCS#11 {what}: {e}");
+        let _turn = token_turn();
         let context = Pkcs11::new(&config.module)
             .map_err(|e| anyhow::anyhow!("PKCS#11 module {}: {e}", config.module.display()))?;
         // One process may open the token more than once (the CLI, tests).
@@ -87,16 +112,20 @@ impl Hsm {
             Err(e) => return Err(fail("login", e)),
         }
         Ok(Self {
-            session: Mutex::new(session),
+            session: Mutex::new(Some(session)),
         })
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&Session) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let _turn = token_turn();
         let session = self
             .session
             .lock()
             .map_err(|_| anyhow::anyhow!("PKCS#11 session poisoned"))?;
-        f(&session)
+        let session = session
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("PKCS#11 session closed"))?;
+        f(session)
     }
 
     /// Generates a key pair in the token; returns its `kid` (derived from
