@@ -305,21 +305,24 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     }
 }
 
+/// For unit tests: a fresh, migrated SQLite database in a temporary
+/// directory (kept as long as the returned directory lives).
+#[cfg(test)]
+pub(crate) async fn test_sqlite() -> (tempfile::TempDir, SqliteDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/k.db", dir.path().display());
+    let Db::Sqlite(db) = Db::connect(&url, &DbOptions::from(&crate::Config::default()))
+        .await
+        .unwrap()
+    else {
+        unreachable!("a sqlite: URL opens SQLite")
+    };
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    async fn sqlite() -> (tempfile::TempDir, SqliteDb) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/k.db", dir.path().display());
-        let Db::Sqlite(db) = Db::connect(&url, &DbOptions::from(&crate::Config::default()))
-            .await
-            .unwrap()
-        else {
-            unreachable!("a sqlite: URL opens SQLite")
-        };
-        (dir, db)
-    }
 
     async fn write(tx: &mut Tx, key: &str) {
         on_tx!(tx, c => sqlx::query("INSERT INTO throttle (scope_key, failures, last_failure_at, blocked_until) VALUES ($1, 1, 0, 0)")
@@ -331,7 +334,7 @@ mod tests {
     /// reading pool is sized to the cores, not fixed.
     #[tokio::test]
     async fn every_connection_has_a_bounded_page_cache() {
-        let (_dir, sqlite) = sqlite().await;
+        let (_dir, sqlite) = test_sqlite().await;
         let read: i64 = sqlx::query_scalar("PRAGMA cache_size")
             .fetch_one(&sqlite.pool)
             .await
@@ -363,7 +366,7 @@ mod tests {
 
     #[tokio::test]
     async fn durable_commits_wait_for_an_fsync_and_relaxed_ones_do_not() {
-        let (_dir, sqlite) = sqlite().await;
+        let (_dir, sqlite) = test_sqlite().await;
         let db = Db::Sqlite(sqlite.clone());
         let before = sqlite.group_syncs();
         let mut tx = db.begin_relaxed().await.unwrap();
@@ -398,7 +401,7 @@ mod tests {
     /// transaction behind sqlx's back: the writer must still begin again.
     #[tokio::test]
     async fn a_connection_left_inside_a_dead_transaction_is_not_reused() {
-        let (_dir, sqlite) = sqlite().await;
+        let (_dir, sqlite) = test_sqlite().await;
         let db = Db::Sqlite(sqlite.clone());
         let mut tx = db.begin().await.unwrap();
         write(&mut tx, "lost").await;
@@ -416,7 +419,7 @@ mod tests {
 
     #[tokio::test]
     async fn writer_connections_commit_without_fsync_and_reads_use_full() {
-        let (_dir, sqlite) = sqlite().await;
+        let (_dir, sqlite) = test_sqlite().await;
         let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
             .fetch_one(&sqlite.pool)
             .await

@@ -306,7 +306,6 @@ pub async fn checkpoints(db: &Db) -> Result<Vec<CheckpointRow>, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::DbOptions;
 
     fn created(name: &str) -> AuditEvent {
         AuditEvent::AccountCreated {
@@ -319,11 +318,8 @@ mod tests {
     /// and a later single append links to the batch's last entry.
     #[tokio::test]
     async fn entries_appended_together_chain_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/k.db", dir.path().display());
-        let db = Db::connect(&url, &DbOptions::from(&crate::Config::default()))
-            .await
-            .unwrap();
+        let (_dir, sqlite) = crate::db::test_sqlite().await;
+        let db = Db::Sqlite(sqlite);
         let (start, _) = head(&db).await.unwrap();
         let user = Uuid::new_v4();
         let events: Vec<Event> = ["a", "b", "c"]
