@@ -7,7 +7,11 @@
 #   bash bench/faults.sh disk-full    SQLite on a 32 MiB tmpfs that the script
 #                                     fills and empties under a step-up load
 #   bash bench/faults.sh soak [min]   step-ups at half the peak rate for
-#                                     [min] minutes (default 10), one line a minute
+#                                     [min] minutes (default 10), one line a minute,
+#                                     with the disk's fsyncs of that minute beside
+#                                     them; SOAK_TMPFS=1 puts the database on a
+#                                     tmpfs (no disk: the server's own drift);
+#                                     SOAK_RATE=n offers n/s instead of half the peak
 # pg-restart and disk-full print the load generator's audit (every step-up
 # checked afterwards: acknowledged approvals redeem exactly once, nothing
 # half-written) and fail if a promise broke. Needs root (tmpfs, the
@@ -35,7 +39,12 @@ case $mode in
     mnt=$(mktemp -d)
     mount -t tmpfs -o size=32m tmpfs "$mnt"
     ;;
-  soak) ;;
+  soak)
+    if [ "${SOAK_TMPFS:-}" = 1 ]; then
+      mnt=$(mktemp -d)
+      mount -t tmpfs -o size=4g tmpfs "$mnt"
+    fi
+    ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
 
@@ -104,19 +113,55 @@ case $mode in
     ;;
   soak)
     minutes=${2:-10}
-    peak=$(loadgen --concurrency 16 --seconds 10 --json step-ups --service-key "$svc" --accounts 16 | jq -r .ops_per_sec)
-    half=$(jq -rn "$peak / 2 | floor")
-    echo "peak $peak step-ups/s; soak at $half/s for $minutes min (one line a minute)"
-    echo "| minute | ops/s | p50 ms | p99 ms | errors | server RSS |"
-    echo "|---:|---:|---:|---:|---:|---:|"
+    top=$(loadgen --concurrency 16 --seconds 10 --json step-ups --service-key "$svc" --accounts 16)
+    peak=$(jq -r .ops_per_sec <<<"$top")
+    # SOAK_RATE=n offers n/s instead of half the peak.
+    half=${SOAK_RATE:-$(jq -rn "$peak / 2 | floor")}
+    jq -r '"peak \(.ops_per_sec) step-ups/s (server CPU \(.server_cpu_ms_per_op*100|round/100) ms each, core \(.server_busy*100|round) % busy)"' <<<"$top"
+    echo "soak at $half/s for $minutes min (one line a minute)"
+    [ "$backend" = sqlite ] && echo "database on: $(df --output=fstype "$KEYWARD_DATA_DIR" | tail -1)"
+    mkey=$($kw service-key create --name soak-metrics --scopes metrics 2>/dev/null)
+    # The group commit's fsyncs since the last call: how many, their mean
+    # and the bucket their 99th percentile falls in (upper bound), from
+    # keyward_db_sync_duration_seconds.
+    fsyncs() {
+      curl -fsS -H "Authorization: Bearer $mkey" "$base/metrics" \
+        | grep '^keyward_db_sync_duration_seconds' >"$work/sync.now" || true
+      python3 - "$work/sync.before" "$work/sync.now" <<'PY'
+import re, sys
+def read(path):
+    b, n, s = {}, 0.0, 0.0
+    try:
+        for line in open(path):
+            name, value = line.rsplit(" ", 1)
+            m = re.search(r'le="([^"]+)"', name)
+            if m: b[m.group(1)] = float(value)
+            elif name.endswith("_count"): n = float(value)
+            elif name.endswith("_sum"): s = float(value)
+    except FileNotFoundError:
+        pass
+    return b, n, s
+(b0, n0, s0), (b1, n1, s1) = read(sys.argv[1]), read(sys.argv[2])
+n = n1 - n0
+if n <= 0:
+    print("0 | – | –"); sys.exit()
+les = sorted((float("inf") if k == "+Inf" else float(k), k) for k in b1)
+p99 = next(f"{v*1000:g}" if v != float("inf") else "> 1000" for v, k in les if b1[k] - b0.get(k, 0) >= 0.99 * n)
+print(f"{n:.0f} | {(s1-s0)/n*1000:.2f} | ≤ {p99}")
+PY
+      mv "$work/sync.now" "$work/sync.before"
+    }
+    fsyncs >/dev/null
+    echo "| minute | ops/s | server CPU ms/op | core busy | p50 ms | p99 ms | errors | server RSS | fsyncs | fsync mean ms | fsync p99 ms |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     # Each minute on 16 accounts of its own: a user's daily-limit sum reads
     # all their withdrawals of the day, so the same 16 accounts minute after
     # minute (thousands of withdrawals each) would measure that, not drift.
     for m in $(seq 1 "$minutes"); do
       r=$(loadgen --concurrency 16 --seconds 60 --rate "$half" --json step-ups --service-key "$svc" \
         --accounts 16 --first $(( (m * 16) % accounts )))
-      jq -r --arg m "$m" --arg rss "$(rss)" \
-        '"| \($m) | \(.ops_per_sec*10|round/10) | \(.p50_ms*100|round/100) | \(.p99_ms*100|round/100) | \(.errors|add // 0) | \($rss) |"' <<<"$r"
+      jq -r --arg m "$m" --arg rss "$(rss)" --arg sync "$(fsyncs)" \
+        '"| \($m) | \(.ops_per_sec*10|round/10) | \(.server_cpu_ms_per_op*100|round/100) | \(.server_busy*100|round) % | \(.p50_ms*100|round/100) | \(.p99_ms*100|round/100) | \(.errors|add // 0) | \($rss) | \($sync) |"' <<<"$r"
     done
     echo "memory at the end: $(rss_parts "$pid")"
     ;;

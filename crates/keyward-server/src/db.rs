@@ -9,7 +9,7 @@
 //! unanswered challenge). On SQLite, durable commits share fsyncs
 //! ([`group_commit`]); on PostgreSQL its own group commit does that.
 
-mod group_commit;
+pub mod group_commit;
 mod open;
 
 use std::sync::Arc;
@@ -379,6 +379,8 @@ mod tests {
             before,
             "a relaxed commit does not fsync"
         );
+        // Installed before the commit, so the fsync is recorded.
+        let metrics = crate::metrics::handle();
         let mut tx = db.begin().await.unwrap();
         write(&mut tx, "durable").await;
         tx.commit().await.unwrap();
@@ -387,6 +389,13 @@ mod tests {
             before + 1,
             "a durable commit waits for one"
         );
+        if let Some(h) = metrics {
+            let text = h.render();
+            let count = format!("{}_count", group_commit::SYNC_DURATION);
+            assert!(text.contains(&count), "the fsync's duration is recorded");
+            let bucket = format!("{}_bucket{{le=\"0.00025\"}}", group_commit::SYNC_DURATION);
+            assert!(text.contains(&bucket), "with the fsync buckets: {text}");
+        }
         let keys: Vec<String> =
             sqlx::query_scalar("SELECT scope_key FROM throttle ORDER BY scope_key")
                 .fetch_all(&sqlite.pool)

@@ -14,8 +14,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
 use tokio::sync::Mutex;
+
+/// How long each fsync took, in seconds (a Prometheus histogram; its
+/// buckets and description are set in `crate::metrics`). Every durable
+/// commit waits for one or two of them, so this is the disk's share of a
+/// write request's latency, told apart from the server's own.
+pub const SYNC_DURATION: &str = "keyward_db_sync_duration_seconds";
 
 /// Shared by every writer of one database file.
 #[derive(Debug)]
@@ -61,9 +68,11 @@ impl GroupCommit {
         let wal = self.wal.clone();
         let database = self.database.clone();
         let directory = !self.directory_synced.load(Ordering::Relaxed);
+        let started = Instant::now();
         tokio::task::spawn_blocking(move || sync_files(&wal, &database, directory))
             .await
             .map_err(std::io::Error::other)??;
+        metrics::histogram!(SYNC_DURATION).record(started.elapsed().as_secs_f64());
         self.directory_synced.store(true, Ordering::Relaxed);
         self.syncs.fetch_add(1, Ordering::Relaxed);
         *synced = target;
