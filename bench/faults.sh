@@ -116,9 +116,9 @@ case $mode in
     top=$(loadgen --concurrency 16 --seconds 10 --json step-ups --service-key "$svc" --accounts 16)
     peak=$(jq -r .ops_per_sec <<<"$top")
     # SOAK_RATE=n offers n/s instead of half the peak.
-    half=${SOAK_RATE:-$(jq -rn "$peak / 2 | floor")}
+    rate=${SOAK_RATE:-$(jq -rn "$peak / 2 | floor")}
     jq -r '"peak \(.ops_per_sec) step-ups/s (server CPU \(.server_cpu_ms_per_op*100|round/100) ms each, core \(.server_busy*100|round) % busy)"' <<<"$top"
-    echo "soak at $half/s for $minutes min (one line a minute)"
+    echo "soak at $rate/s for $minutes min (one line a minute)"
     [ "$backend" = sqlite ] && echo "database on: $(df --output=fstype "$KEYWARD_DATA_DIR" | tail -1)"
     mkey=$($kw service-key create --name soak-metrics --scopes metrics 2>/dev/null)
     # The group commit's fsyncs since the last call: how many, their mean
@@ -158,7 +158,7 @@ PY
     # all their withdrawals of the day, so the same 16 accounts minute after
     # minute (thousands of withdrawals each) would measure that, not drift.
     for m in $(seq 1 "$minutes"); do
-      r=$(loadgen --concurrency 16 --seconds 60 --rate "$half" --json step-ups --service-key "$svc" \
+      r=$(loadgen --concurrency 16 --seconds 60 --rate "$rate" --json step-ups --service-key "$svc" \
         --accounts 16 --first $(( (m * 16) % accounts )))
       jq -r --arg m "$m" --arg rss "$(rss)" --arg sync "$(fsyncs)" \
         '"| \($m) | \(.ops_per_sec*10|round/10) | \(.server_cpu_ms_per_op*100|round/100) | \(.server_busy*100|round) % | \(.p50_ms*100|round/100) | \(.p99_ms*100|round/100) | \(.errors|add // 0) | \($rss) | \($sync) |"' <<<"$r"

@@ -9,13 +9,13 @@
 //! unanswered challenge). On SQLite, durable commits share fsyncs
 //! ([`group_commit`]); on PostgreSQL its own group commit does that.
 
-pub mod group_commit;
+mod group_commit;
 mod open;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use group_commit::GroupCommit;
+pub use group_commit::{GroupCommit, SYNC_DURATION};
 
 use open::{open_postgres, open_sqlite};
 use sqlx::{PgPool, SqlitePool};
@@ -391,9 +391,9 @@ mod tests {
         );
         if let Some(h) = metrics {
             let text = h.render();
-            let count = format!("{}_count", group_commit::SYNC_DURATION);
+            let count = format!("{}_count", SYNC_DURATION);
             assert!(text.contains(&count), "the fsync's duration is recorded");
-            let bucket = format!("{}_bucket{{le=\"0.00025\"}}", group_commit::SYNC_DURATION);
+            let bucket = format!("{}_bucket{{le=\"0.00025\"}}", SYNC_DURATION);
             assert!(text.contains(&bucket), "with the fsync buckets: {text}");
         }
         let keys: Vec<String> =

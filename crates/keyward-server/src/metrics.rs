@@ -11,7 +11,7 @@ use std::time::Duration;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::db::Db;
-use crate::db::group_commit::SYNC_DURATION;
+use crate::db::SYNC_DURATION;
 use crate::error::{ApiError, ApiResult};
 
 /// Requests served, by method, route template and status.
