@@ -11,7 +11,8 @@
 #   Keyward   sign-in (password with argon2id at 1 MiB / 1 pass + key
 #             options + verify), C=8 and C=32
 # and prints one row per run: throughput, the server's CPU per ceremony
-# (from /proc, over the measured window), how busy its core was, p50/p99,
+# and its threads' context switches per ceremony (from /proc, over the
+# measured window), how busy its core was, p50/p99,
 # errors, RSS. KEYWARD_DATABASE_URL=postgres://… runs Keyward on
 # PostgreSQL (bench/lib.sh). The tutorial listens on port 8080 (fixed in
 # its code).
@@ -32,11 +33,11 @@ tut_base=http://127.0.0.1:8080 tut_origin=http://localhost:8080
 row() { # server scenario json
   jq -r --arg s "$1" --arg n "$2" '
     def f: . * 100 | round / 100;
-    "| \($s) | \($n) | \(.concurrency) | \(.ops_per_sec|round) | \(.server_cpu_ms_per_op|f) | \(.server_busy*100|round) % | \(.p50_ms|f) | \(.p99_ms|f) | \(.errors|add // 0) | \(.server_rss_kib/1024*10|round/10) MiB |"' <<<"$3"
+    "| \($s) | \($n) | \(.concurrency) | \(.ops_per_sec|round) | \(.server_cpu_ms_per_op|f) | \(.server_switches_per_op|round) | \(.server_busy*100|round) % | \(.p50_ms|f) | \(.p99_ms|f) | \(.errors|add // 0) | \(.server_rss_kib/1024*10|round/10) MiB |"' <<<"$3"
 }
 echo "command: TUTORIAL_BIN=… TUTORIAL_DIR=… bash bench/tutorial.sh $seconds $rounds ($backend)"
-echo "| server | ceremony | C | ops/s | server CPU ms/op | server core busy | p50 ms | p99 ms | errors | RSS after |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| server | ceremony | C | ops/s | server CPU ms/op | thread switches/op | server core busy | p50 ms | p99 ms | errors | RSS after |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 run=0
 for round in $(seq 1 "$rounds"); do
   (cd "$TUTORIAL_DIR" && RUST_LOG=warn exec "${server_pin[@]}" "$TUTORIAL_BIN") >"$work/tutorial.log" 2>&1 &
@@ -67,7 +68,7 @@ for round in $(seq 1 "$rounds"); do
     row "Keyward ($backend)" "sign-in: password + key options + verify" "$r"
     # The key step alone: the sign-in's CPU less one argon2id verification
     # at these parameters (the ceiling measured in process on one core).
-    jq -r '"|  | (key step: sign-in less \(1000 / .ceiling.ops_per_sec * 100 | round / 100) ms of argon2id) | \(.concurrency) |  | \((.server_cpu_ms_per_op - 1000 / .ceiling.ops_per_sec) * 100 | round / 100) |  |  |  |  |  |"' <<<"$r"
+    jq -r '"|  | (key step: sign-in less \(1000 / .ceiling.ops_per_sec * 100 | round / 100) ms of argon2id) | \(.concurrency) |  | \((.server_cpu_ms_per_op - 1000 / .ceiling.ops_per_sec) * 100 | round / 100) |  |  |  |  |  |  |"' <<<"$r"
   done
   stop_server
 done

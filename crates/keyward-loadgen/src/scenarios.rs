@@ -52,13 +52,17 @@ where
             samples
         }));
     }
-    // The server's CPU time over exactly the measured window.
+    // The server's CPU time and context switches over exactly the
+    // measured window.
     let cpu = cli.server_pid.map(|pid| {
         tokio::spawn(async move {
             tokio::time::sleep_until(warmup_end.into()).await;
-            let before = stats::cpu_seconds(pid);
+            let before = (stats::cpu_seconds(pid), stats::context_switches(pid));
             tokio::time::sleep_until(end.into()).await;
-            Some(stats::cpu_seconds(pid)? - before?)
+            let after = (stats::cpu_seconds(pid), stats::context_switches(pid));
+            let cpu = after.0.zip(before.0).map(|(a, b)| a - b);
+            let switches = after.1.zip(before.1).map(|(a, b)| a.saturating_sub(b));
+            (cpu, switches)
         })
     });
     let mut all = stats::Samples::default();
@@ -67,7 +71,8 @@ where
     }
     let mut report = all.report(name, Duration::from_secs(cli.seconds));
     if let Some(cpu) = cpu {
-        report.server_cpu_s = cpu.await.context("CPU sampler panicked")?;
+        (report.server_cpu_s, report.server_switches) =
+            cpu.await.context("CPU sampler panicked")?;
     }
     Ok(report)
 }

@@ -98,6 +98,7 @@ impl Samples {
             phases,
             ceiling: None,
             server_cpu_s: None,
+            server_switches: None,
         }
     }
 }
@@ -128,6 +129,8 @@ pub struct Report {
     /// CPU seconds the server spent over the measured window (with
     /// `--server-pid`), for CPU per operation and how busy its cores were.
     pub server_cpu_s: Option<f64>,
+    /// Context switches of the server's threads over the same window.
+    pub server_switches: Option<u64>,
 }
 
 impl Report {
@@ -136,6 +139,13 @@ impl Report {
         self.server_cpu_s
             .filter(|_| self.ops > 0)
             .map(|s| s * 1000.0 / self.ops as f64)
+    }
+
+    /// The server's context switches per completed operation.
+    pub fn switches_per_op(&self) -> Option<f64> {
+        self.server_switches
+            .filter(|_| self.ops > 0)
+            .map(|n| n as f64 / self.ops as f64)
     }
 
     /// Share of the server's cores it kept busy over the window.
@@ -166,6 +176,32 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) as f64 / 100.0)
+}
+
+/// Context switches, voluntary or not, of all of process `pid`'s threads,
+/// from /proc/<pid>/task/*/status. Each hand-off of work between threads
+/// costs a wake-up and a sleep; a thread that exits takes its count along.
+pub fn context_switches(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(status) = std::fs::read_to_string(task.ok()?.path().join("status")) else {
+            continue; // the thread has just exited
+        };
+        total += switches_in(&status);
+    }
+    Some(total)
+}
+
+/// The context switches one thread's /proc status text counts.
+fn switches_in(status: &str) -> u64 {
+    status
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+        })
+        .filter_map(|v| v.trim().parse::<u64>().ok())
+        .sum()
 }
 
 /// The server's resident set size, KiB (Linux /proc).
@@ -200,6 +236,7 @@ pub fn print(
                 "ratio": r.ratio(),
                 "server_cpu_ms_per_op": r.cpu_ms_per_op(),
                 "server_busy": r.busy(server_cores),
+                "server_switches_per_op": r.switches_per_op(),
             });
             println!("{line}");
         }
@@ -239,8 +276,12 @@ pub fn print(
             );
         }
         if let (Some(per_op), Some(busy)) = (r.cpu_ms_per_op(), r.busy(server_cores)) {
+            let switches = r
+                .switches_per_op()
+                .map(|n| format!("{n:.0} thread switches per op; "))
+                .unwrap_or_default();
             println!(
-                "{:<16} {per_op:.2} ms CPU per op; server cores {:.0} % busy",
+                "{:<16} {per_op:.2} ms CPU per op; {switches}server cores {:.0} % busy",
                 "  server",
                 busy * 100.0
             );
@@ -254,4 +295,26 @@ pub fn print(
         }
     }
     println!("concurrency {concurrency}; server RSS after the run: {rss}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleeping_thread_counts_its_switches() {
+        // This thread's own count: the test harness's other threads may
+        // exit meanwhile and take theirs along from the process's sum.
+        let mine = || switches_in(&std::fs::read_to_string("/proc/thread-self/status").unwrap());
+        let before = mine();
+        // Sleeping gives up the core: at least one voluntary switch each.
+        for _ in 0..3 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(mine() >= before + 3, "{before} → {}", mine());
+        let pid = std::process::id();
+        assert!(context_switches(pid).is_some_and(|n| n >= before + 3));
+        assert!(cpu_seconds(pid).is_some());
+        assert_eq!(context_switches(u32::MAX), None);
+    }
 }

@@ -2,7 +2,8 @@
 //! step-up details canonicalisation + digest, withdrawal policy evaluation,
 //! API-key parse + hash, approval-token sign and verify, and the exchange's
 //! own check of an approval (keyward-proof: its digest, the assertion and
-//! the key chain).
+//! the key chain); and what one SQLite statement costs through sqlx against
+//! the same statement on the calling thread (`statement`).
 //!
 //!     cargo bench -p keyward-server --bench hot_paths
 //!
@@ -11,6 +12,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
+
+#[path = "hot_paths/statement.rs"]
+mod statement;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use keyward_access::approval::{self, ApprovalClaims, SigningKey};
@@ -160,5 +164,13 @@ fn exchange_check(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, details, policy, tokens, approvals, exchange_check);
+criterion_group!(
+    benches,
+    details,
+    policy,
+    tokens,
+    approvals,
+    exchange_check,
+    statement::statement
+);
 criterion_main!(benches);
