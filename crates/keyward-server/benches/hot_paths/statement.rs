@@ -4,9 +4,10 @@
 //! and another back); Keyward's step-up runs ~44 statements. The direct
 //! variant opens the same file with rusqlite (the same libsqlite3-sys), a
 //! prepared statement run on the calling thread, as sqlx caches its own.
-//! Run it on one core, as the yardstick pins the server:
+//! Run it on one core, as the yardstick pins the server (docs/benchmarks.md,
+//! "Fifth sitting"):
 //!
-//!     taskset -c 0 target/release/deps/hot_paths-… --bench statement
+//!     taskset -c 0 target/release/deps/hot_paths-<hash> --bench "sqlite point read"
 
 use criterion::Criterion;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -44,13 +45,14 @@ pub fn statement(c: &mut Criterion) {
         tx.commit().await.unwrap();
         conn
     });
-    let pool = rt.block_on(
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone()),
-    );
-    let pool = pool.unwrap();
+    let pool = rt
+        .block_on(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
+                .connect_with(options.clone()),
+        )
+        .unwrap();
 
     let mut id = 0;
     let mut next = move || {
