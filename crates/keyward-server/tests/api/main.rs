@@ -44,6 +44,7 @@ mod security_lock;
 mod service_powers;
 mod sessions;
 mod stepup_policy;
+mod stepup_redemption;
 mod stepups;
 mod throttling;
 mod token_custody;

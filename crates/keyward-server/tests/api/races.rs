@@ -2,7 +2,7 @@
 //! suite). Each test fires the competing requests at once and checks the one
 //! outcome the invariant allows. (The same assertion sent N times at once is
 //! webauthn_checks::concurrent_submissions_of_one_assertion_accept_one; N
-//! concurrent redeems of one approval is stepups::concurrent_redeems_succeed_once.)
+//! concurrent redeems of one approval is stepup_redemption::concurrent_redeems_succeed_once.)
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
